@@ -1,0 +1,48 @@
+"""Operator commands: `python -m ctreflex.cli seed | check-db | early-access NAME on|off`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from sqlmodel import select
+
+from ctreflex import db
+from ctreflex.models import Account
+from ctreflex.services import seed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ctreflex.cli")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("check-db", help="fail with a clear message when the database is unreachable")
+    sub.add_parser("seed", help="create plans, and the demo business when the database is empty")
+    early = sub.add_parser("early-access", help="grant or revoke WhatsApp early access (operator)")
+    early.add_argument("account")
+    early.add_argument("state", choices=["on", "off"])
+    args = parser.parse_args(argv)
+
+    try:
+        db.check_database()
+    except db.DatabaseUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "check-db":
+        print("database reachable")
+        return 0
+    with db.session_scope() as session:
+        if args.command == "seed":
+            seeded = seed.seed_demo(session=session)
+            print("demo data created" if seeded else "database already has data; demo seed skipped")
+        elif args.command == "early-access":
+            account = session.exec(select(Account).where(Account.name == args.account)).first()
+            if account is None:
+                print(f"error: no account named {args.account!r}", file=sys.stderr)
+                return 1
+            account.early_access = args.state == "on"
+            print(f"early access for {account.name}: {args.state}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

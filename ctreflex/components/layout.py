@@ -1,0 +1,178 @@
+"""The app shell: sidebar, header with account and plan, and the page body."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import reflex as rx
+
+from ctreflex import routes, styles
+from ctreflex.state.auth import AuthState
+
+NAV = [
+    # label, href, icon, admin only
+    ("Inbox", routes.INBOX, "inbox", False),
+    ("Templates", routes.TEMPLATES, "layout-template", False),
+    ("Numbers", routes.NUMBERS, "phone", True),
+    ("Usage", routes.USAGE, "chart-column", True),
+    ("Admin", routes.ADMIN, "settings", True),
+]
+
+
+def _nav_link(label: str, href: str, icon: str) -> rx.Component:
+    path = rx.State.router.page.path
+    current = rx.cond(
+        (path == href) | path.startswith(href + "/"),
+        "page",
+        "false",
+    )
+    return rx.link(
+        rx.hstack(rx.icon(icon, size=18, aria_hidden="true"), rx.text(label, size="3"),
+                  align="center", spacing="3"),
+        href=href,
+        class_name="ct-nav-link",
+        aria_current=current,
+        padding="0.5rem 0.75rem",
+        border_radius="var(--radius-3)",
+        color="var(--gray-12)",
+        underline="none",
+        width="100%",
+    )
+
+
+def _nav_items() -> list[rx.Component]:
+    items = []
+    for label, href, icon, admin_only in NAV:
+        link = _nav_link(label, href, icon)
+        items.append(rx.cond(AuthState.is_admin, link) if admin_only else link)
+    return items
+
+
+def sidebar() -> rx.Component:
+    return rx.box(
+        rx.vstack(
+            rx.hstack(
+                rx.icon("message-circle", size=22, color="var(--accent-9)", aria_hidden="true"),
+                rx.heading("CT Text", size="4"),
+                align="center",
+                padding="0.25rem 0.75rem 1rem",
+            ),
+            rx.el.nav(rx.vstack(*_nav_items(), spacing="1", width="100%"),
+                      aria_label="Main", style={"width": "100%"}),
+            spacing="2",
+            width="100%",
+        ),
+        class_name="ct-sidebar",
+        width=styles.SIDEBAR_WIDTH,
+        min_width=styles.SIDEBAR_WIDTH,
+        padding="1rem 0.5rem",
+        border_right="1px solid var(--gray-5)",
+        background="var(--gray-2)",
+        height="100dvh",
+        position="sticky",
+        top="0",
+    )
+
+
+def mobile_menu() -> rx.Component:
+    return rx.box(
+        rx.menu.root(
+            rx.menu.trigger(
+                rx.icon_button(rx.icon("menu"), variant="ghost", aria_label="Open navigation"),
+            ),
+            rx.menu.content(
+                *[
+                    (rx.cond(AuthState.is_admin, item) if admin_only else item)
+                    for (label, href, _icon, admin_only) in NAV
+                    for item in [rx.menu.item(label, on_click=rx.redirect(href))]
+                ]
+            ),
+        ),
+        class_name="ct-mobile-menu",
+    )
+
+
+def header(title: str) -> rx.Component:
+    return rx.hstack(
+        mobile_menu(),
+        rx.heading(title, size="5", as_="h1"),
+        rx.spacer(),
+        rx.hstack(
+            rx.text(AuthState.account_name, weight="medium", size="2", id="account-name"),
+            rx.badge(AuthState.plan_name, variant="soft", id="plan-badge"),
+            align="center",
+            spacing="2",
+        ),
+        rx.color_mode.button(aria_label="Toggle dark mode", variant="ghost"),
+        rx.menu.root(
+            rx.menu.trigger(
+                rx.button(
+                    rx.avatar(fallback=AuthState.initials, size="1", radius="full"),
+                    variant="ghost",
+                    aria_label="Account menu",
+                ),
+            ),
+            rx.menu.content(
+                rx.box(
+                    rx.text(AuthState.user_email, size="2", weight="medium"),
+                    rx.text(rx.cond(AuthState.is_admin, "Admin", "Agent"), size="1",
+                            color_scheme="gray"),
+                    padding="0.25rem 0.5rem",
+                ),
+                rx.menu.separator(),
+                rx.menu.item("Log out", on_click=AuthState.logout),
+            ),
+        ),
+        align="center",
+        spacing="3",
+        padding_x="1rem",
+        height=styles.HEADER_HEIGHT,
+        border_bottom="1px solid var(--gray-5)",
+        width="100%",
+        background="var(--color-background)",
+    )
+
+
+def forbidden() -> rx.Component:
+    return rx.center(
+        rx.callout(
+            "This page is for admins of the account. Ask an admin if you need access.",
+            icon="shield-alert",
+            color_scheme="red",
+            role="alert",
+            id="forbidden",
+        ),
+        padding="3rem",
+    )
+
+
+def loading() -> rx.Component:
+    return rx.center(rx.spinner(size="3"), padding="3rem", aria_label="Loading")
+
+
+def app_page(title: str, body: Callable[[], rx.Component], *, admin: bool = False) -> rx.Component:
+    """Wrap a page body in the shell. Admin pages render a refusal for agents; their data
+    handlers refuse on the server too."""
+    content = body()
+    if admin:
+        content = rx.cond(AuthState.is_admin, content, forbidden())
+    return rx.hstack(
+        sidebar(),
+        rx.vstack(
+            header(title),
+            rx.box(
+                rx.cond(AuthState.checked, content, loading()),
+                width="100%",
+                flex="1",
+                min_height="0",
+            ),
+            spacing="0",
+            width="100%",
+            min_width="0",
+            height="100dvh",
+        ),
+        spacing="0",
+        class_name="ct-shell",
+        width="100%",
+        align="start",
+    )

@@ -1,0 +1,14 @@
+"""Wiring only: pages, API routes, lifespan tasks."""
+
+import reflex as rx
+
+from ctreflex import pages, styles  # noqa: F401  (importing pages registers their routes)
+from ctreflex.api import build_api
+from ctreflex.lifespan import startup_checks
+
+app = rx.App(
+    theme=styles.THEME,
+    stylesheets=styles.STYLESHEETS,
+    api_transformer=build_api(),
+)
+app.register_lifespan_task(startup_checks)

@@ -1,0 +1,81 @@
+"""Engine and sessions shared by the UI, the API routes, the webhook and the jobs."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Iterator
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session, create_engine, text
+
+from ctreflex.settings import get_settings
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The configured database cannot be reached; the message names the setting."""
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def build_engine(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+@functools.cache
+def get_engine() -> Engine:
+    return build_engine(get_settings().database_url)
+
+
+def reset_engine() -> None:
+    if get_engine.cache_info().currsize:
+        get_engine().dispose()
+    get_engine.cache_clear()
+
+
+@contextlib.contextmanager
+def session_scope() -> Iterator[Session]:
+    """A session that commits on success and rolls back on error."""
+    with Session(get_engine(), expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def check_database(engine: Engine | None = None) -> None:
+    """Fail fast with a message naming the setting when the database cannot be reached."""
+    try:
+        engine = engine or get_engine()
+    except Exception as exc:  # bad URL or missing driver
+        raise DatabaseUnavailable(
+            f"CTREFLEX_DATABASE_URL is not usable: {exc.__class__.__name__}: {exc}"
+        ) from exc
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except SQLAlchemyError as exc:
+        url = engine.url.render_as_string(hide_password=True)
+        raise DatabaseUnavailable(
+            f"Cannot reach the database at {url} (setting CTREFLEX_DATABASE_URL): "
+            f"{exc.__class__.__name__}: {str(exc).splitlines()[0]}"
+        ) from exc

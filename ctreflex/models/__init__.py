@@ -1,0 +1,41 @@
+"""Every table, re-exported so Alembic sees the complete metadata."""
+
+from ctreflex.models._base import UTCDateTime, utc_now
+from ctreflex.models.account import Account, AuthSession, LoginThrottle, Plan, Role, User
+from ctreflex.models.channel import BusinessNumber, Channel, NumberStatus, Template
+from ctreflex.models.contact import Contact, OptOutEvent
+from ctreflex.models.conversation import (
+    STATUS_RANK,
+    Conversation,
+    Direction,
+    MediaFile,
+    Message,
+    MessageStatus,
+)
+from ctreflex.models.ops import UsageDaily, UsageRecord, WebhookEvent
+
+__all__ = [
+    "STATUS_RANK",
+    "Account",
+    "AuthSession",
+    "BusinessNumber",
+    "Channel",
+    "Contact",
+    "Conversation",
+    "Direction",
+    "LoginThrottle",
+    "MediaFile",
+    "Message",
+    "MessageStatus",
+    "NumberStatus",
+    "OptOutEvent",
+    "Plan",
+    "Role",
+    "Template",
+    "UTCDateTime",
+    "UsageDaily",
+    "UsageRecord",
+    "User",
+    "WebhookEvent",
+    "utc_now",
+]

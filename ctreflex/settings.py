@@ -19,13 +19,15 @@ class Settings(BaseSettings):
 
     database_url: str = Field(
         default=f"sqlite:///{ROOT / 'data' / 'ctreflex.db'}",
-        description="SQLAlchemy URL. SQLite file under data/ by default; postgresql://… to scale out.",
+        description="SQLAlchemy URL: a SQLite file under data/ by default; postgresql://…",
     )
     secret_key: SecretStr = Field(
         default=SecretStr("dev-only-secret-change-me"),
         description="Encrypts access tokens at rest and keys session tokens. Set it in production.",
     )
-    port: int = Field(default=3000, description="Port the app is served on (pages, socket, routes).")
+    port: int = Field(
+        default=3000, description="Port the app is served on (pages, socket, routes)."
+    )
     public_url: str = Field(
         default="",
         description="URL the app is reachable at; default http://127.0.0.1:<port>.",

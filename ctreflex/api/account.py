@@ -19,11 +19,14 @@ def me(user: UserDep) -> dict:
 
 @router.get("/admin/numbers")
 def numbers(user: AdminDep, session: SessionDep) -> list[dict]:
-    return [dataclasses.asdict(n) for n in admin.list_numbers(session=session,
-                                                               account_id=user.account_id)]
+    return [
+        dataclasses.asdict(n)
+        for n in admin.list_numbers(session=session, account_id=user.account_id)
+    ]
 
 
 @router.get("/admin/users")
 def users(user: AdminDep, session: SessionDep) -> list[dict]:
-    return [dataclasses.asdict(u) for u in admin.list_users(session=session,
-                                                             account_id=user.account_id)]
+    return [
+        dataclasses.asdict(u) for u in admin.list_users(session=session, account_id=user.account_id)
+    ]

@@ -27,8 +27,12 @@ def _nav_link(label: str, href: str, icon: str) -> rx.Component:
         "false",
     )
     return rx.link(
-        rx.hstack(rx.icon(icon, size=18, aria_hidden="true"), rx.text(label, size="3"),
-                  align="center", spacing="3"),
+        rx.hstack(
+            rx.icon(icon, size=18, aria_hidden="true"),
+            rx.text(label, size="3"),
+            align="center",
+            spacing="3",
+        ),
         href=href,
         class_name="ct-nav-link",
         aria_current=current,
@@ -57,8 +61,11 @@ def sidebar() -> rx.Component:
                 align="center",
                 padding="0.25rem 0.75rem 1rem",
             ),
-            rx.el.nav(rx.vstack(*_nav_items(), spacing="1", width="100%"),
-                      aria_label="Main", style={"width": "100%"}),
+            rx.el.nav(
+                rx.vstack(*_nav_items(), spacing="1", width="100%"),
+                aria_label="Main",
+                style={"width": "100%"},
+            ),
             spacing="2",
             width="100%",
         ),
@@ -115,8 +122,9 @@ def header(title: str) -> rx.Component:
             rx.menu.content(
                 rx.box(
                     rx.text(AuthState.user_email, size="2", weight="medium"),
-                    rx.text(rx.cond(AuthState.is_admin, "Admin", "Agent"), size="1",
-                            color_scheme="gray"),
+                    rx.text(
+                        rx.cond(AuthState.is_admin, "Admin", "Agent"), size="1", color_scheme="gray"
+                    ),
                     padding="0.25rem 0.5rem",
                 ),
                 rx.menu.separator(),

@@ -12,9 +12,9 @@ def data_table(label: str, headers: list[str], rows, render_row: Callable, empty
         rows.length() > 0,
         rx.box(
             rx.table.root(
+                rx.el.caption(label, class_name="sr-only"),
                 rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
                 rx.table.body(rx.foreach(rows, render_row)),
-                aria_label=label,
                 variant="surface",
                 width="100%",
             ),

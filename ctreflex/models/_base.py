@@ -36,6 +36,4 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(dt.UTC)
 
 
-class StrEnum(str, enum.Enum):
-    def __str__(self) -> str:  # pragma: no cover - cosmetic
-        return self.value
+StrEnum = enum.StrEnum

@@ -17,9 +17,9 @@ class Channel(StrEnum):
 
 
 class NumberStatus(StrEnum):
-    pending = "pending"          # added, not yet verified/registered
-    connected = "connected"      # registered and usable
-    disabled = "disabled"        # turned off here (removal happens in Meta)
+    pending = "pending"  # added, not yet verified/registered
+    connected = "connected"  # registered and usable
+    disabled = "disabled"  # turned off here (removal happens in Meta)
 
 
 class BusinessNumber(SQLModel, table=True):

@@ -17,13 +17,13 @@ class Direction(StrEnum):
 
 
 class MessageStatus(StrEnum):
-    pending = "pending"        # stored, not yet accepted by the provider
-    accepted = "accepted"      # provider answered 200 with an id
+    pending = "pending"  # stored, not yet accepted by the provider
+    accepted = "accepted"  # provider answered 200 with an id
     sent = "sent"
     delivered = "delivered"
     read = "read"
     failed = "failed"
-    received = "received"      # inbound
+    received = "received"  # inbound
 
 
 STATUS_RANK = {"pending": 0, "accepted": 1, "sent": 2, "delivered": 3, "read": 4}

@@ -20,7 +20,9 @@ class WebhookEvent(SQLModel, table=True):
     received_at: dt.datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
     body: str = Field(description="Raw body, decoded as UTF-8 with replacement")
     body_sha256: str = Field(max_length=64, index=True)
-    state: str = Field(default="pending", max_length=16, description="pending, done, failed, rejected")
+    state: str = Field(
+        default="pending", max_length=16, description="pending, done, failed, rejected"
+    )
     kind: str = Field(default="", max_length=64)
     account_id: int | None = Field(default=None, foreign_key="account.id", index=True)
     attempts: int = 0

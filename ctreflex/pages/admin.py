@@ -34,8 +34,13 @@ def _user_row(u: rx.Var[UserRow]) -> rx.Component:
         rx.table.row_header_cell(u.name),
         rx.table.cell(u.email),
         rx.table.cell(rx.cond(u.role == "admin", "Admin", "Agent")),
-        rx.table.cell(rx.cond(u.active, rx.badge("Active", color_scheme="green"),
-                              rx.badge("Deactivated", color_scheme="gray"))),
+        rx.table.cell(
+            rx.cond(
+                u.active,
+                rx.badge("Active", color_scheme="green"),
+                rx.badge("Deactivated", color_scheme="gray"),
+            )
+        ),
     )
 
 
@@ -52,18 +57,25 @@ def _plan_row(p: rx.Var[PlanRow]) -> rx.Component:
 def admin_body() -> rx.Component:
     return rx.vstack(
         rx.heading("Users", size="4", as_="h2"),
-        data_table("Users", ["Name", "E-mail", "Role", "Status"], AdminState.users, _user_row,
-                   "No users."),
+        data_table(
+            "Users", ["Name", "E-mail", "Role", "Status"], AdminState.users, _user_row, "No users."
+        ),
         rx.heading("Plans", size="4", as_="h2", margin_top="1rem"),
-        data_table("Plans", ["Plan", "WhatsApp", "Fee", "Seats", "Numbers"], AdminState.plans,
-                   _plan_row, "No plans."),
+        data_table(
+            "Plans",
+            ["Plan", "WhatsApp", "Fee", "Seats", "Numbers"],
+            AdminState.plans,
+            _plan_row,
+            "No plans.",
+        ),
         padding="1.5rem",
         spacing="3",
         width="100%",
     )
 
 
-@rx.page(route=routes.ADMIN, title="Admin · CT Text",
-         on_load=[AuthState.require_admin, AdminState.load])
+@rx.page(
+    route=routes.ADMIN, title="Admin · CT Text", on_load=[AuthState.require_admin, AdminState.load]
+)
 def admin_page() -> rx.Component:
     return app_page("Admin", admin_body, admin=True)

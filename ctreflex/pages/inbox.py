@@ -49,17 +49,34 @@ def conversation_item(row: rx.Var[ConversationRow]) -> rx.Component:
                     width="100%",
                 ),
                 rx.text(row.number, " · ", row.country, size="1", color_scheme="gray"),
-                rx.text(row.preview, size="2",
-                        style={"overflow": "hidden", "textOverflow": "ellipsis",
-                               "whiteSpace": "nowrap", "maxWidth": "100%"}),
+                rx.text(
+                    row.preview,
+                    size="2",
+                    style={
+                        "overflow": "hidden",
+                        "textOverflow": "ellipsis",
+                        "whiteSpace": "nowrap",
+                        "maxWidth": "100%",
+                    },
+                ),
                 rx.hstack(
-                    rx.icon(rx.cond(row.channel == "sms", "message-square", "message-circle"),
-                            size=14, aria_label=row.channel),
+                    rx.icon(
+                        rx.cond(row.channel == "sms", "message-square", "message-circle"),
+                        size=14,
+                        aria_label=row.channel,
+                    ),
                     window_chip(row.window_state, row.window_text),
                     rx.spacer(),
-                    rx.cond(row.unread > 0,
-                            rx.badge(row.unread, color_scheme="teal", variant="solid",
-                                     radius="full", aria_label="unread messages")),
+                    rx.cond(
+                        row.unread > 0,
+                        rx.badge(
+                            row.unread,
+                            color_scheme="teal",
+                            variant="solid",
+                            radius="full",
+                            aria_label="unread messages",
+                        ),
+                    ),
                     width="100%",
                     align="center",
                 ),
@@ -91,8 +108,10 @@ def inbox_body() -> rx.Component:
                 aria_label="Conversations",
                 style={"listStyle": "none", "margin": 0, "padding": 0},
             ),
-            rx.center(rx.text("No conversations yet. When a customer writes, it shows here."),
-                      padding="3rem"),
+            rx.center(
+                rx.text("No conversations yet. When a customer writes, it shows here."),
+                padding="3rem",
+            ),
         ),
         max_width="28rem",
         width="100%",
@@ -102,7 +121,8 @@ def inbox_body() -> rx.Component:
     )
 
 
-@rx.page(route=routes.INBOX, title="Inbox · CT Text", on_load=[AuthState.require_login,
-                                                                 InboxState.load])
+@rx.page(
+    route=routes.INBOX, title="Inbox · CT Text", on_load=[AuthState.require_login, InboxState.load]
+)
 def inbox_page() -> rx.Component:
     return app_page("Inbox", inbox_body)

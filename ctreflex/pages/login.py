@@ -58,9 +58,17 @@ class LoginState(AuthState):
 def _field(label: str, name: str, value, on_change, error, **props) -> rx.Component:
     return rx.vstack(
         rx.el.label(label, html_for=name, style={"fontWeight": 500, "fontSize": "0.9rem"}),
-        rx.input(id=name, name=name, value=value, on_change=on_change, size="3", width="100%",
-                 aria_invalid=rx.cond(error != "", "true", "false"),
-                 aria_describedby=f"{name}-error", **props),
+        rx.input(
+            id=name,
+            name=name,
+            value=value,
+            on_change=on_change,
+            size="3",
+            width="100%",
+            aria_invalid=rx.cond(error != "", "true", "false"),
+            aria_describedby=f"{name}-error",
+            **props,
+        ),
         rx.cond(error != "", rx.text(error, id=f"{name}-error", color="red", size="2")),
         spacing="1",
         width="100%",
@@ -74,26 +82,46 @@ def login_page() -> rx.Component:
             rx.form(
                 rx.vstack(
                     rx.hstack(
-                        rx.icon("message-circle", size=28, color="var(--accent-9)",
-                                aria_hidden="true"),
+                        rx.icon(
+                            "message-circle", size=28, color="var(--accent-9)", aria_hidden="true"
+                        ),
                         rx.heading("Sign in to CT Text", size="6", as_="h1"),
                         align="center",
                     ),
                     rx.text("Answer your customers on WhatsApp and SMS.", color_scheme="gray"),
                     rx.cond(
                         LoginState.form_error != "",
-                        rx.callout(LoginState.form_error, icon="triangle-alert",
-                                   color_scheme="red", role="alert", width="100%",
-                                   id="login-error"),
+                        rx.callout(
+                            LoginState.form_error,
+                            icon="triangle-alert",
+                            color_scheme="red",
+                            role="alert",
+                            width="100%",
+                            id="login-error",
+                        ),
                     ),
-                    _field("E-mail", "email", LoginState.email, LoginState.set_email,
-                           LoginState.email_error, type="email", auto_complete="username",
-                           placeholder="you@business.com"),
-                    _field("Password", "password", LoginState.password, LoginState.set_password,
-                           LoginState.password_error, type="password",
-                           auto_complete="current-password"),
-                    rx.button("Sign in", type="submit", size="3", width="100%",
-                              loading=LoginState.busy),
+                    _field(
+                        "E-mail",
+                        "email",
+                        LoginState.email,
+                        LoginState.set_email,
+                        LoginState.email_error,
+                        type="email",
+                        auto_complete="username",
+                        placeholder="you@business.com",
+                    ),
+                    _field(
+                        "Password",
+                        "password",
+                        LoginState.password,
+                        LoginState.set_password,
+                        LoginState.password_error,
+                        type="password",
+                        auto_complete="current-password",
+                    ),
+                    rx.button(
+                        "Sign in", type="submit", size="3", width="100%", loading=LoginState.busy
+                    ),
                     spacing="4",
                     width="100%",
                 ),
@@ -118,5 +146,6 @@ def login_route() -> rx.Component:
 
 @rx.page(route="/", title="CT Text", on_load=AuthState.require_login)
 def index() -> rx.Component:
-    return rx.center(rx.spinner(size="3"), rx.script("window.location.replace('/inbox')"),
-                     min_height="100dvh")
+    return rx.center(
+        rx.spinner(size="3"), rx.script("window.location.replace('/inbox')"), min_height="100dvh"
+    )

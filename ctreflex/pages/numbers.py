@@ -32,29 +32,55 @@ def _row(n: rx.Var[NumberRow]) -> rx.Component:
         rx.table.row_header_cell(n.number),
         rx.table.cell(rx.cond(n.channel == "whatsapp", "WhatsApp", "SMS")),
         rx.table.cell(n.display_name),
-        rx.table.cell(n.verified_name, rx.cond(n.name_status != "", " (" + n.name_status + ")", "")),
+        rx.table.cell(
+            n.verified_name, rx.cond(n.name_status != "", " (" + n.name_status + ")", "")
+        ),
         rx.table.cell(n.quality),
         rx.table.cell(n.messaging_limit),
-        rx.table.cell(rx.badge(n.status, color_scheme=rx.match(
-            n.status, ("connected", "green"), ("disabled", "gray"), "amber"))),
+        rx.table.cell(
+            rx.badge(
+                n.status,
+                color_scheme=rx.match(
+                    n.status, ("connected", "green"), ("disabled", "gray"), "amber"
+                ),
+            )
+        ),
     )
 
 
 def numbers_body() -> rx.Component:
     return rx.vstack(
-        data_table("Business numbers",
-                   ["Number", "Channel", "Display name", "Verified name", "Quality",
-                    "Messaging limit", "Status"],
-                   NumbersState.numbers, _row, "No numbers connected yet."),
-        rx.text("Removing a number from your WhatsApp Business Account is done in Meta; "
-                "here a number can only be disabled.", size="2", color_scheme="gray"),
+        data_table(
+            "Business numbers",
+            [
+                "Number",
+                "Channel",
+                "Display name",
+                "Verified name",
+                "Quality",
+                "Messaging limit",
+                "Status",
+            ],
+            NumbersState.numbers,
+            _row,
+            "No numbers connected yet.",
+        ),
+        rx.text(
+            "Removing a number from your WhatsApp Business Account is done in Meta; "
+            "here a number can only be disabled.",
+            size="2",
+            color_scheme="gray",
+        ),
         padding="1.5rem",
         spacing="4",
         width="100%",
     )
 
 
-@rx.page(route=routes.NUMBERS, title="Numbers · CT Text",
-         on_load=[AuthState.require_admin, NumbersState.load])
+@rx.page(
+    route=routes.NUMBERS,
+    title="Numbers · CT Text",
+    on_load=[AuthState.require_admin, NumbersState.load],
+)
 def numbers_page() -> rx.Component:
     return app_page("Numbers", numbers_body, admin=True)

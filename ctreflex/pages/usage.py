@@ -38,17 +38,26 @@ def _row(t: rx.Var[ChannelTotal]) -> rx.Component:
 
 def usage_body() -> rx.Component:
     return rx.vstack(
-        rx.text("CT Text charges its per-message fee on every inbound and outbound WhatsApp "
-                "message. Meta invoices template messages directly.", color_scheme="gray"),
-        data_table("Usage by channel", ["Channel", "Inbound", "Outbound", "Platform fee"],
-                   UsageState.totals, _row, "No messages yet."),
+        rx.text(
+            "CT Text charges its per-message fee on every inbound and outbound WhatsApp "
+            "message. Meta invoices template messages directly.",
+            color_scheme="gray",
+        ),
+        data_table(
+            "Usage by channel",
+            ["Channel", "Inbound", "Outbound", "Platform fee"],
+            UsageState.totals,
+            _row,
+            "No messages yet.",
+        ),
         padding="1.5rem",
         spacing="4",
         width="100%",
     )
 
 
-@rx.page(route=routes.USAGE, title="Usage · CT Text",
-         on_load=[AuthState.require_admin, UsageState.load])
+@rx.page(
+    route=routes.USAGE, title="Usage · CT Text", on_load=[AuthState.require_admin, UsageState.load]
+)
 def usage_page() -> rx.Component:
     return app_page("Usage", usage_body, admin=True)

@@ -18,8 +18,8 @@ _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 EMAIL_MAX = 254
 PASSWORD_MAX = 128
-FREE_FAILURES = 5          # wrong passwords before slowing down
-LOCK_BASE_SECONDS = 15     # then 15 s, 30 s, 60 s … up to LOCK_MAX_SECONDS
+FREE_FAILURES = 5  # wrong passwords before slowing down
+LOCK_BASE_SECONDS = 15  # then 15 s, 30 s, 60 s … up to LOCK_MAX_SECONDS
 LOCK_MAX_SECONDS = 15 * 60
 
 GENERIC_LOGIN_ERROR = "That e-mail and password do not match an active account."
@@ -122,7 +122,9 @@ def login(*, session: Session, email: str, password: str, now: dt.datetime | Non
 def logout(*, session: Session, token: str) -> None:
     if not token:
         return
-    row = session.exec(select(AuthSession).where(AuthSession.token_hash == token_digest(token))).first()
+    row = session.exec(
+        select(AuthSession).where(AuthSession.token_hash == token_digest(token))
+    ).first()
     if row and row.revoked_at is None:
         row.revoked_at = utc_now()
         session.commit()
@@ -140,7 +142,9 @@ def end_sessions_for_user(*, session: Session, user_id: int) -> int:
     return len(rows)
 
 
-def resolve(*, session: Session, token: str | None, now: dt.datetime | None = None) -> CurrentUser | None:
+def resolve(
+    *, session: Session, token: str | None, now: dt.datetime | None = None
+) -> CurrentUser | None:
     """The user a session token belongs to, or None when it is unknown, expired or revoked."""
     if not token or len(token) > 200:
         return None

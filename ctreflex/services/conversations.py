@@ -22,7 +22,7 @@ class ConversationRow:
     unread: int
     channel: str
     last_at: str
-    window_state: str   # open, closing, closed, none
+    window_state: str  # open, closing, closed, none
     window_text: str
 
 
@@ -34,8 +34,9 @@ def window_state(expires_at: dt.datetime | None, now: dt.datetime) -> str:
     return "open"
 
 
-def list_rows(*, session: Session, account_id: int, tz: str, now: dt.datetime | None = None,
-              limit: int = 200) -> list[ConversationRow]:
+def list_rows(
+    *, session: Session, account_id: int, tz: str, now: dt.datetime | None = None, limit: int = 200
+) -> list[ConversationRow]:
     now = now or utc_now()
     rows = session.exec(
         select(Conversation, Contact)
@@ -53,7 +54,9 @@ def list_rows(*, session: Session, account_id: int, tz: str, now: dt.datetime | 
         out.append(
             ConversationRow(
                 id=conv.id,
-                name=contact.name or contact.profile_name or phones.format_international(contact.e164),
+                name=contact.name
+                or contact.profile_name
+                or phones.format_international(contact.e164),
                 number=phones.format_international(contact.e164),
                 country=country,
                 preview=conv.last_preview,

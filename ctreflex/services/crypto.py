@@ -25,7 +25,9 @@ def encrypt(plain: str) -> str:
 
 def decrypt(token: str) -> str:
     try:
-        return _fernet(get_settings().secret_key.get_secret_value()).decrypt(token.encode()).decode()
+        return (
+            _fernet(get_settings().secret_key.get_secret_value()).decrypt(token.encode()).decode()
+        )
     except InvalidToken as exc:
         raise ValueError(
             "A stored access token cannot be decrypted: was CTREFLEX_SECRET_KEY changed?"

@@ -14,10 +14,10 @@ class InvalidPhoneNumber(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class Phone:
-    e164: str          # +15550100142
-    region: str        # US, CA, GB … ("" when unknown)
-    country: str       # United States
-    digits: str        # 15550100142, the WhatsApp id form
+    e164: str  # +15550100142
+    region: str  # US, CA, GB … ("" when unknown)
+    country: str  # United States
+    digits: str  # 15550100142, the WhatsApp id form
 
     @property
     def pretty(self) -> str:

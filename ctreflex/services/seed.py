@@ -14,7 +14,6 @@ from ctreflex.models import (
     Conversation,
     Message,
     Plan,
-    Role,
     User,
     utc_now,
 )
@@ -77,8 +76,16 @@ def ensure_plans(*, session: Session) -> dict[str, Plan]:
     existing = {p.code: p for p in session.exec(select(Plan)).all()}
     for order, (code, name, wa, fee, seats, numbers) in enumerate(PLANS):
         if code not in existing:
-            plan = Plan(code=code, name=name, whatsapp_included=wa, fee_minor=fee, currency="USD",
-                        seats=seats, number_limit=numbers, sort_order=order)
+            plan = Plan(
+                code=code,
+                name=name,
+                whatsapp_included=wa,
+                fee_minor=fee,
+                currency="USD",
+                seats=seats,
+                number_limit=numbers,
+                sort_order=order,
+            )
             session.add(plan)
             existing[code] = plan
     session.flush()
@@ -86,8 +93,15 @@ def ensure_plans(*, session: Session) -> dict[str, Plan]:
 
 
 def _user(session: Session, account: Account, login: DemoLogin, name: str) -> None:
-    session.add(User(account_id=account.id, email=login.email, name=name,
-                     password_hash=hash_password(login.password), role=login.role))
+    session.add(
+        User(
+            account_id=account.id,
+            email=login.email,
+            name=name,
+            password_hash=hash_password(login.password),
+            role=login.role,
+        )
+    )
 
 
 def seed_demo(*, session: Session, now: dt.datetime | None = None) -> bool:
@@ -98,70 +112,151 @@ def seed_demo(*, session: Session, now: dt.datetime | None = None) -> bool:
         return False
     now = now or utc_now()
 
-    bakery = Account(name="Demo Bakery", plan_id=plans["professional"].id, early_access=True,
-                     payment_method_on_file=True, business_verified=True,
-                     timezone="America/New_York")
-    harbor = Account(name="Harbor Tools", plan_id=plans["starter"].id, early_access=True,
-                     payment_method_on_file=True, business_verified=False,
-                     timezone="Europe/London")
-    florist = Account(name="Corner Florist", plan_id=plans["basic"].id, early_access=True,
-                      timezone="America/Chicago")
-    northwind = Account(name="Northwind Cafe", plan_id=plans["standard"].id, early_access=False,
-                        payment_method_on_file=True, timezone="America/Los_Angeles")
+    bakery = Account(
+        name="Demo Bakery",
+        plan_id=plans["professional"].id,
+        early_access=True,
+        payment_method_on_file=True,
+        business_verified=True,
+        timezone="America/New_York",
+    )
+    harbor = Account(
+        name="Harbor Tools",
+        plan_id=plans["starter"].id,
+        early_access=True,
+        payment_method_on_file=True,
+        business_verified=False,
+        timezone="Europe/London",
+    )
+    florist = Account(
+        name="Corner Florist",
+        plan_id=plans["basic"].id,
+        early_access=True,
+        timezone="America/Chicago",
+    )
+    northwind = Account(
+        name="Northwind Cafe",
+        plan_id=plans["standard"].id,
+        early_access=False,
+        payment_method_on_file=True,
+        timezone="America/Los_Angeles",
+    )
     session.add_all([bakery, harbor, florist, northwind])
     session.flush()
 
-    names = {"admin@demo.test": "Ada Baker", "agent@demo.test": "Sam Rivers",
-             "admin@harbor.test": "Hal Harbor", "agent@harbor.test": "Hana Quay",
-             "admin@florist.test": "Flora Stem", "admin@northwind.test": "Nora West"}
+    names = {
+        "admin@demo.test": "Ada Baker",
+        "agent@demo.test": "Sam Rivers",
+        "admin@harbor.test": "Hal Harbor",
+        "agent@harbor.test": "Hana Quay",
+        "admin@florist.test": "Flora Stem",
+        "admin@northwind.test": "Nora West",
+    }
     accounts = {a.name: a for a in (bakery, harbor, florist, northwind)}
     for login in DEMO_LOGINS:
         _user(session, accounts[login.account], login, names[login.email])
 
-    wa = BusinessNumber(account_id=bakery.id, channel="whatsapp", e164="+15550100100",
-                        display_name="Demo Bakery", verified_name="Demo Bakery",
-                        name_status="APPROVED", waba_id=DEMO_WABA, phone_number_id=DEMO_PNID,
-                        access_token_encrypted=encrypt(DEMO_TOKEN), status="connected",
-                        code_verification_status="VERIFIED", quality_rating="GREEN",
-                        messaging_limit="TIER_2K", throughput_level="STANDARD")
-    sms = BusinessNumber(account_id=bakery.id, channel="sms", e164="+15550100150",
-                         display_name="Demo Bakery SMS", status="connected",
-                         sms_provider_config={"provider": "simulator"})
-    harbor_wa = BusinessNumber(account_id=harbor.id, channel="whatsapp", e164="+15550100300",
-                               display_name="Harbor Tools", verified_name="Harbor Tools",
-                               name_status="AVAILABLE_WITHOUT_REVIEW", waba_id=HARBOR_WABA,
-                               phone_number_id=HARBOR_PNID,
-                               access_token_encrypted=encrypt(HARBOR_TOKEN), status="connected",
-                               code_verification_status="VERIFIED", quality_rating="GREEN",
-                               messaging_limit="TIER_250", throughput_level="STANDARD")
+    wa = BusinessNumber(
+        account_id=bakery.id,
+        channel="whatsapp",
+        e164="+15550100100",
+        display_name="Demo Bakery",
+        verified_name="Demo Bakery",
+        name_status="APPROVED",
+        waba_id=DEMO_WABA,
+        phone_number_id=DEMO_PNID,
+        access_token_encrypted=encrypt(DEMO_TOKEN),
+        status="connected",
+        code_verification_status="VERIFIED",
+        quality_rating="GREEN",
+        messaging_limit="TIER_2K",
+        throughput_level="STANDARD",
+    )
+    sms = BusinessNumber(
+        account_id=bakery.id,
+        channel="sms",
+        e164="+15550100150",
+        display_name="Demo Bakery SMS",
+        status="connected",
+        sms_provider_config={"provider": "simulator"},
+    )
+    harbor_wa = BusinessNumber(
+        account_id=harbor.id,
+        channel="whatsapp",
+        e164="+15550100300",
+        display_name="Harbor Tools",
+        verified_name="Harbor Tools",
+        name_status="AVAILABLE_WITHOUT_REVIEW",
+        waba_id=HARBOR_WABA,
+        phone_number_id=HARBOR_PNID,
+        access_token_encrypted=encrypt(HARBOR_TOKEN),
+        status="connected",
+        code_verification_status="VERIFIED",
+        quality_rating="GREEN",
+        messaging_limit="TIER_250",
+        throughput_level="STANDARD",
+    )
     session.add_all([wa, sms, harbor_wa])
     session.flush()
 
     for index, (name, number, hours_ago, text) in enumerate(DEMO_CONTACTS):
         phone = phones.parse(number)
-        contact = Contact(account_id=bakery.id, e164=phone.e164, region=phone.region,
-                          wa_id=phone.digits, profile_name=name, name=name)
+        contact = Contact(
+            account_id=bakery.id,
+            e164=phone.e164,
+            region=phone.region,
+            wa_id=phone.digits,
+            profile_name=name,
+            name=name,
+        )
         session.add(contact)
         session.flush()
         at = now - dt.timedelta(hours=hours_ago)
-        conv = Conversation(account_id=bakery.id, contact_id=contact.id,
-                            business_number_id=wa.id, channel="whatsapp", last_message_at=at,
-                            last_inbound_at=at, window_expires_at=at + dt.timedelta(hours=24),
-                            last_preview=text[:200], unread_count=1 if index % 3 == 0 else 0)
+        conv = Conversation(
+            account_id=bakery.id,
+            contact_id=contact.id,
+            business_number_id=wa.id,
+            channel="whatsapp",
+            last_message_at=at,
+            last_inbound_at=at,
+            window_expires_at=at + dt.timedelta(hours=24),
+            last_preview=text[:200],
+            unread_count=1 if index % 3 == 0 else 0,
+        )
         session.add(conv)
         session.flush()
         if index % 2 == 1:
             earlier = at - dt.timedelta(minutes=40)
-            session.add(Message(account_id=bakery.id, conversation_id=conv.id,
-                                business_number_id=wa.id, direction="outbound",
-                                channel="whatsapp", kind="text",
-                                body=f"Hi {name.split()[0]}, thanks for your order!",
-                                provider_message_id=f"wamid.DEMO-OUT-{index:03d}",
-                                status="read", created_at=earlier, sent_at=earlier,
-                                delivered_at=earlier, read_at=earlier + dt.timedelta(minutes=2)))
-        session.add(Message(account_id=bakery.id, conversation_id=conv.id,
-                            business_number_id=wa.id, direction="inbound", channel="whatsapp",
-                            kind="text", body=text, provider_message_id=f"wamid.DEMO-IN-{index:03d}",
-                            status="received", created_at=at))
+            session.add(
+                Message(
+                    account_id=bakery.id,
+                    conversation_id=conv.id,
+                    business_number_id=wa.id,
+                    direction="outbound",
+                    channel="whatsapp",
+                    kind="text",
+                    body=f"Hi {name.split()[0]}, thanks for your order!",
+                    provider_message_id=f"wamid.DEMO-OUT-{index:03d}",
+                    status="read",
+                    created_at=earlier,
+                    sent_at=earlier,
+                    delivered_at=earlier,
+                    read_at=earlier + dt.timedelta(minutes=2),
+                )
+            )
+        session.add(
+            Message(
+                account_id=bakery.id,
+                conversation_id=conv.id,
+                business_number_id=wa.id,
+                direction="inbound",
+                channel="whatsapp",
+                kind="text",
+                body=text,
+                provider_message_id=f"wamid.DEMO-IN-{index:03d}",
+                status="received",
+                created_at=at,
+            )
+        )
     session.commit()
     return True

@@ -1,0 +1,247 @@
+"""The product's WhatsApp message and attachment rules, as data (see product-rules.md).
+
+Sizes use decimal megabytes (5 MB = 5,000,000 bytes): where Meta's exact unit is unknown the
+stricter reading is enforced. Text length is counted in user-perceived characters (extended
+grapheme clusters): with the ``regex`` package when installed (``\\X``), otherwise with a
+built-in approximation that handles combining marks, ZWJ emoji sequences, skin tones,
+variation selectors, flags (regional-indicator pairs), tags, keycaps, CRLF and Hangul jamo.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+import filetype
+
+__all__ = [
+    "AUDIO_UNSUPPORTED_REASON",
+    "INBOUND_AUDIO_NOTICE",
+    "MAX_CAPTION_CHARS",
+    "MAX_TEXT_CHARS",
+    "MEDIA_RULES",
+    "MediaRule",
+    "MediaRuleError",
+    "TextTooLongError",
+    "check_text",
+    "classify_upload",
+    "grapheme_count",
+    "inbound_support",
+    "SNIFF_BYTES",
+]
+
+MB = 1_000_000
+MAX_TEXT_CHARS = 4096
+MAX_CAPTION_CHARS = 1024  # Meta's caption limit (unconfirmed in the reference)
+SNIFF_BYTES = 8192  # pass at least this many leading bytes to classify_upload
+
+AUDIO_UNSUPPORTED_REASON = (
+    "Audio files and voice messages are not supported on the WhatsApp channel"
+)
+INBOUND_AUDIO_NOTICE = "sent a voice message, which this channel does not support"
+
+
+@dataclass(frozen=True, slots=True)
+class MediaRule:
+    kind: str  # image | video | document
+    mime_types: tuple[str, ...]
+    max_bytes: int
+    label: str  # user-facing, e.g. "JPEG or PNG"
+
+    @property
+    def max_mb(self) -> int:
+        return self.max_bytes // MB
+
+
+MEDIA_RULES: dict[str, MediaRule] = {
+    "image": MediaRule("image", ("image/jpeg", "image/png"), 5 * MB, "JPEG or PNG"),
+    "video": MediaRule("video", ("video/mp4", "video/3gpp"), 16 * MB, "MP4 or 3GPP"),
+    "document": MediaRule("document", ("application/pdf",), 100 * MB, "PDF"),
+}
+
+_MIME_TO_KIND = {m: r.kind for r in MEDIA_RULES.values() for m in r.mime_types}
+_MIME_ALIASES = {
+    "image/jpg": "image/jpeg",
+    "image/pjpeg": "image/jpeg",
+    "video/3gp": "video/3gpp",
+    "application/x-pdf": "application/pdf",
+}
+
+
+class MediaRuleError(ValueError):
+    """An attachment the product refuses; ``user_message`` is safe to show as is."""
+
+    def __init__(
+        self,
+        user_message: str,
+        *,
+        reason: str = "unsupported_type",
+        kind: str | None = None,
+        limit_bytes: int | None = None,
+    ) -> None:
+        super().__init__(user_message)
+        self.user_message = user_message
+        self.reason = reason  # unsupported_type | too_large | audio | empty | unrecognised
+        self.kind = kind
+        self.limit_bytes = limit_bytes
+
+
+class TextTooLongError(ValueError):
+    def __init__(self, length: int, limit: int = MAX_TEXT_CHARS) -> None:
+        super().__init__(f"Message is too long: {length:,} characters (WhatsApp allows {limit:,}).")
+        self.length = length
+        self.limit = limit
+
+
+def _normalise_mime(mime: str | None) -> str:
+    m = (mime or "").split(";")[0].strip().lower()
+    return _MIME_ALIASES.get(m, m)
+
+
+def _isobmff_mime(head: bytes) -> str | None:
+    """Brand-based sniffing for ISO-BMFF files (filetype misses real 3GPP files and takes
+    M4A audio for MP4 video)."""
+    if len(head) < 12 or head[4:8] != b"ftyp":
+        return None
+    brand = head[8:12].decode("latin-1")
+    if brand.startswith(("3gp", "3g2", "3ge", "3gg", "3gs")):
+        return "video/3gpp"
+    if brand in ("M4A ", "M4B ", "M4P "):
+        return "audio/mp4"
+    if brand == "qt  ":
+        return "video/quicktime"
+    return None
+
+
+def classify_upload(data_head: bytes, declared_mime: str | None, size: int) -> tuple[str, str]:
+    """Decide ``(kind, mime)`` for an outbound attachment, or raise :class:`MediaRuleError`.
+
+    The type is sniffed from the leading bytes (``filetype``); the declared MIME type is only
+    used for the audio message when sniffing fails. Returns the sniffed MIME type.
+    """
+    declared = _normalise_mime(declared_mime)
+    if size <= 0 or not data_head:
+        raise MediaRuleError("The file is empty.", reason="empty")
+    head = bytes(data_head[:SNIFF_BYTES])
+    guess = filetype.guess(head)
+    sniffed = _isobmff_mime(head) or (_normalise_mime(guess.mime) if guess else "")
+    if sniffed.startswith("audio/") or (not sniffed and declared.startswith("audio/")):
+        raise MediaRuleError(AUDIO_UNSUPPORTED_REASON, reason="audio", kind="audio")
+    kind = _MIME_TO_KIND.get(sniffed)
+    if kind is None:
+        if not sniffed:
+            raise MediaRuleError(
+                "This file type can't be recognised. WhatsApp attachments must be JPEG or PNG "
+                "images, MP4 or 3GPP videos, or PDF documents.",
+                reason="unrecognised",
+            )
+        if sniffed.startswith("image/"):
+            what = "Only JPEG and PNG images can be sent on WhatsApp"
+        elif sniffed.startswith("video/"):
+            what = "Only MP4 and 3GPP videos can be sent on WhatsApp"
+        else:
+            what = "Only PDF documents can be sent on WhatsApp"
+        raise MediaRuleError(
+            f"{what} (this file is {_describe(sniffed, guess)}).",
+            reason="unsupported_type",
+        )
+    rule = MEDIA_RULES[kind]
+    if size > rule.max_bytes:
+        noun = {"image": "Images", "video": "Videos", "document": "PDF documents"}[kind]
+        raise MediaRuleError(
+            f"{noun} can be up to {rule.max_mb} MB on WhatsApp; this file is {size / MB:.1f} MB.",
+            reason="too_large",
+            kind=kind,
+            limit_bytes=rule.max_bytes,
+        )
+    return kind, sniffed
+
+
+def _describe(mime: str, guess: object) -> str:
+    if mime == "video/quicktime":
+        return "MOV"
+    ext = getattr(guess, "extension", None)
+    return ext.upper() if ext else mime
+
+
+def inbound_support(message_type: str, mime_type: str | None = None) -> tuple[bool, str | None]:
+    """Whether an inbound message kind is rendered, and the notice to show when it is not."""
+    t = message_type
+    if t in ("text", "image", "video", "reaction", "button", "interactive", "location", "contacts"):
+        return True, None
+    if t == "document":
+        if _normalise_mime(mime_type) in ("", "application/pdf"):
+            return True, None
+        return False, "sent a document type this channel does not support (only PDF)"
+    if t == "audio":
+        return False, INBOUND_AUDIO_NOTICE
+    if t == "sticker":
+        return False, "sent a sticker, which this channel does not show"
+    return False, f"sent a message this channel does not support ({t})"
+
+
+# ---------------------------------------------------------------------------- text length
+
+try:  # pragma: no cover - depends on the environment
+    import regex as _regex  # type: ignore[import-not-found]
+
+    _GRAPHEME = _regex.compile(r"\X")
+except ImportError:  # pragma: no cover
+    _GRAPHEME = None
+
+HAS_GRAPHEME_LIBRARY = _GRAPHEME is not None
+
+_ZWJ = 0x200D
+
+
+def _extends(cp: int) -> bool:
+    if 0xFE00 <= cp <= 0xFE0F or 0xE0100 <= cp <= 0xE01EF:  # variation selectors
+        return True
+    if 0x1F3FB <= cp <= 0x1F3FF:  # emoji skin-tone modifiers
+        return True
+    if 0xE0020 <= cp <= 0xE007F:  # tag characters (subdivision flags)
+        return True
+    if cp == _ZWJ or cp == 0x200C:
+        return True
+    if 0x1160 <= cp <= 0x11FF or 0xD7B0 <= cp <= 0xD7FF:  # Hangul medial vowels / finals
+        return True
+    return unicodedata.category(chr(cp)) in ("Mn", "Me", "Mc")
+
+
+def _approx_graphemes(text: str) -> int:
+    count = 0
+    prev: int | None = None
+    ri_run = 0  # regional indicators in the current run
+    for ch in text:
+        cp = ord(ch)
+        is_ri = 0x1F1E6 <= cp <= 0x1F1FF
+        joins = prev is not None and (
+            (prev == 0x0D and cp == 0x0A)  # CRLF
+            or prev == _ZWJ  # emoji ZWJ sequence
+            or _extends(cp)  # marks, modifiers, selectors, tags
+            or (is_ri and ri_run % 2 == 1)  # second half of a flag
+        )
+        if not joins:
+            count += 1
+        ri_run = ri_run + 1 if is_ri else 0
+        prev = cp
+    return count
+
+
+def grapheme_count(text: str) -> int:
+    """Characters as the customer sees them (an emoji, flag or accented letter counts 1)."""
+    if not text:
+        return 0
+    if _GRAPHEME is not None:
+        return sum(1 for _ in _GRAPHEME.finditer(text))
+    return _approx_graphemes(text)
+
+
+def check_text(body: str, *, limit: int = MAX_TEXT_CHARS) -> int:
+    """Validate a free-form text body; returns its length or raises."""
+    if not body or not body.strip():
+        raise ValueError("Message is empty.")
+    n = grapheme_count(body)
+    if n > limit:
+        raise TextTooLongError(n, limit)
+    return n

@@ -1,0 +1,660 @@
+"""Models for WhatsApp Cloud API webhook payloads, and :func:`parse_webhook`.
+
+Tolerant by design: unknown fields are kept (``model_extra``), unknown message types and
+unknown change ``field`` kinds are kept whole (``InboundMessage.raw`` / raw dict values), and a
+malformed known payload (e.g. ``"image": "oops"``) is moved to ``payload_errors`` instead of
+failing the whole batch. Only a body that is not JSON or not the envelope shape raises
+:class:`WebhookParseError` (the receiver journals it and still answers 200).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from .codes import ErrorHelp, describe_error
+
+__all__ = [
+    "AudioPayload",
+    "ButtonPayload",
+    "Change",
+    "Contact",
+    "ContactCard",
+    "DocumentPayload",
+    "Entry",
+    "ImagePayload",
+    "InboundMessage",
+    "InteractivePayload",
+    "LocationPayload",
+    "MessageContext",
+    "MessagesValue",
+    "Metadata",
+    "OrderPayload",
+    "Pricing",
+    "ReactionPayload",
+    "Referral",
+    "STATUS_RANK",
+    "Status",
+    "StickerPayload",
+    "SystemPayload",
+    "TemplateStatusUpdate",
+    "TextPayload",
+    "UnsupportedPayload",
+    "VideoPayload",
+    "WebhookError",
+    "WebhookParseError",
+    "WebhookPayload",
+    "epoch_to_datetime",
+    "parse_webhook",
+]
+
+
+class WebhookParseError(ValueError):
+    """The webhook body is not JSON or not a WhatsApp webhook envelope."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True, coerce_numbers_to_str=True)
+
+
+def epoch_to_datetime(value: str | int | float | None) -> datetime | None:
+    """Unix epoch seconds (string in webhooks) → aware UTC datetime; None if unparsable."""
+    if value is None or value == "":
+        return None
+    try:
+        return datetime.fromtimestamp(int(float(value)), tz=UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+# ---------------------------------------------------------------------------- errors
+
+
+class ErrorData(_Model):
+    details: str | None = None
+
+
+class WebhookError(_Model):
+    """``{code, title, message, error_data{details}, href?}`` (statuses/messages/value)."""
+
+    code: int | None = None
+    title: str | None = None
+    message: str | None = None
+    error_data: ErrorData | None = None
+    href: str | None = None
+
+    @field_validator("error_data", mode="before")
+    @classmethod
+    def _error_data(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            return {"details": v}
+        return v if isinstance(v, dict) or v is None else None
+
+    @field_validator("code", mode="before")
+    @classmethod
+    def _code(cls, v: Any) -> Any:
+        try:
+            return int(v) if v is not None else None
+        except (TypeError, ValueError):
+            return None
+
+    @property
+    def details(self) -> str | None:
+        return self.error_data.details if self.error_data else None
+
+    @property
+    def help(self) -> ErrorHelp:
+        return describe_error(self.code)
+
+
+# ---------------------------------------------------------------------------- envelope parts
+
+
+class Metadata(_Model):
+    display_phone_number: str | None = None
+    phone_number_id: str
+
+
+class Profile(_Model):
+    name: str | None = None
+    username: str | None = None
+
+
+class Contact(_Model):
+    profile: Profile | None = None
+    wa_id: str | None = None
+    user_id: str | None = None
+    parent_user_id: str | None = None
+
+    @property
+    def name(self) -> str | None:
+        return self.profile.name if self.profile else None
+
+
+# ---------------------------------------------------------------------------- message payloads
+
+
+class TextPayload(_Model):
+    body: str = ""
+
+
+class _Media(_Model):
+    id: str
+    mime_type: str | None = None
+    sha256: str | None = None
+    url: str | None = None
+
+
+class ImagePayload(_Media):
+    caption: str | None = None
+
+
+class VideoPayload(_Media):
+    caption: str | None = None
+
+
+class DocumentPayload(_Media):
+    caption: str | None = None
+    filename: str | None = None
+
+
+class AudioPayload(_Media):
+    voice: bool = False
+
+
+class StickerPayload(_Media):
+    animated: bool = False
+
+
+class LocationPayload(_Model):
+    latitude: float
+    longitude: float
+    name: str | None = None
+    address: str | None = None
+    url: str | None = None
+
+
+class ContactName(_Model):
+    formatted_name: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    middle_name: str | None = None
+    suffix: str | None = None
+    prefix: str | None = None
+
+
+class ContactPhone(_Model):
+    phone: str | None = None
+    wa_id: str | None = None
+    type: str | None = None
+
+
+class ContactEmail(_Model):
+    email: str | None = None
+    type: str | None = None
+
+
+class ContactOrg(_Model):
+    company: str | None = None
+    department: str | None = None
+    title: str | None = None
+
+
+class ContactAddress(_Model):
+    street: str | None = None
+    city: str | None = None
+    state: str | None = None
+    zip: str | None = None
+    country: str | None = None
+    country_code: str | None = None
+    type: str | None = None
+
+
+class ContactUrl(_Model):
+    url: str | None = None
+    type: str | None = None
+
+
+class ContactCard(_Model):
+    """One vCard-like entry of a ``contacts`` message."""
+
+    name: ContactName | None = None
+    phones: list[ContactPhone] = Field(default_factory=list)
+    emails: list[ContactEmail] = Field(default_factory=list)
+    org: ContactOrg | None = None
+    addresses: list[ContactAddress] = Field(default_factory=list)
+    urls: list[ContactUrl] = Field(default_factory=list)
+    birthday: str | None = None
+
+
+class ButtonReply(_Model):
+    id: str | None = None
+    title: str | None = None
+
+
+class ListReply(_Model):
+    id: str | None = None
+    title: str | None = None
+    description: str | None = None
+
+
+class NfmReply(_Model):
+    name: str | None = None
+    body: str | None = None
+    response_json: str | None = None
+
+    @property
+    def response(self) -> Any:
+        try:
+            return json.loads(self.response_json) if self.response_json else None
+        except ValueError:
+            return None
+
+
+class InteractivePayload(_Model):
+    type: str
+    button_reply: ButtonReply | None = None
+    list_reply: ListReply | None = None
+    nfm_reply: NfmReply | None = None
+
+    @property
+    def reply_id(self) -> str | None:
+        reply = self.button_reply or self.list_reply
+        return reply.id if reply else None
+
+    @property
+    def reply_title(self) -> str | None:
+        reply = self.button_reply or self.list_reply
+        return reply.title if reply else None
+
+
+class ButtonPayload(_Model):
+    """A tap on a template QUICK_REPLY button."""
+
+    payload: str | None = None
+    text: str | None = None
+
+
+class ReactionPayload(_Model):
+    message_id: str
+    emoji: str | None = None
+
+    @property
+    def removed(self) -> bool:
+        """True when the customer removed their reaction (empty or absent emoji)."""
+        return not self.emoji
+
+
+class ProductItem(_Model):
+    product_retailer_id: str | None = None
+    quantity: int | None = None
+    item_price: float | None = None
+    currency: str | None = None
+
+
+class OrderPayload(_Model):
+    catalog_id: str | None = None
+    text: str | None = None
+    product_items: list[ProductItem] = Field(default_factory=list)
+
+
+class SystemPayload(_Model):
+    body: str | None = None
+    type: str | None = None
+    wa_id: str | None = None
+    new_wa_id: str | None = None
+    identity: str | None = None
+    customer: str | None = None
+
+
+class UnsupportedPayload(_Model):
+    type: str | None = None
+
+
+class ReferredProduct(_Model):
+    catalog_id: str | None = None
+    product_retailer_id: str | None = None
+
+
+class MessageContext(_Model):
+    from_: str | None = Field(default=None, alias="from")
+    id: str | None = None
+    forwarded: bool = False
+    frequently_forwarded: bool = False
+    referred_product: ReferredProduct | None = None
+
+
+class Referral(_Model):
+    """Click-to-WhatsApp ad / post entry (its presence marks a free entry point)."""
+
+    source_url: str | None = None
+    source_id: str | None = None
+    source_type: str | None = None
+    headline: str | None = None
+    body: str | None = None
+    media_type: str | None = None
+    image_url: str | None = None
+    video_url: str | None = None
+    thumbnail_url: str | None = None
+    ctwa_clid: str | None = None
+
+
+_PAYLOAD_MODELS: dict[str, type[BaseModel]] = {
+    "text": TextPayload,
+    "image": ImagePayload,
+    "video": VideoPayload,
+    "document": DocumentPayload,
+    "audio": AudioPayload,
+    "sticker": StickerPayload,
+    "location": LocationPayload,
+    "interactive": InteractivePayload,
+    "button": ButtonPayload,
+    "reaction": ReactionPayload,
+    "order": OrderPayload,
+    "system": SystemPayload,
+    "unsupported": UnsupportedPayload,
+    "context": MessageContext,
+    "referral": Referral,
+}
+
+#: Message types the model knows (anything else is kept raw and flagged ``is_known_type``).
+KNOWN_MESSAGE_TYPES = frozenset(
+    {
+        "text",
+        "image",
+        "video",
+        "document",
+        "audio",
+        "sticker",
+        "location",
+        "contacts",
+        "interactive",
+        "button",
+        "reaction",
+        "order",
+        "system",
+        "unsupported",
+    }
+)
+
+
+class InboundMessage(_Model):
+    """One ``value.messages[]`` entry. ``raw`` always holds the original dict."""
+
+    from_: str = Field(alias="from")
+    id: str
+    timestamp: str
+    type: str
+    from_user_id: str | None = None
+    context: MessageContext | None = None
+    referral: Referral | None = None
+    errors: list[WebhookError] = Field(default_factory=list)
+
+    text: TextPayload | None = None
+    image: ImagePayload | None = None
+    video: VideoPayload | None = None
+    document: DocumentPayload | None = None
+    audio: AudioPayload | None = None
+    sticker: StickerPayload | None = None
+    location: LocationPayload | None = None
+    contacts: list[ContactCard] | None = None
+    interactive: InteractivePayload | None = None
+    button: ButtonPayload | None = None
+    reaction: ReactionPayload | None = None
+    order: OrderPayload | None = None
+    system: SystemPayload | None = None
+    unsupported: UnsupportedPayload | None = None
+
+    #: keys whose content did not match the expected shape (moved out, kept in ``raw``)
+    payload_errors: dict[str, str] = Field(default_factory=dict)
+
+    _raw: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _tolerant(cls, data: Any, handler: Any) -> InboundMessage:
+        raw = data if isinstance(data, dict) else None
+        if raw is not None:
+            data = dict(raw)
+            bad: dict[str, str] = {}
+            for key, model in _PAYLOAD_MODELS.items():
+                if key in data and data[key] is not None:
+                    try:
+                        model.model_validate(data[key])
+                    except ValidationError as exc:
+                        bad[key] = _short(exc)
+                        data.pop(key)
+            if "contacts" in data and data["contacts"] is not None:
+                try:
+                    if not isinstance(data["contacts"], list):
+                        raise TypeError("contacts is not a list")
+                    for card in data["contacts"]:
+                        ContactCard.model_validate(card)
+                except (ValidationError, TypeError) as exc:
+                    bad["contacts"] = _short(exc)
+                    data.pop("contacts")
+            if "errors" in data and not isinstance(data["errors"], list):
+                bad["errors"] = "errors is not a list"
+                data.pop("errors")
+            if bad:
+                data["payload_errors"] = bad
+        model = handler(data)
+        if raw is not None:
+            model._raw = raw
+        return model
+
+    @property
+    def raw(self) -> dict[str, Any]:
+        """The message exactly as received (unknown types and fields included)."""
+        return self._raw or self.model_dump(by_alias=True, exclude_none=True)
+
+    @property
+    def timestamp_utc(self) -> datetime | None:
+        return epoch_to_datetime(self.timestamp)
+
+    @property
+    def is_known_type(self) -> bool:
+        return self.type in KNOWN_MESSAGE_TYPES
+
+    @property
+    def payload(self) -> Any:
+        """The typed payload for ``type`` (raw dict for unknown types, None if absent)."""
+        if self.type in KNOWN_MESSAGE_TYPES:
+            return getattr(self, self.type, None)
+        return self._raw.get(self.type)
+
+    @property
+    def media(self) -> _Media | None:
+        p = self.payload
+        return p if isinstance(p, _Media) else None
+
+    @property
+    def reply_to_id(self) -> str | None:
+        return self.context.id if self.context else None
+
+
+class Conversation(_Model):
+    id: str | None = None
+    expiration_timestamp: str | None = None
+    origin: dict[str, Any] | None = None
+
+    @property
+    def origin_type(self) -> str | None:
+        return (self.origin or {}).get("type")
+
+
+class Pricing(_Model):
+    billable: bool | None = None
+    pricing_model: str | None = None
+    category: str | None = None
+    type: str | None = None
+
+
+#: Order for "never regress" status handling; ``failed`` is terminal and handled apart.
+STATUS_RANK: dict[str, int] = {"sent": 1, "delivered": 2, "read": 3, "played": 4}
+
+
+class Status(_Model):
+    """One ``value.statuses[]`` entry about a message we sent."""
+
+    id: str
+    status: str  # sent | delivered | read | failed | played | (unknown kept as is)
+    timestamp: str
+    recipient_id: str | None = None
+    recipient_user_id: str | None = None
+    biz_opaque_callback_data: str | None = None
+    conversation: Conversation | None = None
+    pricing: Pricing | None = None
+    errors: list[WebhookError] = Field(default_factory=list)
+
+    @property
+    def timestamp_utc(self) -> datetime | None:
+        return epoch_to_datetime(self.timestamp)
+
+    @property
+    def is_failed(self) -> bool:
+        return self.status == "failed"
+
+    @property
+    def rank(self) -> int:
+        """0 for unknown statuses, failed = 100 (terminal)."""
+        if self.status == "failed":
+            return 100
+        return STATUS_RANK.get(self.status, 0)
+
+    @property
+    def error(self) -> WebhookError | None:
+        return self.errors[0] if self.errors else None
+
+
+class MessagesValue(_Model):
+    """``value`` of a ``field == "messages"`` change."""
+
+    messaging_product: str | None = "whatsapp"
+    metadata: Metadata
+    contacts: list[Contact] = Field(default_factory=list)
+    messages: list[InboundMessage] = Field(default_factory=list)
+    statuses: list[Status] = Field(default_factory=list)
+    errors: list[WebhookError] = Field(default_factory=list)
+
+    def contact_for(self, wa_id: str | None) -> Contact | None:
+        """The contact whose ``wa_id`` matches (batch-safe; not by index)."""
+        if wa_id is None:
+            return None
+        return next((c for c in self.contacts if c.wa_id == wa_id), None)
+
+
+class TemplateStatusUpdate(_Model):
+    """``value`` of ``field == "message_template_status_update"``."""
+
+    event: str | None = None
+    message_template_id: str | None = None
+    message_template_name: str | None = None
+    message_template_language: str | None = None
+    reason: str | None = None
+
+
+_VALUE_MODELS: dict[str, type[BaseModel]] = {
+    "messages": MessagesValue,
+    "message_template_status_update": TemplateStatusUpdate,
+}
+
+
+class Change(_Model):
+    field: str
+    #: MessagesValue, TemplateStatusUpdate, or the raw dict for other fields
+    value: Any = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _typed_value(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            model = _VALUE_MODELS.get(str(data.get("field")))
+            value = data.get("value")
+            if model is not None and isinstance(value, dict):
+                data = {**data, "value": model.model_validate(value)}
+        return data
+
+    @property
+    def messages_value(self) -> MessagesValue | None:
+        return self.value if isinstance(self.value, MessagesValue) else None
+
+
+class Entry(_Model):
+    id: str
+    time: int | None = None
+    changes: list[Change] = Field(default_factory=list)
+
+
+class WebhookPayload(_Model):
+    object: str
+    entry: list[Entry] = Field(default_factory=list)
+
+    def messages_values(self) -> Iterator[tuple[Entry, MessagesValue]]:
+        for entry in self.entry:
+            for change in entry.changes:
+                if isinstance(change.value, MessagesValue):
+                    yield entry, change.value
+
+    def iter_messages(self) -> Iterator[tuple[MessagesValue, Contact | None, InboundMessage]]:
+        """Every inbound message with its value (metadata) and matching contact."""
+        for _, value in self.messages_values():
+            for msg in value.messages:
+                yield value, value.contact_for(msg.from_), msg
+
+    def iter_statuses(self) -> Iterator[tuple[MessagesValue, Status]]:
+        for _, value in self.messages_values():
+            for st in value.statuses:
+                yield value, st
+
+    def template_updates(self) -> Iterator[TemplateStatusUpdate]:
+        for entry in self.entry:
+            for change in entry.changes:
+                if isinstance(change.value, TemplateStatusUpdate):
+                    yield change.value
+
+
+def _short(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0] if exc.errors() else {}
+        loc = ".".join(str(p) for p in first.get("loc", ()))
+        return f"{loc}: {first.get('msg', str(exc))}" if loc else str(first.get("msg", exc))
+    return str(exc)
+
+
+def parse_webhook(raw: bytes | bytearray | str | dict[str, Any]) -> WebhookPayload:
+    """Parse a webhook body (raw bytes as received, text, or an already-decoded dict)."""
+    if isinstance(raw, (bytes, bytearray)):
+        try:
+            text = bytes(raw).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise WebhookParseError(f"webhook body is not UTF-8: {exc}") from exc
+    else:
+        text = raw  # type: ignore[assignment]
+    if isinstance(text, str):
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise WebhookParseError(f"webhook body is not valid JSON: {exc}") from exc
+    else:
+        data = text
+    if not isinstance(data, dict):
+        raise WebhookParseError("webhook body must be a JSON object")
+    if "entry" not in data or not isinstance(data.get("entry"), list):
+        raise WebhookParseError("webhook body has no 'entry' list")
+    try:
+        return WebhookPayload.model_validate(data)
+    except ValidationError as exc:
+        raise WebhookParseError(f"webhook body has the wrong shape: {_short(exc)}") from exc

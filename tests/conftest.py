@@ -1,0 +1,113 @@
+"""Shared fixtures: Chromium for browser tests, and databases (SQLite always, PostgreSQL when
+the local server answers) built by the real Alembic migrations."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlmodel import Session
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+PG_ADMIN_URL = os.environ.get(
+    "CTREFLEX_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+def postgres_available() -> bool:
+    try:
+        engine = create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 2})
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+        return True
+    except Exception:
+        return False
+
+
+def migrate(url: str, revision: str = "head") -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config(str(ROOT / "alembic.ini"))
+    cfg.attributes["database_url"] = url
+    cfg.attributes["configure_logger"] = False
+    command.upgrade(cfg, revision)
+
+
+def use_database(monkeypatch, url: str) -> None:
+    """Point settings and the shared engine at `url` for one test."""
+    from ctreflex import db
+    from ctreflex.settings import reset_settings_cache
+
+    monkeypatch.setenv("CTREFLEX_DATABASE_URL", url)
+    reset_settings_cache()
+    db.reset_engine()
+
+
+@pytest.fixture(scope="session")
+def _pg_ok() -> bool:
+    return postgres_available()
+
+
+def _pg_admin(sql: str) -> None:
+    engine = create_engine(PG_ADMIN_URL)
+    with engine.begin() as conn:
+        conn.execute(text(sql))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path, monkeypatch, _pg_ok) -> str:
+    """A migrated, empty database on each backend; the app's engine points at it."""
+    schema = None
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'test.db'}"
+    else:
+        if not _pg_ok:
+            pytest.skip("PostgreSQL at 127.0.0.1:5432 is not reachable")
+        schema = f"t_{uuid.uuid4().hex[:12]}"
+        _pg_admin(f'CREATE SCHEMA "{schema}"')
+        url = f"{PG_ADMIN_URL}?options=-csearch_path%3D{schema}"
+    migrate(url)
+    use_database(monkeypatch, url)
+    yield url
+    from ctreflex import db
+
+    db.reset_engine()
+    if schema:
+        _pg_admin(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture
+def session(db_url) -> Session:
+    from ctreflex import db
+
+    with Session(db.get_engine(), expire_on_commit=False) as s:
+        yield s
+
+
+@pytest.fixture
+def seeded(session) -> Session:
+    from ctreflex.services.seed import seed_demo
+
+    seed_demo(session=session)
+    return session

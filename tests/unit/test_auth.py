@@ -1,0 +1,85 @@
+"""Login, sessions, roles and the slow-down after repeated wrong passwords."""
+
+import datetime as dt
+
+import pytest
+from sqlmodel import select
+
+from ctreflex.models import User
+from ctreflex.services import auth
+
+
+def test_demo_users_log_in_with_their_roles(seeded):
+    admin_token = auth.login(session=seeded, email="admin@demo.test", password="demo-admin-1")
+    agent_token = auth.login(session=seeded, email="Agent@Demo.test ", password="demo-agent-1")
+    admin = auth.resolve(session=seeded, token=admin_token)
+    agent = auth.resolve(session=seeded, token=agent_token)
+    assert (admin.role, admin.account_name, admin.plan_name) == (
+        "admin",
+        "Demo Bakery",
+        "Professional",
+    )
+    assert admin.is_admin and not agent.is_admin
+    assert agent.whatsapp_enabled is True
+    stored = seeded.exec(select(User).where(User.email == "admin@demo.test")).one()
+    assert stored.password_hash.startswith("$argon2id$")
+
+
+def test_unknown_email_and_wrong_password_get_the_same_message(seeded):
+    with pytest.raises(auth.AuthError) as unknown:
+        auth.login(session=seeded, email="nobody@demo.test", password="whatever")
+    with pytest.raises(auth.AuthError) as wrong:
+        auth.login(session=seeded, email="admin@demo.test", password="wrong")
+    assert str(unknown.value) == str(wrong.value) == auth.GENERIC_LOGIN_ERROR
+
+
+def test_repeated_wrong_passwords_are_slowed_down(seeded):
+    now = dt.datetime(2026, 1, 1, 12, tzinfo=dt.UTC)
+    for _ in range(auth.FREE_FAILURES):
+        with pytest.raises(auth.AuthError):
+            auth.login(session=seeded, email="agent@demo.test", password="nope", now=now)
+    # Locked: even the right password is refused for a while, with the wait named.
+    with pytest.raises(auth.AuthError, match=r"Try again in \d+ seconds"):
+        auth.login(session=seeded, email="agent@demo.test", password="demo-agent-1", now=now)
+    later = now + dt.timedelta(seconds=auth.LOCK_BASE_SECONDS + 1)
+    token = auth.login(session=seeded, email="agent@demo.test", password="demo-agent-1", now=later)
+    assert auth.resolve(session=seeded, token=token, now=later) is not None
+
+
+def test_logout_expiry_and_deactivation_end_sessions(seeded):
+    token = auth.login(session=seeded, email="agent@demo.test", password="demo-agent-1")
+    assert auth.resolve(session=seeded, token=token) is not None
+    auth.logout(session=seeded, token=token)
+    assert auth.resolve(session=seeded, token=token) is None
+
+    token = auth.login(session=seeded, email="agent@demo.test", password="demo-agent-1")
+    far = dt.datetime.now(dt.UTC) + dt.timedelta(days=30)
+    assert auth.resolve(session=seeded, token=token, now=far) is None
+
+    user = seeded.exec(select(User).where(User.email == "agent@demo.test")).one()
+    user.active = False
+    seeded.commit()
+    assert auth.resolve(session=seeded, token=token) is None
+    with pytest.raises(auth.AuthError):
+        auth.login(session=seeded, email="agent@demo.test", password="demo-agent-1")
+
+
+@pytest.mark.parametrize(
+    ("email", "password", "field"),
+    [
+        ("", "x", "email"),
+        ("a" * 250 + "@x.io", "x", "email"),
+        ("no-at-sign", "x", "email"),
+        ("a@b.c", "", "password"),
+        ("a@b.c", "p" * 129, "password"),
+    ],
+)
+def test_empty_or_overlong_fields_get_a_validation_message(email, password, field):
+    errors = auth.validate_credentials(email, password)
+    assert field in errors and errors[field]
+
+
+def test_require_admin_refuses_agents(seeded):
+    token = auth.login(session=seeded, email="agent@demo.test", password="demo-agent-1")
+    with pytest.raises(auth.Forbidden):
+        auth.require_admin(auth.resolve(session=seeded, token=token))

@@ -1,0 +1,33 @@
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # the project may not be installed in the venv
+    sys.path.insert(0, str(ROOT))
+
+FIXTURES = Path(os.environ.get("WHATSAPP_FIXTURES", "/work/shared/reference/whatsapp-fixtures"))
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+@pytest.fixture
+def fixture_bytes():
+    def load(name: str) -> bytes:
+        return next(FIXTURES.glob(f"{name}*.json")).read_bytes()
+
+    return load
+
+
+@pytest.fixture
+def fixture_json(fixture_bytes):
+    def load(name: str):
+        return json.loads(fixture_bytes(name))
+
+    return load

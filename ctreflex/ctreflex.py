@@ -4,7 +4,7 @@ import reflex as rx
 
 from ctreflex import pages, styles  # noqa: F401  (importing pages registers their routes)
 from ctreflex.api import build_api
-from ctreflex.lifespan import startup_checks
+from ctreflex.lifespan import startup_checks, webhook_processor
 
 app = rx.App(
     theme=styles.THEME,
@@ -12,3 +12,4 @@ app = rx.App(
     api_transformer=build_api(),
 )
 app.register_lifespan_task(startup_checks)
+app.register_lifespan_task(webhook_processor)

@@ -1,11 +1,15 @@
-"""Start-up: refuse to run against a database that cannot be reached."""
+"""Lifespan tasks: refuse to start without a database; run the webhook processor."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 
 from ctreflex import db
+from ctreflex.api import simulator
+from ctreflex.services import graph
+from ctreflex.services.processor import processor
 
 log = logging.getLogger("ctreflex")
 
@@ -17,3 +21,25 @@ def startup_checks() -> None:
         log.critical("%s", exc)
         print(f"error: {exc}", file=sys.stderr, flush=True)
         raise SystemExit(2) from exc
+
+
+@contextlib.asynccontextmanager
+async def webhook_processor():
+    """Process what the journal holds (also what a crash left behind), then keep up."""
+    processor.start()
+    processor.notify()
+    sim = simulator.current()
+    if sim is not None:
+        await sim.start()
+        try:
+            synced = await simulator.sync_demo_windows()
+            log.info("simulator: %d customer windows synced", synced)
+        except Exception:  # noqa: BLE001 - the demo still runs; sends may fail with 131047
+            log.exception("could not sync customer windows to the simulator")
+    try:
+        yield
+    finally:
+        if sim is not None:
+            await sim.stop()
+        await processor.stop()
+        await graph.close_all()

@@ -52,6 +52,14 @@ class Settings(BaseSettings):
     media_dir: Path = Field(
         default=ROOT / "data" / "media", description="Folder where media files are stored."
     )
+    simulator_state_path: Path | None = Field(
+        default=ROOT / "data" / "simulator.json",
+        description="Where the in-process simulator keeps its state (empty: memory only).",
+    )
+    simulator_auto_read: float | None = Field(
+        default=None,
+        description="Simulated customers read business messages after this many seconds.",
+    )
     run_scheduler: bool = Field(
         default=True, description="Start the job scheduler in this process (one process only)."
     )
@@ -63,6 +71,11 @@ class Settings(BaseSettings):
         if not value.strip():
             raise ValueError("CTREFLEX_DATABASE_URL is empty")
         return value.strip()
+
+    @field_validator("simulator_state_path", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value):
+        return None if value in ("", None) else value
 
     @property
     def base_url(self) -> str:

@@ -61,6 +61,8 @@ class MediaFile(SQLModel, table=True):
     filename: str = Field(default="", max_length=255)
     storage_path: str = Field(default="", max_length=512)
     provider_media_id: str | None = Field(default=None, max_length=64, index=True)
+    state: str = Field(default="ready", max_length=16, description="pending, ready, failed")
+    fetch_error: str = Field(default="")
     created_at: dt.datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
 
 

@@ -21,11 +21,14 @@ class WebhookEvent(SQLModel, table=True):
     body: str = Field(description="Raw body, decoded as UTF-8 with replacement")
     body_sha256: str = Field(max_length=64, index=True)
     state: str = Field(
-        default="pending", max_length=16, description="pending, done, failed, rejected"
+        default="pending",
+        max_length=16,
+        description="pending, done, retry, failed, rejected (bad body or refused), unhandled",
     )
     kind: str = Field(default="", max_length=64)
     account_id: int | None = Field(default=None, foreign_key="account.id", index=True)
     attempts: int = 0
+    next_attempt_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     error: str = Field(default="")
     processed_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
 

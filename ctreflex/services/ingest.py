@@ -1,0 +1,616 @@
+"""Webhook ingest that loses nothing.
+
+The route writes the raw body to the journal (WebhookEvent) before it answers 200; then
+`process_event` turns it into rows. Every step is idempotent: a message is stored once per
+wamid, statuses only move forward (sent < delivered < read; failed is terminal), a reaction
+or a status that arrives before its message waits for it. A failure leaves the event in the
+journal with its error, and the replay job takes it again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, or_, select
+
+from ctreflex.models import (
+    STATUS_RANK,
+    Account,
+    BusinessNumber,
+    Contact,
+    Conversation,
+    MediaFile,
+    Message,
+    Plan,
+    Template,
+    UsageRecord,
+    WebhookEvent,
+    utc_now,
+)
+from ctreflex.services import phones
+from ctreflex.whatsapp import InboundMessage, MessagesValue, Status, parse_webhook
+from ctreflex.whatsapp.limits import inbound_support
+from ctreflex.whatsapp.webhooks import TemplateStatusUpdate, WebhookParseError
+
+log = logging.getLogger("ctreflex.ingest")
+
+WINDOW = dt.timedelta(hours=24)
+RETRY_DELAYS = [1, 2, 5, 10, 30, 60, 120, 300, 600, 1800]  # seconds, then the event fails
+
+
+class Deferred(Exception):
+    """Something this event needs has not arrived yet (e.g. a status before its message)."""
+
+
+class Refused(Exception):
+    """The event cannot be accepted for this account (unknown number, plan without WhatsApp)."""
+
+
+@dataclasses.dataclass
+class Outcome:
+    """What processing produced: live events to publish and media to fetch."""
+
+    live: list[tuple[int, dict]] = dataclasses.field(default_factory=list)
+    media_to_fetch: list[int] = dataclasses.field(default_factory=list)
+
+
+# ------------------------------------------------------------------------------ the journal
+
+
+def journal(*, session: Session, provider: str, body: bytes, commit: bool = True) -> WebhookEvent:
+    event = WebhookEvent(
+        provider=provider,
+        body=body.decode("utf-8", errors="replace"),
+        body_sha256=hashlib.sha256(body).hexdigest(),
+    )
+    session.add(event)
+    if commit:
+        session.commit()
+    return event
+
+
+def due_event_ids(
+    *, session: Session, now: dt.datetime | None = None, limit: int = 500
+) -> list[int]:
+    now = now or utc_now()
+    return list(
+        session.exec(
+            select(WebhookEvent.id)
+            .where(
+                or_(
+                    WebhookEvent.state == "pending",
+                    (WebhookEvent.state == "retry") & (WebhookEvent.next_attempt_at <= now),
+                )
+            )
+            .order_by(WebhookEvent.id)
+            .limit(limit)
+        ).all()
+    )
+
+
+def process_event(*, session: Session, event_id: int, now: dt.datetime | None = None) -> Outcome:
+    """Process one journaled event; its state records the result. Never raises for bad data."""
+    now = now or utc_now()
+    event = session.get(WebhookEvent, event_id)
+    outcome = Outcome()
+    if event is None or event.state in ("done", "rejected", "unhandled"):
+        return outcome
+    event.attempts += 1
+    try:
+        payload = parse_webhook(event.body)
+    except WebhookParseError as exc:
+        _finish(session, event, "rejected", f"Malformed webhook: {exc}", now)
+        return outcome
+    kinds = sorted({c.field for e in payload.entry for c in e.changes}) or ["empty"]
+    event.kind = ",".join(kinds)[:64]
+    try:
+        handled = False
+        for entry in payload.entry:
+            for change in entry.changes:
+                handler = CHANGE_HANDLERS.get(change.field)
+                if handler is None:
+                    continue
+                handled = True
+                handler(session, event, entry.id, change.value, outcome, now)
+        session.flush()
+    except Deferred as exc:
+        session.rollback()
+        event = session.get(WebhookEvent, event_id)
+        _defer(session, event, str(exc), now)
+        return Outcome()
+    except Refused as exc:
+        session.rollback()
+        event = session.get(WebhookEvent, event_id)
+        _finish(session, event, "rejected", str(exc), now)
+        return Outcome()
+    except Exception as exc:  # noqa: BLE001 - kept in the journal for the replay job
+        session.rollback()
+        log.exception("webhook event %s failed", event_id)
+        event = session.get(WebhookEvent, event_id)
+        _defer(session, event, f"{exc.__class__.__name__}: {exc}", now)
+        return Outcome()
+    if handled:
+        _finish(session, event, "done", "", now)
+    else:
+        _finish(session, event, "unhandled", f"No handler for {event.kind}; kept as received.", now)
+    return outcome
+
+
+def _finish(
+    session: Session, event: WebhookEvent, state: str, error: str, now: dt.datetime
+) -> None:
+    event.state = state
+    event.error = error[:2000]
+    event.processed_at = now
+    event.next_attempt_at = None
+    session.add(event)
+    session.commit()
+
+
+def _defer(session: Session, event: WebhookEvent, reason: str, now: dt.datetime) -> None:
+    attempts = event.attempts + 1  # the rolled-back increment
+    event.attempts = attempts
+    event.error = reason[:2000]
+    if attempts > len(RETRY_DELAYS):
+        event.state = "failed"
+        event.next_attempt_at = None
+    else:
+        event.state = "retry"
+        event.next_attempt_at = now + dt.timedelta(seconds=RETRY_DELAYS[attempts - 1])
+    session.add(event)
+    session.commit()
+
+
+# ------------------------------------------------------------------------- routing and plan
+
+
+def _number_for(session: Session, value: MessagesValue) -> tuple[BusinessNumber, Account, Plan]:
+    pnid = value.metadata.phone_number_id
+    row = session.exec(
+        select(BusinessNumber, Account, Plan)
+        .join(Account, Account.id == BusinessNumber.account_id)
+        .join(Plan, Plan.id == Account.plan_id)
+        .where(BusinessNumber.phone_number_id == pnid)
+    ).first()
+    if row is None:
+        raise Refused(f"No business number here has phone_number_id {pnid}.")
+    number, account, plan = row
+    if not plan.whatsapp_included:
+        raise Refused(f"{account.name}'s plan ({plan.name}) does not include WhatsApp.")
+    if not account.early_access:
+        raise Refused(f"{account.name} is not in the WhatsApp early access programme.")
+    return number, account, plan
+
+
+def _contact(session: Session, account: Account, wa_id: str, profile_name: str) -> Contact:
+    try:
+        phone = phones.parse(wa_id)
+        e164, region = phone.e164, phone.region
+    except phones.InvalidPhoneNumber:
+        e164, region = "+" + "".join(ch for ch in wa_id if ch.isdigit())[:18], ""
+    contact = session.exec(
+        select(Contact).where(Contact.account_id == account.id, Contact.e164 == e164)
+    ).first()
+    if contact is None:
+        contact = Contact(
+            account_id=account.id,
+            e164=e164,
+            region=region,
+            wa_id=wa_id,
+            profile_name=profile_name or "",
+            name=profile_name or "",
+        )
+        session.add(contact)
+        session.flush()
+    else:
+        if profile_name and contact.profile_name != profile_name:
+            contact.profile_name = profile_name
+            contact.name = contact.name or profile_name
+        contact.wa_id = contact.wa_id or wa_id
+    return contact
+
+
+def _conversation(
+    session: Session, account: Account, contact: Contact, number: BusinessNumber
+) -> Conversation:
+    conv = session.exec(
+        select(Conversation).where(
+            Conversation.account_id == account.id, Conversation.contact_id == contact.id
+        )
+    ).first()
+    if conv is None:
+        conv = Conversation(
+            account_id=account.id,
+            contact_id=contact.id,
+            business_number_id=number.id,
+            channel="whatsapp",
+        )
+        session.add(conv)
+        session.flush()
+    return conv
+
+
+def _by_wamid(session: Session, wamid: str | None) -> Message | None:
+    if not wamid:
+        return None
+    return session.exec(select(Message).where(Message.provider_message_id == wamid)).first()
+
+
+def record_usage(session: Session, message: Message, plan: Plan, at: dt.datetime) -> None:
+    if session.exec(select(UsageRecord.id).where(UsageRecord.message_id == message.id)).first():
+        return
+    session.add(
+        UsageRecord(
+            account_id=message.account_id,
+            business_number_id=message.business_number_id,
+            message_id=message.id,
+            channel=message.channel,
+            direction=message.direction,
+            day=at.astimezone(dt.UTC).date(),
+            fee_minor=plan.fee_minor if message.channel == "whatsapp" else 0,
+            currency=plan.currency,
+        )
+    )
+
+
+# ---------------------------------------------------------------------- inbound message kinds
+
+
+def _first_name(contact: Contact) -> str:
+    return (contact.name or contact.profile_name or "The customer").split()[0]
+
+
+def _kind_text(msg: InboundMessage) -> tuple[str, str, dict | None]:
+    return "text", msg.text.body if msg.text else "", None
+
+
+def _kind_media(msg: InboundMessage) -> tuple[str, str, dict | None]:
+    media = msg.media
+    caption = getattr(media, "caption", None) or ""
+    return msg.type, caption, {"filename": getattr(media, "filename", None) or ""}
+
+
+def _kind_location(msg: InboundMessage) -> tuple[str, str, dict | None]:
+    loc = msg.location
+    parts = [p for p in (loc.name, loc.address) if p] if loc else []
+    where = ", ".join(parts) or "a location"
+    body = f"Shared {where}"
+    payload = loc.model_dump(exclude_none=True) if loc else None
+    return "location", body, payload
+
+
+def _kind_contacts(msg: InboundMessage) -> tuple[str, str, dict | None]:
+    cards = msg.contacts or []
+    names = ", ".join((c.name.formatted_name if c.name else "") or "a contact" for c in cards)
+    return (
+        "contacts",
+        f"Shared contact: {names or 'a contact'}",
+        {"contacts": [c.model_dump(exclude_none=True) for c in cards]},
+    )
+
+
+def _kind_interactive(msg: InboundMessage) -> tuple[str, str, dict | None]:
+    inter = msg.interactive
+    title = (inter.reply_title if inter else None) or "Replied"
+    return "interactive", title, {"reply_id": inter.reply_id if inter else None}
+
+
+def _kind_button(msg: InboundMessage) -> tuple[str, str, dict | None]:
+    btn = msg.button
+    return (
+        "button",
+        (btn.text if btn else "") or "Tapped a button",
+        {"payload": btn.payload if btn else None},
+    )
+
+
+def _kind_order(msg: InboundMessage) -> tuple[str, str, dict | None]:
+    order = msg.order
+    items = len(order.product_items) if order and order.product_items else 0
+    return "order", f"Sent an order with {items} item(s)", msg.raw.get("order")
+
+
+def _kind_system(msg: InboundMessage) -> tuple[str, str, dict | None]:
+    return (
+        "system",
+        (msg.system.body if msg.system else "") or "System notice",
+        msg.raw.get("system"),
+    )
+
+
+def _kind_unsupported(msg: InboundMessage) -> tuple[str, str, dict | None]:
+    what = msg.unsupported.type if msg.unsupported and msg.unsupported.type else "message"
+    return "unsupported", f"sent a {what}, which this channel does not support", msg.raw
+
+
+MESSAGE_KINDS: dict[str, Callable[[InboundMessage], tuple[str, str, dict | None]]] = {
+    "text": _kind_text,
+    "image": _kind_media,
+    "video": _kind_media,
+    "document": _kind_media,
+    "audio": _kind_media,
+    "sticker": _kind_media,
+    "location": _kind_location,
+    "contacts": _kind_contacts,
+    "interactive": _kind_interactive,
+    "button": _kind_button,
+    "order": _kind_order,
+    "system": _kind_system,
+    "unsupported": _kind_unsupported,
+}
+
+FETCHED_KINDS = {"image", "video", "document"}
+
+
+def _store_inbound(
+    session: Session,
+    event: WebhookEvent,
+    number: BusinessNumber,
+    account: Account,
+    plan: Plan,
+    value: MessagesValue,
+    msg: InboundMessage,
+    outcome: Outcome,
+    now: dt.datetime,
+) -> None:
+    if _by_wamid(session, msg.id) is not None:
+        return  # a duplicate delivery
+    profile = value.contact_for(msg.from_)
+    contact = _contact(session, account, msg.from_, (profile.name if profile else None) or "")
+    conv = _conversation(session, account, contact, number)
+    at = msg.timestamp_utc or now
+
+    if msg.type == "reaction":
+        _store_reaction(session, number, account, plan, conv, msg, outcome, at)
+        return
+
+    handler = MESSAGE_KINDS.get(msg.type)
+    if handler is None:  # a kind nobody knows yet: kept whole, shown as a notice
+        kind, body, payload = "unknown", f"sent a message of type {msg.type!r}", msg.raw
+    else:
+        kind, body, payload = handler(msg)
+    supported, notice = inbound_support(msg.type, getattr(msg.media, "mime_type", None))
+    if not supported and notice and kind not in ("unsupported",):
+        body = f"{_first_name(contact)} {notice}" + (f" ({body})" if body else "")
+    elif kind in ("unsupported", "unknown"):
+        body = f"{_first_name(contact)} {body}"
+
+    media_id = None
+    media = msg.media
+    if media is not None and msg.type in FETCHED_KINDS and supported:
+        placeholder = MediaFile(
+            account_id=account.id,
+            kind=msg.type,
+            mime_type=media.mime_type or "application/octet-stream",
+            size=0,
+            sha256=media.sha256 or "",
+            filename=(getattr(media, "filename", None) or "")[:255],
+            provider_media_id=media.id,
+            state="pending",
+        )
+        session.add(placeholder)
+        session.flush()
+        media_id = placeholder.id
+        outcome.media_to_fetch.append(placeholder.id)
+
+    reply_to = _by_wamid(session, msg.reply_to_id)
+    message = Message(
+        account_id=account.id,
+        conversation_id=conv.id,
+        business_number_id=number.id,
+        direction="inbound",
+        channel="whatsapp",
+        kind=kind,
+        body=body,
+        media_id=media_id,
+        payload=payload if payload is None or isinstance(payload, dict) else {"value": payload},
+        provider_message_id=msg.id,
+        status="received",
+        reply_to_id=reply_to.id if reply_to else None,
+        reply_to_provider_id=msg.reply_to_id,
+        created_at=at,
+    )
+    try:
+        with session.begin_nested():
+            session.add(message)
+            session.flush()
+    except IntegrityError:
+        return  # the same wamid stored by a concurrent delivery
+    record_usage(session, message, plan, at)
+    _apply_waiting_reactions(session, message)
+
+    if conv.last_inbound_at is None or at > conv.last_inbound_at:
+        conv.last_inbound_at = at
+        conv.window_expires_at = at + WINDOW
+    if conv.last_message_at is None or at >= conv.last_message_at:
+        conv.last_message_at = at
+        conv.last_preview = (body or kind.title())[:200]
+        conv.channel = "whatsapp"
+        conv.business_number_id = number.id
+    conv.unread_count += 1
+    session.add(conv)
+    outcome.live.append(
+        (account.id, {"type": "message", "conversation_id": conv.id, "message_id": message.id})
+    )
+
+
+def _store_reaction(
+    session: Session,
+    number: BusinessNumber,
+    account: Account,
+    plan: Plan,
+    conv: Conversation,
+    msg: InboundMessage,
+    outcome: Outcome,
+    at: dt.datetime,
+) -> None:
+    reaction = msg.reaction
+    emoji = (reaction.emoji or "") if reaction else ""
+    target_wamid = reaction.message_id if reaction else None
+    row = Message(
+        account_id=account.id,
+        conversation_id=conv.id,
+        business_number_id=number.id,
+        direction="inbound",
+        channel="whatsapp",
+        kind="reaction",
+        body=emoji,
+        provider_message_id=msg.id,
+        status="received",
+        reply_to_provider_id=target_wamid,
+        created_at=at,
+    )
+    target = _by_wamid(session, target_wamid)
+    if target is not None:
+        row.reply_to_id = target.id
+        target.reaction = emoji
+        session.add(target)
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        return
+    record_usage(session, row, plan, at)
+    outcome.live.append(
+        (
+            account.id,
+            {
+                "type": "message",
+                "conversation_id": conv.id,
+                "message_id": target.id if target else row.id,
+            },
+        )
+    )
+
+
+def _apply_waiting_reactions(session: Session, message: Message) -> None:
+    """Reactions that arrived before the message they react to."""
+    waiting = session.exec(
+        select(Message)
+        .where(
+            Message.kind == "reaction",
+            Message.reply_to_provider_id == message.provider_message_id,
+            Message.reply_to_id.is_(None),
+        )
+        .order_by(Message.created_at)
+    ).all()
+    for reaction in waiting:
+        reaction.reply_to_id = message.id
+        message.reaction = reaction.body
+        session.add(reaction)
+
+
+# ------------------------------------------------------------------------------- statuses
+
+
+def apply_status(message: Message, status: Status, at: dt.datetime) -> bool:
+    """Move a message's status forward only; failed is terminal. True when it changed."""
+    if message.status == "failed":
+        return False
+    if status.is_failed:
+        err = status.error
+        message.status = "failed"
+        message.failed_at = at
+        if err is not None:
+            message.error_code = err.code
+            message.error_title = (err.title or err.message or "")[:255]
+            message.error_detail = err.details or err.message or ""
+        return True
+    new_rank = STATUS_RANK.get(status.status)
+    if new_rank is None:
+        return False  # e.g. "played": not a state this inbox tracks
+    changed = False
+    stamp = {"sent": "sent_at", "delivered": "delivered_at", "read": "read_at"}[status.status]
+    if getattr(message, stamp) is None:
+        setattr(message, stamp, at)
+        changed = True
+    if new_rank > STATUS_RANK.get(message.status, 0):
+        message.status = status.status
+        changed = True
+    if status.pricing is not None:
+        message.pricing_category = status.pricing.category or message.pricing_category
+        if status.pricing.billable is not None:
+            message.billable = status.pricing.billable
+    return changed
+
+
+def _store_status(
+    session: Session, account: Account, status: Status, outcome: Outcome, now: dt.datetime
+) -> None:
+    message = _by_wamid(session, status.id)
+    if message is None:
+        raise Deferred(f"status {status.status} for {status.id}, which is not stored yet")
+    if message.account_id != account.id:
+        raise Refused(f"status for {status.id} belongs to another account")
+    if apply_status(message, status, status.timestamp_utc or now):
+        session.add(message)
+        outcome.live.append(
+            (
+                account.id,
+                {
+                    "type": "status",
+                    "conversation_id": message.conversation_id,
+                    "message_id": message.id,
+                },
+            )
+        )
+
+
+# --------------------------------------------------------------------------- change handlers
+
+
+def handle_messages(
+    session: Session,
+    event: WebhookEvent,
+    waba_id: str,
+    value: Any,
+    outcome: Outcome,
+    now: dt.datetime,
+) -> None:
+    if not isinstance(value, MessagesValue):
+        raise Refused("a 'messages' change without the expected value")
+    number, account, plan = _number_for(session, value)
+    event.account_id = account.id
+    for msg in value.messages:
+        _store_inbound(session, event, number, account, plan, value, msg, outcome, now)
+    for status in value.statuses:
+        _store_status(session, account, status, outcome, now)
+    if value.errors:
+        first = value.errors[0]
+        event.error = f"Meta reported error {first.code}: {first.title or first.message}"[:2000]
+
+
+def handle_template_status(
+    session: Session,
+    event: WebhookEvent,
+    waba_id: str,
+    value: Any,
+    outcome: Outcome,
+    now: dt.datetime,
+) -> None:
+    if not isinstance(value, TemplateStatusUpdate):
+        raise Refused("a template status change without the expected value")
+    template = session.exec(
+        select(Template).where(Template.provider_template_id == str(value.message_template_id))
+    ).first()
+    if template is None:
+        raise Deferred(f"template {value.message_template_id} is not synced yet")
+    event.account_id = template.account_id
+    template.status = (value.event or template.status).upper()
+    template.rejected_reason = value.reason if value.reason not in (None, "NONE") else None
+    template.updated_at = now
+    session.add(template)
+    outcome.live.append((template.account_id, {"type": "template", "template_id": template.id}))
+
+
+CHANGE_HANDLERS: dict[str, Callable[..., None]] = {
+    "messages": handle_messages,
+    "message_template_status_update": handle_template_status,
+}

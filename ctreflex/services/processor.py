@@ -1,0 +1,150 @@
+"""Turns journaled webhook events into rows, in order, off the request path; publishes live
+events after each commit; fetches inbound media. One processor runs per process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from sqlmodel import Session, select
+
+from ctreflex import db
+from ctreflex.models import BusinessNumber, MediaFile, Message
+from ctreflex.realtime import broker
+from ctreflex.services import graph, ingest, media
+from ctreflex.whatsapp import MEDIA_RULES, GraphError
+
+log = logging.getLogger("ctreflex.processor")
+
+
+def process_due(limit: int = 500) -> tuple[int, ingest.Outcome]:
+    """Process up to `limit` due events (synchronous; run in a thread). Returns how many were
+    taken and what to publish."""
+    total = ingest.Outcome()
+    with db.session_scope() as session:
+        ids = ingest.due_event_ids(session=session, limit=limit)
+        for event_id in ids:
+            outcome = ingest.process_event(session=session, event_id=event_id)
+            total.live.extend(outcome.live)
+            total.media_to_fetch.extend(outcome.media_to_fetch)
+    total.live = _coalesce(total.live)
+    return len(ids), total
+
+
+def _coalesce(live: list[tuple[int, dict]]) -> list[tuple[int, dict]]:
+    seen: set[tuple] = set()
+    out = []
+    for account_id, event in live:
+        key = (account_id, tuple(sorted(event.items())))
+        if key not in seen:
+            seen.add(key)
+            out.append((account_id, event))
+    return out
+
+
+async def publish(live: list[tuple[int, dict]]) -> None:
+    for account_id, event in live:
+        await broker.publish(account_id, event)
+
+
+async def fetch_media(media_id: int) -> None:
+    """Fetch an inbound file: media id -> URL -> bytes with the bearer token; check the hash
+    and the limits; store it. A failure is recorded on the file for the retention/replay job."""
+    with db.session_scope() as session:
+        row = _media_and_number(session, media_id)
+        if row is None:
+            return
+        mf, number, conversation_id = row
+        provider_id, kind, expected = mf.provider_media_id, mf.kind, mf.sha256
+        account_id = mf.account_id
+    rule = MEDIA_RULES.get(kind)
+    error = ""
+    data = b""
+    try:
+        client = graph.client_for(number)
+        info = await client.get_media(provider_id, phone_number_id=number.phone_number_id)
+        limit = rule.max_bytes if rule else None
+        if limit and info.file_size and int(info.file_size) > limit:
+            error = f"The customer's file is larger than the {rule.max_mb} MB limit."
+        else:
+            data = await client.download_media(info.url, max_bytes=limit)
+            if not media.sha256_matches(expected, data):
+                error = "The file received does not match its checksum; ask for it again."
+    except GraphError as exc:
+        error = f"Could not download the file from WhatsApp: {exc}"
+    except Exception as exc:  # noqa: BLE001 - recorded, retried by the media job
+        error = f"Could not download the file: {exc.__class__.__name__}: {exc}"
+    with db.session_scope() as session:
+        mf = session.get(MediaFile, media_id)
+        if error:
+            mf.state = "failed"
+            mf.fetch_error = error[:1000]
+            session.add(mf)
+        else:
+            media.store_bytes(session=session, media=mf, data=data)
+    await broker.publish(
+        account_id, {"type": "media", "conversation_id": conversation_id, "media_id": media_id}
+    )
+
+
+def _media_and_number(session: Session, media_id: int):
+    row = session.exec(
+        select(MediaFile, BusinessNumber, Message.conversation_id)
+        .join(Message, Message.media_id == MediaFile.id)
+        .join(BusinessNumber, BusinessNumber.id == Message.business_number_id)
+        .where(MediaFile.id == media_id)
+    ).first()
+    return row
+
+
+class Processor:
+    def __init__(self) -> None:
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self._media_tasks: set[asyncio.Task] = set()
+
+    def notify(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._task is None or self._task.done():
+            self._wake = asyncio.Event()  # bound to this loop (tests run several loops)
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None
+
+    async def drain(self) -> int:
+        """Process until nothing is due; returns the number of live events published."""
+        published = 0
+        while True:
+            taken, outcome = await asyncio.to_thread(process_due)
+            if not taken:
+                return published
+            await publish(outcome.live)
+            published += len(outcome.live)
+            for media_id in outcome.media_to_fetch:
+                task = asyncio.get_running_loop().create_task(fetch_media(media_id))
+                self._media_tasks.add(task)
+                task.add_done_callback(self._media_tasks.discard)
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+            self._wake.clear()
+            try:
+                await self.drain()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - the events stay in the journal
+                log.exception("webhook processing failed; events stay in the journal")
+                await asyncio.sleep(1)
+
+
+processor = Processor()

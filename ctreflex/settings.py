@@ -23,7 +23,7 @@ class Settings(BaseSettings):
     )
     secret_key: SecretStr = Field(
         default=SecretStr("dev-only-secret-change-me"),
-        description="Encrypts access tokens at rest and keys session tokens. Set it in production.",
+        description="Encrypts WhatsApp access tokens at rest. Set your own in production.",
     )
     port: int = Field(
         default=3000, description="Port the app is served on (pages, socket, routes)."
@@ -59,9 +59,6 @@ class Settings(BaseSettings):
     simulator_auto_read: float | None = Field(
         default=None,
         description="Simulated customers read business messages after this many seconds.",
-    )
-    run_scheduler: bool = Field(
-        default=True, description="Start the job scheduler in this process (one process only)."
     )
     session_hours: int = Field(default=12, description="How long a login lasts, in hours.")
 

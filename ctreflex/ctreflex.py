@@ -4,12 +4,12 @@ import reflex as rx
 
 from ctreflex import pages, styles  # noqa: F401  (importing pages registers their routes)
 from ctreflex.api import build_api
-from ctreflex.lifespan import startup_checks, webhook_processor
+from ctreflex.lifespan import scheduler_lifespan, startup_checks, webhook_processor
 
 app = rx.App(
-    theme=styles.THEME,
     stylesheets=styles.STYLESHEETS,
     api_transformer=build_api(),
 )
 app.register_lifespan_task(startup_checks)
 app.register_lifespan_task(webhook_processor)
+app.register_lifespan_task(scheduler_lifespan)

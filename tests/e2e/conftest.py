@@ -17,28 +17,79 @@ from playwright.sync_api import Page
 from tests.conftest import ROOT
 
 START_TIMEOUT = 300
+BIN = ROOT / ".venv" / "bin"
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def app_env(data: Path, port: int) -> dict[str, str]:
-    venv_bin = ROOT / ".venv" / "bin"
+def app_env(data: Path, port: int, **extra: str) -> dict[str, str]:
     tools_bin = ROOT / ".tools" / "node_modules" / ".bin"
     return {
         **os.environ,
-        "PATH": f"{venv_bin}:{tools_bin}:{os.environ.get('PATH', '')}",
+        "PATH": f"{BIN}:{tools_bin}:{os.environ.get('PATH', '')}",
         "REFLEX_USE_SYSTEM_BUN": "1",
         "REFLEX_TELEMETRY_ENABLED": "false",
         "REFLEX_CHECK_LATEST_VERSION": "false",
         "REFLEX_DIR": str(ROOT / ".reflex"),
         "CTREFLEX_DATABASE_URL": f"sqlite:///{data / 'e2e.db'}",
         "CTREFLEX_MEDIA_DIR": str(data / "media"),
+        "CTREFLEX_SIMULATOR_STATE_PATH": str(data / "simulator.json"),
         "CTREFLEX_PORT": str(port),
+        **extra,
     }
+
+
+def prepare_database(env: dict[str, str]) -> None:
+    for cmd in (
+        [str(BIN / "alembic"), "upgrade", "head"],
+        [sys.executable, "-m", "ctreflex.cli", "seed"],
+    ):
+        subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True, timeout=120)
+
+
+def start_app(env: dict[str, str], port: int, log: Path, *, backend_only: bool = False):
+    args = [str(BIN / "reflex"), "run", "--env", "prod"]
+    args += (
+        ["--backend-only", "--backend-port", str(port)]
+        if backend_only
+        else ["--single-port", "--frontend-port", str(port), "--backend-port", str(port)]
+    )
+    with open(log, "ab") as out:
+        return subprocess.Popen(
+            args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
+def wait_ready(proc: subprocess.Popen, url: str, log: Path, paths=("/ping", "/login/")) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"app exited early:\n{log.read_text()[-4000:]}")
+        try:
+            if all(httpx.get(url + p, timeout=2).status_code == 200 for p in paths):
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"app did not start:\n{log.read_text()[-4000:]}")
+        time.sleep(0.5)
+
+
+def stop_group(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
+    """Stop a process started with start_new_session and everything it spawned."""
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
 
 
 class ServedApp:
@@ -51,59 +102,17 @@ class ServedApp:
 @pytest.fixture(scope="session")
 def served_app(tmp_path_factory) -> ServedApp:
     data = tmp_path_factory.mktemp("served")
-    port = _free_port()
+    port = free_port()
     env = app_env(data, port)
-    for args in (["alembic", "upgrade", "head"], ["-m", "ctreflex.cli", "seed"]):
-        cmd = (
-            [str(ROOT / ".venv" / "bin" / "alembic"), *args[1:]]
-            if args[0] == "alembic"
-            else [sys.executable, *args]
-        )
-        subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True, timeout=120)
+    prepare_database(env)
     log = data / "app.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [
-                str(ROOT / ".venv" / "bin" / "reflex"),
-                "run",
-                "--env",
-                "prod",
-                "--single-port",
-                "--frontend-port",
-                str(port),
-                "--backend-port",
-                str(port),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    proc = start_app(env, port, log)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + START_TIMEOUT
     try:
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"app exited early:\n{log.read_text()[-4000:]}")
-            try:
-                if (
-                    httpx.get(url + "/login/", timeout=2).status_code == 200
-                    and httpx.get(url + "/ping", timeout=2).status_code == 200
-                ):
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"app did not start:\n{log.read_text()[-4000:]}")
-            time.sleep(1)
+        wait_ready(proc, url, log)
         yield ServedApp(url, env, log)
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        stop_group(proc)
 
 
 @pytest.fixture(scope="session")

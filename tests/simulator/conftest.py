@@ -155,6 +155,10 @@ async def sim(receiver: Receiver) -> AsyncIterator[Any]:
     s = create_simulator(fast_config(receiver))
     await s.start()
     yield s
+    # Let deliveries in flight finish, so none is cut off into the next test's receiver.
+    deadline = time.time() + 3
+    while s.dispatcher.pending() and time.time() < deadline:
+        await asyncio.sleep(0.02)
     await s.stop()
 
 

@@ -7,11 +7,14 @@ import logging
 import sys
 
 from ctreflex import db
-from ctreflex.api import simulator
-from ctreflex.services import graph
+from ctreflex.api import simulator, sms_simulator
+from ctreflex.jobs.scheduler import scheduler_lifespan
+from ctreflex.services import graph, sms
 from ctreflex.services.processor import processor
 
 log = logging.getLogger("ctreflex")
+
+__all__ = ["scheduler_lifespan", "startup_checks", "webhook_processor"]
 
 
 def startup_checks() -> None:
@@ -36,10 +39,14 @@ async def webhook_processor():
             log.info("simulator: %d customer windows synced", synced)
         except Exception:  # noqa: BLE001 - the demo still runs; sends may fail with 131047
             log.exception("could not sync customer windows to the simulator")
+    sms_sim = sms_simulator.current()
     try:
         yield
     finally:
         if sim is not None:
             await sim.stop()
+        if sms_sim is not None:
+            await sms_sim.stop()
         await processor.stop()
         await graph.close_all()
+        await sms.close_all()

@@ -61,6 +61,23 @@ class Settings(BaseSettings):
         description="Simulated customers read business messages after this many seconds.",
     )
     session_hours: int = Field(default=12, description="How long a login lasts, in hours.")
+    sms_mode: Literal["simulator", "provider"] = Field(
+        default="simulator",
+        description="simulator: the local SMS provider simulator under /sms-simulator; "
+        "provider: the real SMS provider (Twilio's REST API).",
+    )
+    sms_base_url: str = Field(
+        default="",
+        description="SMS provider REST base URL; default <public_url>/sms-simulator or "
+        "https://api.twilio.com.",
+    )
+    run_scheduler: bool = Field(
+        default=True,
+        description="Take part in the scheduled jobs; one process (a DB lease) runs them.",
+    )
+    media_retention_days: int = Field(
+        default=90, ge=1, description="Media files older than this are deleted from disk."
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -89,6 +106,22 @@ class Settings(BaseSettings):
     @property
     def webhook_url(self) -> str:
         return f"{self.base_url}/webhooks/whatsapp"
+
+    @property
+    def sms_api_url(self) -> str:
+        if self.sms_base_url:
+            return self.sms_base_url.rstrip("/")
+        if self.sms_mode == "simulator":
+            return f"{self.base_url}/sms-simulator"
+        return "https://api.twilio.com"
+
+    @property
+    def sms_webhook_url(self) -> str:
+        return f"{self.base_url}/webhooks/sms"
+
+    @property
+    def sms_status_url(self) -> str:
+        return f"{self.base_url}/webhooks/sms/status"
 
 
 @functools.cache

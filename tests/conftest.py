@@ -4,6 +4,7 @@ the local server answers) built by the real Alembic migrations."""
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from pathlib import Path
 
@@ -75,26 +76,57 @@ def _pg_admin(sql: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request, tmp_path, monkeypatch, _pg_ok) -> str:
-    """A migrated, empty database on each backend; the app's engine points at it."""
-    schema = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'test.db'}"
-    else:
-        if not _pg_ok:
-            pytest.skip("PostgreSQL at 127.0.0.1:5432 is not reachable")
-        schema = f"t_{uuid.uuid4().hex[:12]}"
-        _pg_admin(f'CREATE SCHEMA "{schema}"')
-        url = f"{PG_ADMIN_URL}?options=-csearch_path%3D{schema}"
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory) -> Path:
+    """One SQLite file built by the real migrations; each test gets a copy."""
+    path = tmp_path_factory.mktemp("dbtemplate") / "template.db"
+    migrate(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def _pg_schema(_pg_ok):
+    """One PostgreSQL schema built by the real migrations; emptied between tests."""
+    if not _pg_ok:
+        yield None
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    _pg_admin(f'CREATE SCHEMA "{schema}"')
+    url = f"{PG_ADMIN_URL}?options=-csearch_path%3D{schema}"
     migrate(url)
+    yield url
+    _pg_admin(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def _truncate_all(url: str) -> None:
+    from sqlmodel import SQLModel
+
+    import ctreflex.models  # noqa: F401
+
+    tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path, monkeypatch, _sqlite_template, _pg_schema) -> str:
+    """A migrated, empty database on each backend; the app's engine points at it."""
+    if request.param == "sqlite":
+        target = tmp_path / "test.db"
+        shutil.copyfile(_sqlite_template, target)
+        url = f"sqlite:///{target}"
+    else:
+        if _pg_schema is None:
+            pytest.skip("PostgreSQL at 127.0.0.1:5432 is not reachable")
+        url = _pg_schema
+        _truncate_all(url)
     use_database(monkeypatch, url)
     yield url
     from ctreflex import db
 
     db.reset_engine()
-    if schema:
-        _pg_admin(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 @pytest.fixture
@@ -111,3 +143,9 @@ def seeded(session) -> Session:
 
     seed_demo(session=session)
     return session
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests last: Playwright's sync API leaves an event loop on the main thread,
+    which breaks later tests that call asyncio.run()."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)

@@ -4,15 +4,30 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from ctreflex.api import account, media, simulator, webhooks
+from ctreflex.api import (
+    account,
+    admin,
+    media,
+    simulator,
+    sms_simulator,
+    sms_webhooks,
+    templates,
+    webhooks,
+)
 
 
 def build_api() -> FastAPI:
     api = FastAPI(title="ctreflex", docs_url=None, redoc_url=None, openapi_url=None)
     api.include_router(account.router)
+    api.include_router(admin.router)
+    api.include_router(templates.router)
     api.include_router(webhooks.router)
     api.include_router(media.router)
+    api.include_router(sms_webhooks.router)
     sim = simulator.build_simulator()
     if sim is not None:
         api.mount("/simulator", sim.app)
+    sms_sim = sms_simulator.build_sms_simulator()
+    if sms_sim is not None:
+        api.mount("/sms-simulator", sms_sim.app)
     return api

@@ -102,13 +102,16 @@ def mobile_menu() -> rx.Component:
 def header(title: str) -> rx.Component:
     return rx.hstack(
         mobile_menu(),
-        rx.heading(title, size="5", as_="h1"),
+        rx.heading(title, size="5", as_="h1", white_space="nowrap"),
         rx.spacer(),
         rx.hstack(
-            rx.text(AuthState.account_name, weight="medium", size="2", id="account-name"),
-            rx.badge(AuthState.plan_name, variant="soft", id="plan-badge"),
+            rx.text(AuthState.account_name, weight="medium", size="2", id="account-name",
+                    class_name="ct-account-name"),
+            rx.badge(AuthState.plan_name, variant="soft", id="plan-badge",
+                     class_name="ct-plan-badge"),
             align="center",
             spacing="2",
+            min_width="0",
         ),
         rx.color_mode.button(aria_label="Toggle dark mode", variant="ghost"),
         rx.menu.root(

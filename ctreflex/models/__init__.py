@@ -12,6 +12,7 @@ from ctreflex.models.conversation import (
     Message,
     MessageStatus,
 )
+from ctreflex.models.jobs import JobRun, SchedulerLease
 from ctreflex.models.ops import UsageDaily, UsageRecord, WebhookEvent
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "Contact",
     "Conversation",
     "Direction",
+    "JobRun",
     "LoginThrottle",
     "MediaFile",
     "Message",
@@ -31,6 +33,7 @@ __all__ = [
     "OptOutEvent",
     "Plan",
     "Role",
+    "SchedulerLease",
     "Template",
     "UTCDateTime",
     "UsageDaily",

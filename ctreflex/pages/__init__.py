@@ -1,3 +1,14 @@
 """Importing this package registers every page."""
 
-from ctreflex.pages import admin, inbox, login, numbers, templates, usage  # noqa: F401
+from ctreflex.pages import (  # noqa: F401
+    admin,
+    admin_events,
+    admin_jobs,
+    admin_plans,
+    admin_users,
+    inbox,
+    login,
+    numbers,
+    templates,
+    usage,
+)

@@ -1,128 +1,810 @@
-"""/inbox: the conversation list (the thread pane comes with the messaging core)."""
+"""/inbox and /inbox/[conversation_id]: conversation list | thread | contact details.
+
+Live updates: each open inbox tab runs one background listener (`InboxState.listen`) that
+waits on its account's event stream (`ctreflex.realtime.broker`), with a timeout of at most
+30 s or until the next 24-hour-window edge it shows, and then reloads only what changed.
+Nothing is linked between tabs. The page starts the listener from a client heartbeat (on mount
+and every 45 s), never from on_load (Reflex cancels an on_load chain's work on navigation).
+The listener ends when the tab leaves the inbox, when its socket has been gone for a minute,
+when no heartbeat came for 150 s, or when the sign-in ends. A process-wide registry keyed by
+the tab's token makes sure one tab never runs two listeners.
+"""
 
 from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+import time
+from typing import Any
 
 import reflex as rx
 
 from ctreflex import db, routes
+from ctreflex.components.composer import UPLOAD_ID, composer
+from ctreflex.components.conversation_list import conversation_list
 from ctreflex.components.layout import app_page
-from ctreflex.services import conversations
-from ctreflex.services.conversations import ConversationRow
+from ctreflex.components.thread import (
+    details_panel,
+    empty_thread,
+    message_log,
+    not_found,
+    thread_header,
+)
+from ctreflex.models import utc_now
+from ctreflex.realtime import broker
+from ctreflex.services import conversations as convs
+from ctreflex.services.conversations import ConversationDetail, ConversationRow, MessageRow
 from ctreflex.state.auth import AuthState
+from ctreflex.whatsapp.limits import (
+    AUDIO_UNSUPPORTED_REASON,
+    MAX_TEXT_CHARS,
+    MediaRuleError,
+    grapheme_count,
+)
 
-WINDOW_COLORS = {"open": "green", "closing": "amber", "closed": "gray", "none": "gray"}
+log = logging.getLogger("ctreflex.inbox")
+
+LISTEN_MAX_WAIT = 30.0  # seconds between wake-ups at most
+HEARTBEAT_MS = 45_000  # the open inbox page pings this often (browsers may slow it to 60 s)
+HEARTBEAT_TIMEOUT = 150.0  # no ping for this long: the tab is gone or elsewhere, stop
+DISCONNECT_GRACE = 60.0  # a tab whose socket is gone this long stops listening
+AUDIO_EXTENSIONS = (".mp3", ".m4a", ".aac", ".ogg", ".oga", ".opus", ".wav", ".amr", ".weba")
+
+EMPTY_DETAIL = ConversationDetail(
+    id=0,
+    name="",
+    first_name="",
+    initials="",
+    number="",
+    country="",
+    region="",
+    profile_name="",
+    wa_id="",
+    channel="whatsapp",
+    business_number="",
+    window_state="none",
+    window_text="",
+    window_expires_ms=0,
+    window_closes_at="",
+    first_contact="",
+    last_inbound="",
+    marketing_opted_out=False,
+    sms_opted_out=False,
+)
+
+
+@dataclasses.dataclass(eq=False)
+class _Listener:
+    wake: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
+
+
+# client token -> the listener running for that tab in this process. A tab's events are
+# always handled by the worker holding its socket, so a per-process registry is enough.
+_LISTENERS: dict[str, _Listener] = {}
+
+
+def listener_count() -> int:
+    return len(_LISTENERS)
+
+
+async def _socket_connected(token: str) -> bool:
+    """Whether the tab still has a socket (any worker). True when it can't be known."""
+    try:
+        from reflex_base.registry import RegistrationContext
+
+        namespace = RegistrationContext.get().app.event_namespace
+        if namespace is None:
+            return True
+        return await namespace._token_manager.is_token_connected(token)
+    except Exception:  # noqa: BLE001 - internals moved: keep listening, the path check stays
+        return True
+
+
+def _conversation_id_from(path: str) -> int:
+    """/inbox/42 -> 42; /inbox -> 0."""
+    parts = [p for p in (path or "").split("/") if p]
+    if len(parts) == 2 and parts[0] == routes.INBOX.strip("/") and parts[1].isdigit():
+        return int(parts[1])
+    return 0
+
+
+async def _read_receipt(account_id: int, conversation_id: int) -> None:
+    if not (account_id and conversation_id):
+        return
+    try:
+        from ctreflex.services import outbound
+
+        await outbound.send_read_receipt(account_id=account_id, conversation_id=conversation_id)
+    except Exception:  # a receipt is a courtesy: never disturb the agent with it
+        log.info("read receipt not sent", exc_info=True)
+
+
+async def _next_batch(sub, entry: _Listener, timeout: float) -> list[dict]:
+    """The next events, or [] on timeout or when the tab pokes its listener."""
+    getter = asyncio.ensure_future(sub.next_batch(timeout))
+    waker = asyncio.ensure_future(entry.wake.wait())
+    try:
+        await asyncio.wait({getter, waker}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waker.cancel()
+        if not getter.done():
+            getter.cancel()
+    entry.wake.clear()
+    if getter.done() and not getter.cancelled() and getter.exception() is None:
+        return getter.result()
+    return []
 
 
 class InboxState(AuthState):
     rows: list[ConversationRow] = []
+    counts: dict[str, int] = {name: 0 for name in convs.FILTERS}
+    query: str = ""
+    list_filter: str = "all"
+    sort: str = "recent"
+    loaded: bool = False
+
+    open_id: int = 0
+    detail: ConversationDetail = EMPTY_DETAIL
+    missing: bool = False
+    messages: list[MessageRow] = []
+    details_toggled: bool = False
+
+    composer_error: str = ""
+    reply_to_id: int = 0
+    reply_author: str = ""
+    reply_snippet: str = ""
+    attachment_id: int = 0
+    attachment_name: str = ""
+    attachment_size: str = ""
+    attachment_kind: str = ""
+    uploading: bool = False
+    upload_progress: int = 0
+
+    _account_id: int = 0
+    _user_id: int = 0
+    _tz: str = "UTC"
+    _outbox: list[dict[str, Any]] = []
+    _list_edge: float = 0.0  # epoch s when a listed window next changes state
+    _detail_edge: float = 0.0  # epoch s when the open conversation's window next changes
+    _beat: float = 0.0  # last heartbeat from the page (epoch s)
+
+    # ------------------------------------------------------------------ computed
+
+    @rx.var
+    def has_conversation(self) -> bool:
+        return self.open_id > 0 and self.detail.id == self.open_id
+
+    @rx.var
+    def composer_locked(self) -> bool:
+        if self.detail.id == 0:
+            return True
+        if self.detail.channel == "whatsapp":
+            if not self.whatsapp_enabled:
+                return True
+            return self.detail.window_state not in ("open", "closing")
+        return False
+
+    @rx.var
+    def locked_message(self) -> str:
+        if self.detail.channel == "whatsapp" and not self.whatsapp_enabled:
+            return "WhatsApp isn't included in your plan, so replies can't be sent here."
+        if self.detail.window_state == "none":
+            return (
+                "The 24-hour window hasn't opened: this customer hasn't written yet. Only an "
+                "approved template can reach them."
+            )
+        return (
+            "The 24-hour window is closed. Only an approved template can reach this customer now."
+        )
+
+    @rx.var
+    def show_template_button(self) -> bool:
+        return self.detail.channel == "whatsapp" and self.whatsapp_enabled
+
+    @rx.var
+    def attachment_url(self) -> str:
+        return f"/media/{self.attachment_id}" if self.attachment_id else ""
+
+    # ------------------------------------------------------------------ loading
+
+    def _load_list(self, session) -> None:
+        now = utc_now()
+        self.rows = convs.list_rows(
+            session=session,
+            account_id=self._account_id,
+            tz=self._tz,
+            query=self.query,
+            filter=self.list_filter,
+            sort=self.sort,
+            now=now,
+        )
+        self.counts = convs.filter_counts(session=session, account_id=self._account_id, now=now)
+        edge = convs.next_list_change(self.rows, now)
+        self._list_edge = time.time() + edge if edge is not None else 0.0
+
+    def _load_open(self, session) -> None:
+        if not self.open_id:
+            self.detail, self.messages, self.missing = EMPTY_DETAIL, [], False
+            self._detail_edge = 0.0
+            return
+        now = utc_now()
+        detail = convs.get_detail(
+            session=session,
+            account_id=self._account_id,
+            conversation_id=self.open_id,
+            tz=self._tz,
+            now=now,
+        )
+        if detail is None:
+            self.detail, self.messages, self.missing = EMPTY_DETAIL, [], True
+            self._detail_edge = 0.0
+            return
+        self.detail, self.missing = detail, False
+        self.messages = convs.thread_rows(
+            session=session,
+            account_id=self._account_id,
+            conversation_id=self.open_id,
+            tz=self._tz,
+            now=now,
+        )
+        edge = convs.next_list_change([_as_row(detail)], now)
+        self._detail_edge = time.time() + edge if edge is not None else 0.0
+
+    def _reset_composer(self) -> None:
+        self.composer_error = ""
+        self.reply_to_id, self.reply_author, self.reply_snippet = 0, "", ""
+        self.attachment_id = 0
+        self.attachment_name = self.attachment_size = self.attachment_kind = ""
+        self.uploading, self.upload_progress = False, 0
 
     @rx.event
     def load(self):
         user = self.current_user()
         if user is None:
             return rx.redirect(routes.LOGIN, replace=True)
+        self._apply(user)
+        self._account_id, self._user_id, self._tz = user.account_id, user.user_id, user.timezone
+        new_id = _conversation_id_from(self.router.url.path)
+        if new_id != self.open_id:
+            self._reset_composer()
+        self.open_id = new_id
+        was_unread = False
         with db.session_scope() as session:
-            self.rows = conversations.list_rows(
-                session=session, account_id=user.account_id, tz=user.timezone
+            if new_id:
+                was_unread = convs.mark_read(
+                    session=session, account_id=self._account_id, conversation_id=new_id
+                )
+            self._load_open(session)
+            self._load_list(session)
+        self.loaded = True
+        events: list = [rx.call_script("window.ctInbox && window.ctInbox.opened()")]
+        if was_unread and self.has_conversation:
+            events.append(InboxState.send_read_receipt)
+        entry = _LISTENERS.get(self.router.session.client_token)
+        if entry is not None:
+            entry.wake.set()  # recompute its timeout for the conversation now open
+        return events
+
+    @rx.event
+    def heartbeat(self, _now: str = ""):
+        """Pinged by the inbox page on mount and every 45 s: keeps (or restarts) this tab's
+        listener. Started from here rather than from on_load, because Reflex cancels what an
+        on_load chain started when the tab navigates."""
+        self._beat = time.time()
+        if _LISTENERS.get(self.router.session.client_token) is not None:
+            return
+        if not self._account_id:
+            user = self.current_user()
+            if user is None:
+                return
+            self._account_id, self._user_id, self._tz = (
+                user.account_id,
+                user.user_id,
+                user.timezone,
+            )
+        return InboxState.listen
+
+    # ------------------------------------------------------------------ live updates
+
+    def _listen_timeout(self) -> float:
+        timeout = LISTEN_MAX_WAIT
+        now = time.time()
+        for edge in (self._list_edge, self._detail_edge):
+            if edge > now:
+                timeout = min(timeout, edge - now + 0.5)
+        return max(timeout, 0.5)
+
+    def _on_inbox(self) -> bool:
+        path = (self.router.url.path or "").rstrip("/")
+        return path == routes.INBOX or path.startswith(routes.INBOX + "/")
+
+    def _refresh(self, batch: list[dict], everything: bool) -> bool:
+        """Reload what the batch touched; True when the open conversation was just read."""
+        read_now = False
+        ids = {e.get("conversation_id") for e in batch}
+        kinds = {e.get("type") for e in batch}
+        open_hit = everything or self.open_id in ids
+        now = time.time()
+        with db.session_scope() as session:
+            if self.open_id and open_hit and ("message" in kinds or everything):
+                # the agent is looking at it: a message arriving here is read
+                read_now = convs.mark_read(
+                    session=session, account_id=self._account_id, conversation_id=self.open_id
+                )
+            if open_hit or (self._detail_edge and now >= self._detail_edge):
+                self._load_open(session)
+            if (
+                everything
+                or kinds & {"message", "conversation"}
+                or (self._list_edge and now >= self._list_edge)
+            ):
+                self._load_list(session)
+        return read_now
+
+    @rx.event(background=True)
+    async def send_read_receipt(self):
+        """Blue ticks on the customer's phone once the agent has opened the conversation."""
+        async with self:
+            account_id, conversation_id = self._account_id, self.open_id
+            whatsapp = self.detail.channel == "whatsapp"
+        if whatsapp:
+            await _read_receipt(account_id, conversation_id)
+
+    @rx.event(background=True)
+    async def listen(self):
+        token = self.router.session.client_token
+        if not token or token in _LISTENERS:
+            return
+        entry = _Listener()
+        _LISTENERS[token] = entry
+        reason = "no account"
+        try:
+            async with self:
+                account_id = self._account_id
+            if not account_id:
+                return
+            log.info("inbox listener started (tab %s…, account %s)", token[:8], account_id)
+            async with broker.subscribe(account_id) as sub:
+                gone_since: float | None = None
+                missed = False
+                while True:
+                    async with self:
+                        timeout = self._listen_timeout()
+                    batch = await _next_batch(sub, entry, timeout)
+                    if not await _socket_connected(token):
+                        gone_since = gone_since or time.monotonic()
+                        if time.monotonic() - gone_since > DISCONNECT_GRACE:
+                            reason = "tab gone"
+                            break
+                        missed = missed or bool(batch)
+                        continue
+                    gone_since = None
+                    async with self:
+                        if not self._on_inbox() or self._account_id != account_id:
+                            reason = "left the inbox"
+                            break
+                        if time.time() - self._beat > HEARTBEAT_TIMEOUT:
+                            reason = "no heartbeat"
+                            break
+                        if self.current_user() is None:
+                            reason = "signed out"
+                            break
+                        everything = missed or sub.overflowed
+                        sub.overflowed, missed = False, False
+                        read_now = self._refresh(batch, everything)
+                        receipt_for = self.open_id if read_now else 0
+                    if receipt_for:
+                        await _read_receipt(account_id, receipt_for)
+        except Exception:
+            reason = "error"
+            log.exception("inbox listener failed")
+        finally:
+            if _LISTENERS.get(token) is entry:
+                del _LISTENERS[token]
+            log.info("inbox listener stopped (tab %s…): %s", token[:8], reason)
+
+    # ------------------------------------------------------------------ list controls
+
+    @rx.event
+    def set_query(self, value: str):
+        self.query = value[:200]
+        with db.session_scope() as session:
+            self._load_list(session)
+
+    @rx.event
+    def clear_query(self):
+        return InboxState.set_query("")
+
+    @rx.event
+    def set_list_filter(self, value: str):
+        self.list_filter = value if value in convs.FILTERS else "all"
+        with db.session_scope() as session:
+            self._load_list(session)
+
+    @rx.event
+    def set_sort(self, value: str):
+        self.sort = value if value in convs.SORTS else "recent"
+        with db.session_scope() as session:
+            self._load_list(session)
+
+    @rx.event
+    def toggle_details(self):
+        self.details_toggled = not self.details_toggled
+
+    # ------------------------------------------------------------------ composer
+
+    @rx.event
+    def start_reply(self, message_id: int):
+        with db.session_scope() as session:
+            author, snippet = convs.message_snippet(
+                session=session,
+                account_id=self._account_id,
+                conversation_id=self.open_id,
+                message_id=int(message_id),
+            )
+        if not author:
+            return
+        self.reply_to_id, self.reply_author, self.reply_snippet = int(message_id), author, snippet
+        return rx.set_focus("composer-text")
+
+    @rx.event
+    def cancel_reply(self):
+        self.reply_to_id, self.reply_author, self.reply_snippet = 0, "", ""
+
+    @rx.event
+    def send(self, form: dict):
+        body = str((form or {}).get("message", "") or "")
+        user = self.current_user()
+        if user is None:
+            return rx.redirect(routes.LOGIN, replace=True)
+        if not self.has_conversation:
+            return
+        if self.composer_locked:
+            self.composer_error = self.locked_message
+            return
+        if self.uploading:
+            self.composer_error = "Wait for the upload to finish, then send."
+            return
+        if not self.attachment_id:
+            if not body.strip():
+                self.composer_error = "Type a message first."
+                return
+            length = grapheme_count(body)
+            if length > MAX_TEXT_CHARS:
+                self.composer_error = (
+                    f"This message is {length:,} characters; WhatsApp allows {MAX_TEXT_CHARS:,}."
+                    " Shorten it or split it in two."
+                )
+                return
+        self._outbox.append(
+            {
+                "account_id": user.account_id,
+                "user_id": user.user_id,
+                "conversation_id": self.open_id,
+                "body": body,
+                "reply_to_id": self.reply_to_id or None,
+                "reply_author": self.reply_author,
+                "reply_snippet": self.reply_snippet,
+                "media_file_id": self.attachment_id or None,
+                "attachment": (self.attachment_name, self.attachment_size, self.attachment_kind),
+            }
+        )
+        self._reset_composer()
+        return [
+            rx.call_script("window.ctInbox && window.ctInbox.clearComposer()"),
+            InboxState.deliver,
+        ]
+
+    @rx.event(background=True)
+    async def deliver(self):
+        async with self:
+            if not self._outbox:
+                return
+            job = self._outbox.pop(0)
+        refused = ""
+        try:
+            from ctreflex.services import outbound
+
+            try:
+                if job["media_file_id"]:
+                    await outbound.send_media(
+                        account_id=job["account_id"],
+                        user_id=job["user_id"],
+                        conversation_id=job["conversation_id"],
+                        media_file_id=job["media_file_id"],
+                        caption=job["body"],
+                        reply_to_id=job["reply_to_id"],
+                    )
+                else:
+                    await outbound.send_text(
+                        account_id=job["account_id"],
+                        user_id=job["user_id"],
+                        conversation_id=job["conversation_id"],
+                        body=job["body"],
+                        reply_to_id=job["reply_to_id"],
+                    )
+            except outbound.SendRefused as exc:
+                refused = exc.message or str(exc)
+        except ImportError:
+            refused = "Sending isn't available yet on this server."
+        except Exception:  # the service stores failures on the message; this is a bug
+            log.exception("send failed")
+            refused = "Something went wrong while sending. Try again."
+        async with self:
+            same = self.open_id == job["conversation_id"]
+            if refused and same:
+                self.composer_error = refused
+                if job["reply_to_id"]:
+                    self.reply_to_id = job["reply_to_id"]
+                    self.reply_author, self.reply_snippet = (
+                        job["reply_author"],
+                        job["reply_snippet"],
+                    )
+                if job["media_file_id"]:
+                    self.attachment_id = job["media_file_id"]
+                    name, size, kind = job["attachment"]
+                    self.attachment_name, self.attachment_size, self.attachment_kind = (
+                        name,
+                        size,
+                        kind,
+                    )
+            with db.session_scope() as session:
+                if same:
+                    self._load_open(session)
+                self._load_list(session)
+        if refused and job["body"]:
+            return rx.call_script(
+                f"window.ctInbox && window.ctInbox.restoreComposer({json.dumps(job['body'])})"
             )
 
+    @rx.event(background=True)
+    async def retry(self, message_id: int):
+        async with self:
+            user = self.current_user()
+            if user is None:
+                return
+            conversation_id = self.open_id
+        error = ""
+        try:
+            from ctreflex.services import outbound
 
-def window_chip(state, text) -> rx.Component:
-    return rx.badge(
-        rx.icon("clock", size=12, aria_hidden="true"),
-        text,
-        color_scheme=rx.match(state, ("open", "green"), ("closing", "amber"), "gray"),
-        variant="soft",
-        radius="full",
+            try:
+                await outbound.retry(
+                    account_id=user.account_id, user_id=user.user_id, message_id=int(message_id)
+                )
+            except outbound.SendRefused as exc:
+                error = exc.message or str(exc)
+        except ImportError:
+            error = "Retrying isn't available yet on this server."
+        except Exception:
+            log.exception("retry failed")
+            error = "Something went wrong while retrying. Try again."
+        async with self:
+            if self.open_id == conversation_id:
+                self.composer_error = error
+                with db.session_scope() as session:
+                    self._load_open(session)
+
+    # ------------------------------------------------------------------ attachments
+
+    @rx.event
+    def upload_progressed(self, progress: dict):
+        try:
+            fraction = float((progress or {}).get("progress", 0))
+        except (TypeError, ValueError):
+            fraction = 0.0
+        self.uploading = fraction < 1  # the handler takes over at 100 %
+        self.upload_progress = int(fraction * 100)
+
+    @rx.event
+    def upload_cancelled(self):
+        self.uploading, self.upload_progress = False, 0
+
+    @rx.event
+    def upload_rejected(self, rejected: list[dict]):
+        self.uploading = False
+        messages = []
+        for item in rejected or []:
+            item = item if isinstance(item, dict) else {}
+            name = str(item.get("name") or "").lower()
+            mime = str(item.get("type") or "").lower()
+            codes = {e.get("code") for e in item.get("errors") or [] if isinstance(e, dict)}
+            if mime.startswith("audio/") or name.endswith(AUDIO_EXTENSIONS):
+                messages.append(AUDIO_UNSUPPORTED_REASON + ".")
+            elif "file-too-large" in codes:
+                messages.append(
+                    "Files can be at most 100 MB (PDF documents); photos up to 5 MB and "
+                    "videos up to 16 MB."
+                )
+            elif "too-many-files" in codes:
+                messages.append("Attach one file at a time.")
+            else:
+                messages.append(
+                    "Only JPEG or PNG photos, MP4 or 3GPP videos and PDF documents can be sent "
+                    "on WhatsApp."
+                )
+        self.composer_error = messages[0] if messages else ""
+
+    @rx.event
+    async def handle_upload(self, files: list[rx.UploadFile]):
+        self.uploading, self.upload_progress = False, 0
+        if not files:
+            return
+        user = self.current_user()
+        if user is None or not self.has_conversation:
+            return
+        upload = files[0]
+        filename = (upload.filename or "attachment").rsplit("/", 1)[-1]
+        declared = getattr(upload, "content_type", None) or ""
+        data = await upload.read()
+        try:
+            from ctreflex.services import media
+        except ImportError:
+            self.composer_error = "Attachments aren't available yet on this server."
+            return
+        try:
+            with db.session_scope() as session:
+                stored = media.store_upload(
+                    session=session,
+                    account_id=user.account_id,
+                    filename=filename,
+                    data=data,
+                    declared_mime=declared,
+                )
+                self.attachment_id = stored.id
+                self.attachment_name = stored.filename or filename
+                self.attachment_size = convs.human_size(stored.size)
+                self.attachment_kind = stored.kind
+        except MediaRuleError as exc:
+            self.composer_error = exc.user_message
+            return
+        self.composer_error = ""
+        return rx.set_focus("composer-text")
+
+    @rx.event
+    def remove_attachment(self):
+        self.attachment_id = 0
+        self.attachment_name = self.attachment_size = self.attachment_kind = ""
+
+
+def _as_row(detail: ConversationDetail) -> ConversationRow:
+    """Enough of a list row to ask `next_list_change` about one conversation."""
+    return ConversationRow(
+        id=detail.id,
+        name="",
+        initials="",
+        number="",
+        country="",
+        region="",
+        preview="",
+        preview_prefix="",
+        unread=0,
+        channel=detail.channel,
+        last_at="",
+        window_state=detail.window_state,
+        window_text="",
+        window_short="",
+        window_expires_ms=detail.window_expires_ms,
     )
 
 
-def conversation_item(row: rx.Var[ConversationRow]) -> rx.Component:
-    return rx.link(
-        rx.hstack(
-            rx.avatar(fallback=row.name[0:1], size="3", radius="full"),
-            rx.vstack(
-                rx.hstack(
-                    rx.text(row.name, weight="bold", size="2"),
-                    rx.spacer(),
-                    rx.text(row.last_at, size="1", color_scheme="gray"),
-                    width="100%",
+# ---------------------------------------------------------------------- page
+
+
+def _rejected_files(rejected: rx.Var) -> rx.event.EventSpec:
+    """Pass the browser's verdict with the file's name, type and size (a File object itself
+    does not survive the trip to the server)."""
+
+    def describe(record: rx.Var) -> rx.Var:
+        record = record.to(dict)
+        file = record["file"].to(dict)
+        return rx.Var.create(
+            {
+                "name": file["name"],
+                "type": file["type"],
+                "size": file["size"],
+                "errors": record["errors"],
+            }
+        )
+
+    return InboxState.upload_rejected(rejected.to(list).map(describe))
+
+
+def thread_pane() -> rx.Component:
+    return rx.el.section(
+        rx.cond(
+            InboxState.has_conversation,
+            rx.fragment(
+                thread_header(InboxState.detail, InboxState.toggle_details),
+                message_log(
+                    InboxState.messages,
+                    InboxState.open_id,
+                    InboxState.start_reply,
+                    InboxState.retry,
                 ),
-                rx.text(row.number, " · ", row.country, size="1", color_scheme="gray"),
-                rx.text(
-                    row.preview,
-                    size="2",
-                    style={
-                        "overflow": "hidden",
-                        "textOverflow": "ellipsis",
-                        "whiteSpace": "nowrap",
-                        "maxWidth": "100%",
-                    },
-                ),
-                rx.hstack(
-                    rx.icon(
-                        rx.cond(row.channel == "sms", "message-square", "message-circle"),
-                        size=14,
-                        aria_label=row.channel,
+                composer(
+                    conversation_key=InboxState.open_id,
+                    locked=InboxState.composer_locked,
+                    locked_message=InboxState.locked_message,
+                    show_template=InboxState.show_template_button,
+                    error=InboxState.composer_error,
+                    on_submit=InboxState.send,
+                    reply_active=InboxState.reply_to_id > 0,
+                    reply_author=InboxState.reply_author,
+                    reply_snippet=InboxState.reply_snippet,
+                    on_cancel_reply=InboxState.cancel_reply,
+                    attachment_active=InboxState.attachment_id > 0,
+                    attachment_name=InboxState.attachment_name,
+                    attachment_size=InboxState.attachment_size,
+                    attachment_kind=InboxState.attachment_kind,
+                    attachment_url=InboxState.attachment_url,
+                    on_remove_attachment=InboxState.remove_attachment,
+                    uploading=InboxState.uploading,
+                    upload_progress=InboxState.upload_progress,
+                    on_drop=InboxState.handle_upload(
+                        rx.upload_files(
+                            upload_id=UPLOAD_ID,
+                            on_upload_progress=InboxState.upload_progressed,
+                        )
                     ),
-                    window_chip(row.window_state, row.window_text),
-                    rx.spacer(),
-                    rx.cond(
-                        row.unread > 0,
-                        rx.badge(
-                            row.unread,
-                            color_scheme="teal",
-                            variant="solid",
-                            radius="full",
-                            aria_label="unread messages",
-                        ),
-                    ),
-                    width="100%",
-                    align="center",
+                    on_drop_rejected=_rejected_files,
+                    on_cancel_upload=[rx.cancel_upload(UPLOAD_ID), InboxState.upload_cancelled],
                 ),
-                spacing="1",
-                width="100%",
-                min_width="0",
             ),
-            spacing="3",
-            width="100%",
-            align="start",
+            rx.cond(
+                InboxState.missing,
+                not_found(),
+                rx.cond(
+                    InboxState.open_id > 0, rx.center(rx.spinner(), height="100%"), empty_thread()
+                ),
+            ),
         ),
-        href="/inbox/" + row.id.to_string(),
-        underline="none",
-        color="inherit",
-        aria_label="Conversation with " + row.name,
-        padding="0.75rem",
-        border_bottom="1px solid var(--gray-4)",
-        display="block",
-        _hover={"background": "var(--gray-3)"},
+        aria_label="Conversation",
+        class_name="ct-pane-thread",
     )
 
 
 def inbox_body() -> rx.Component:
-    return rx.box(
-        rx.cond(
-            InboxState.rows.length() > 0,
-            rx.el.ul(
-                rx.foreach(InboxState.rows, lambda row: rx.el.li(conversation_item(row))),
-                aria_label="Conversations",
-                style={"listStyle": "none", "margin": 0, "padding": 0},
-            ),
-            rx.center(
-                rx.text("No conversations yet. When a customer writes, it shows here."),
-                padding="3rem",
-            ),
+    return rx.el.div(
+        rx.script(src="/inbox.js"),
+        rx.moment(
+            interval=HEARTBEAT_MS,
+            on_change=InboxState.heartbeat,
+            display="none",
+            aria_hidden="true",
         ),
-        max_width="28rem",
-        width="100%",
-        border_right="1px solid var(--gray-5)",
-        height="100%",
-        overflow_y="auto",
+        conversation_list(
+            rows=InboxState.rows,
+            selected_id=InboxState.open_id,
+            query=InboxState.query,
+            on_query=InboxState.set_query,
+            on_clear_query=InboxState.clear_query,
+            current_filter=InboxState.list_filter,
+            counts=InboxState.counts,
+            on_filter=lambda key: InboxState.set_list_filter(key),
+            sort=InboxState.sort,
+            on_sort=InboxState.set_sort,
+            loading=~InboxState.loaded,
+        ),
+        thread_pane(),
+        rx.cond(
+            InboxState.has_conversation,
+            details_panel(InboxState.detail, InboxState.details_toggled, InboxState.toggle_details),
+        ),
+        class_name=rx.cond(InboxState.open_id > 0, "ct-inbox has-open", "ct-inbox"),
     )
 
 
-@rx.page(
-    route=routes.INBOX, title="Inbox · CT Text", on_load=[AuthState.require_login, InboxState.load]
-)
+ON_LOAD = [AuthState.require_login, InboxState.load]
+
+
+@rx.page(route=routes.INBOX, title="Inbox · CT Text", on_load=ON_LOAD)
 def inbox_page() -> rx.Component:
+    return app_page("Inbox", inbox_body)
+
+
+@rx.page(route=routes.CONVERSATION, title="Conversation · CT Text", on_load=ON_LOAD)
+def conversation_page() -> rx.Component:
     return app_page("Inbox", inbox_body)

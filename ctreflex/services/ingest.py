@@ -9,13 +9,18 @@ journal with its error, and the replay job takes it again.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import logging
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, or_, select
 
@@ -58,6 +63,7 @@ class Outcome:
 
     live: list[tuple[int, dict]] = dataclasses.field(default_factory=list)
     media_to_fetch: list[int] = dataclasses.field(default_factory=list)
+    taken: int = 0  # process_events: how many of the ids it went through
 
 
 # ------------------------------------------------------------------------------ the journal
@@ -73,6 +79,68 @@ def journal(*, session: Session, provider: str, body: bytes, commit: bool = True
     if commit:
         session.commit()
     return event
+
+
+def journal_many(*, session: Session, provider: str, bodies: list[bytes]) -> list[int]:
+    """Journal several bodies in one INSERT and one COMMIT (group commit); ids in body order."""
+    now = utc_now()
+    rows = [
+        {
+            "provider": provider,
+            "received_at": now,
+            "body": b.decode("utf-8", errors="replace"),
+            "body_sha256": hashlib.sha256(b).hexdigest(),
+            "state": "pending",
+            "kind": "",
+            "attempts": 0,
+            "error": "",
+        }
+        for b in bodies
+    ]
+    ids = session.execute(
+        insert(WebhookEvent).returning(WebhookEvent.id, sort_by_parameter_order=True), rows
+    ).scalars().all()
+    session.commit()
+    return list(ids)
+
+
+class WriteGate:
+    """One database writer at a time in this process, the journal first.
+
+    SQLite lets one transaction write at a time; a writer that finds the lock taken sleeps in
+    SQLite's busy handler (1, 2, 5, 10 ... ms), which is where webhook latency went. The journal
+    writer and the processor take this gate instead: the journal waits at most one event's
+    processing, because the processor commits and steps aside as soon as the journal asks
+    (`journal_waiting`). Harmless with PostgreSQL (it only orders this process's writes)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._count_lock = threading.Lock()
+        self._journal_waiting = 0
+
+    def journal_waiting(self) -> bool:
+        return self._journal_waiting > 0
+
+    @contextlib.contextmanager
+    def journal(self) -> Iterator[None]:
+        with self._count_lock:
+            self._journal_waiting += 1
+        try:
+            with self._lock:
+                yield
+        finally:
+            with self._count_lock:
+                self._journal_waiting -= 1
+
+    @contextlib.contextmanager
+    def processing(self) -> Iterator[None]:
+        while self._journal_waiting:
+            time.sleep(0.0002)
+        with self._lock:
+            yield
+
+
+write_gate = WriteGate()
 
 
 def due_event_ids(
@@ -95,67 +163,127 @@ def due_event_ids(
 
 
 def process_event(*, session: Session, event_id: int, now: dt.datetime | None = None) -> Outcome:
-    """Process one journaled event; its state records the result. Never raises for bad data."""
+    """Process one journaled event and commit; its state records the result. Never raises for
+    bad data."""
+    return process_events(session=session, event_ids=[event_id], now=now)
+
+
+def process_events(
+    *,
+    session: Session,
+    event_ids: list[int],
+    now: dt.datetime | None = None,
+    stop: Callable[[], bool] | None = None,
+) -> Outcome:
+    """Process events in id order in ONE transaction, each inside its own savepoint (a failing
+    event rolls back alone and records its error), then commit once. Live events and media to
+    fetch are returned only for what was committed. `stop()` is asked between events; when it
+    says so, the events left are not taken (they stay pending for the next call)."""
     now = now or utc_now()
+    total = Outcome()
+    cache = BatchCache()
+    for n, event_id in enumerate(event_ids):
+        if n and stop is not None and stop():
+            break
+        outcome = _process_one(session, event_id, now, cache)
+        total.taken = n + 1
+        total.live.extend(outcome.live)
+        total.media_to_fetch.extend(outcome.media_to_fetch)
+    session.commit()
+    return total
+
+
+class BatchCache:
+    """What one process_events call (one transaction) looks up once instead of per message."""
+
+    def __init__(self) -> None:
+        self.routing: dict[str, tuple[BusinessNumber, Account, Plan]] = {}
+        # Target wamids of reactions stored without their message: loaded once per batch (the
+        # column has no index, so the per-message query scanned the table), grown as reactions
+        # are stored. Only ever a superset of the truth: a miss means "no query needed".
+        self._waiting: set[str] | None = None
+
+    def rolled_back(self) -> None:
+        self.routing.clear()  # a savepoint rollback expired or expunged what it touched
+
+    def may_have_waiting_reactions(self, session: Session, wamid: str | None) -> bool:
+        if not wamid:
+            return False
+        if self._waiting is None:
+            self._waiting = set(
+                session.exec(
+                    select(Message.reply_to_provider_id).where(
+                        Message.kind == "reaction", Message.reply_to_id.is_(None)
+                    )
+                ).all()
+            )
+        return wamid in self._waiting
+
+    def reaction_waits_for(self, wamid: str | None) -> None:
+        if wamid and self._waiting is not None:
+            self._waiting.add(wamid)
+
+
+def _process_one(
+    session: Session,
+    event_id: int,
+    now: dt.datetime,
+    cache: BatchCache,
+) -> Outcome:
     event = session.get(WebhookEvent, event_id)
     outcome = Outcome()
     if event is None or event.state in ("done", "rejected", "unhandled"):
         return outcome
-    event.attempts += 1
+    event.attempts += 1  # flushed by begin_nested below: survives the savepoint's rollback
     try:
         payload = parse_webhook(event.body)
     except WebhookParseError as exc:
-        _finish(session, event, "rejected", f"Malformed webhook: {exc}", now)
+        _finish(event, "rejected", f"Malformed webhook: {exc}", now)
         return outcome
     kinds = sorted({c.field for e in payload.entry for c in e.changes}) or ["empty"]
-    event.kind = ",".join(kinds)[:64]
+    handled = False
     try:
-        handled = False
-        for entry in payload.entry:
-            for change in entry.changes:
-                handler = CHANGE_HANDLERS.get(change.field)
-                if handler is None:
-                    continue
-                handled = True
-                handler(session, event, entry.id, change.value, outcome, now)
-        session.flush()
+        with session.begin_nested():
+            event.kind = ",".join(kinds)[:64]  # like the handler's changes: kept only on success
+            for entry in payload.entry:
+                for change in entry.changes:
+                    handler = CHANGE_HANDLERS.get(change.field)
+                    if handler is None:
+                        continue
+                    handled = True
+                    handler(session, event, entry.id, change.value, outcome, now,
+                            cache=cache)
     except Deferred as exc:
-        session.rollback()
-        event = session.get(WebhookEvent, event_id)
-        _defer(session, event, str(exc), now)
+        cache.rolled_back()
+        _defer(event, str(exc), now)
         return Outcome()
     except Refused as exc:
-        session.rollback()
-        event = session.get(WebhookEvent, event_id)
-        _finish(session, event, "rejected", str(exc), now)
+        cache.rolled_back()
+        _finish(event, "rejected", str(exc), now)
         return Outcome()
     except Exception as exc:  # noqa: BLE001 - kept in the journal for the replay job
-        session.rollback()
+        cache.rolled_back()
         log.exception("webhook event %s failed", event_id)
-        event = session.get(WebhookEvent, event_id)
-        _defer(session, event, f"{exc.__class__.__name__}: {exc}", now)
+        _defer(event, f"{exc.__class__.__name__}: {exc}", now)
         return Outcome()
     if handled:
-        _finish(session, event, "done", "", now)
+        _finish(event, "done", "", now)
     else:
-        _finish(session, event, "unhandled", f"No handler for {event.kind}; kept as received.", now)
+        _finish(event, "unhandled", f"No handler for {event.kind}; kept as received.", now)
     return outcome
 
 
-def _finish(
-    session: Session, event: WebhookEvent, state: str, error: str, now: dt.datetime
-) -> None:
+def _finish(event: WebhookEvent, state: str, error: str, now: dt.datetime) -> None:
     event.state = state
     event.error = error[:2000]
     event.processed_at = now
     event.next_attempt_at = None
-    session.add(event)
-    session.commit()
 
 
-def _defer(session: Session, event: WebhookEvent, reason: str, now: dt.datetime) -> None:
-    attempts = event.attempts + 1  # the rolled-back increment
-    event.attempts = attempts
+def _defer(event: WebhookEvent, reason: str, now: dt.datetime) -> None:
+    # After a savepoint rollback the event is reloaded as it was before the savepoint: with
+    # this attempt counted, and without the kind/account the handler set.
+    attempts = event.attempts
     event.error = reason[:2000]
     if attempts > len(RETRY_DELAYS):
         event.state = "failed"
@@ -163,15 +291,21 @@ def _defer(session: Session, event: WebhookEvent, reason: str, now: dt.datetime)
     else:
         event.state = "retry"
         event.next_attempt_at = now + dt.timedelta(seconds=RETRY_DELAYS[attempts - 1])
-    session.add(event)
-    session.commit()
 
 
 # ------------------------------------------------------------------------- routing and plan
 
 
-def _number_for(session: Session, value: MessagesValue) -> tuple[BusinessNumber, Account, Plan]:
+def _number_for(
+    session: Session,
+    value: MessagesValue,
+    routing: dict[str, tuple[BusinessNumber, Account, Plan]] | None = None,
+) -> tuple[BusinessNumber, Account, Plan]:
+    """number -> account -> plan, checked; `routing` caches it for one batch (one transaction,
+    cleared whenever a savepoint rolls back)."""
     pnid = value.metadata.phone_number_id
+    if routing is not None and pnid in routing:
+        return routing[pnid]
     row = session.exec(
         select(BusinessNumber, Account, Plan)
         .join(Account, Account.id == BusinessNumber.account_id)
@@ -185,15 +319,22 @@ def _number_for(session: Session, value: MessagesValue) -> tuple[BusinessNumber,
         raise Refused(f"{account.name}'s plan ({plan.name}) does not include WhatsApp.")
     if not account.early_access:
         raise Refused(f"{account.name} is not in the WhatsApp early access programme.")
+    if routing is not None:
+        routing[pnid] = (number, account, plan)
     return number, account, plan
 
 
-def _contact(session: Session, account: Account, wa_id: str, profile_name: str) -> Contact:
+@functools.lru_cache(maxsize=4096)
+def _e164_region(wa_id: str) -> tuple[str, str]:
     try:
         phone = phones.parse(wa_id)
-        e164, region = phone.e164, phone.region
+        return phone.e164, phone.region
     except phones.InvalidPhoneNumber:
-        e164, region = "+" + "".join(ch for ch in wa_id if ch.isdigit())[:18], ""
+        return "+" + "".join(ch for ch in wa_id if ch.isdigit())[:18], ""
+
+
+def _contact(session: Session, account: Account, wa_id: str, profile_name: str) -> Contact:
+    e164, region = _e164_region(wa_id)
     contact = session.exec(
         select(Contact).where(Contact.account_id == account.id, Contact.e164 == e164)
     ).first()
@@ -358,6 +499,7 @@ def _store_inbound(
     msg: InboundMessage,
     outcome: Outcome,
     now: dt.datetime,
+    cache: BatchCache | None = None,
 ) -> None:
     if _by_wamid(session, msg.id) is not None:
         return  # a duplicate delivery
@@ -367,7 +509,7 @@ def _store_inbound(
     at = msg.timestamp_utc or now
 
     if msg.type == "reaction":
-        _store_reaction(session, number, account, plan, conv, msg, outcome, at)
+        _store_reaction(session, number, account, plan, conv, msg, outcome, at, cache)
         return
 
     handler = MESSAGE_KINDS.get(msg.type)
@@ -423,7 +565,8 @@ def _store_inbound(
     except IntegrityError:
         return  # the same wamid stored by a concurrent delivery
     record_usage(session, message, plan, at)
-    _apply_waiting_reactions(session, message)
+    if cache is None or cache.may_have_waiting_reactions(session, message.provider_message_id):
+        _apply_waiting_reactions(session, message)
 
     if conv.last_inbound_at is None or at > conv.last_inbound_at:
         conv.last_inbound_at = at
@@ -449,6 +592,7 @@ def _store_reaction(
     msg: InboundMessage,
     outcome: Outcome,
     at: dt.datetime,
+    cache: BatchCache | None = None,
 ) -> None:
     reaction = msg.reaction
     emoji = (reaction.emoji or "") if reaction else ""
@@ -467,6 +611,8 @@ def _store_reaction(
         created_at=at,
     )
     target = _by_wamid(session, target_wamid)
+    if target is None and cache is not None:
+        cache.reaction_waits_for(target_wamid)
     if target is not None:
         row.reply_to_id = target.id
         target.reaction = emoji
@@ -573,13 +719,14 @@ def handle_messages(
     value: Any,
     outcome: Outcome,
     now: dt.datetime,
+    cache: BatchCache | None = None,
 ) -> None:
     if not isinstance(value, MessagesValue):
         raise Refused("a 'messages' change without the expected value")
-    number, account, plan = _number_for(session, value)
+    number, account, plan = _number_for(session, value, cache.routing if cache else None)
     event.account_id = account.id
     for msg in value.messages:
-        _store_inbound(session, event, number, account, plan, value, msg, outcome, now)
+        _store_inbound(session, event, number, account, plan, value, msg, outcome, now, cache)
     for status in value.statuses:
         _store_status(session, account, status, outcome, now)
     if value.errors:
@@ -594,6 +741,7 @@ def handle_template_status(
     value: Any,
     outcome: Outcome,
     now: dt.datetime,
+    cache: BatchCache | None = None,
 ) -> None:
     if not isinstance(value, TemplateStatusUpdate):
         raise Refused("a template status change without the expected value")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 
 from sqlmodel import Session, select
 
@@ -18,14 +19,31 @@ from ctreflex.whatsapp import MEDIA_RULES, GraphError
 log = logging.getLogger("ctreflex.processor")
 
 
+CHUNK_SECONDS = 0.05  # longest a processing transaction holds the write gate when unasked
+
+
 def process_due(limit: int = 500) -> tuple[int, ingest.Outcome]:
     """Process up to `limit` due events (synchronous; run in a thread). Returns how many were
-    taken and what to publish."""
+    taken and what to publish (only what is committed).
+
+    Events go in id order, in transactions of many events (one commit each, a savepoint per
+    event), each holding the write gate until the journal writer asks for it or CHUNK_SECONDS
+    pass: the webhook's 200 never waits behind a long batch."""
     total = ingest.Outcome()
+    taken = 0
     with db.session_scope() as session:
         ids = ingest.due_event_ids(session=session, limit=limit)
-        for event_id in ids:
-            outcome = ingest.process_event(session=session, event_id=event_id)
+        session.rollback()  # end the read transaction: each chunk starts fresh
+        while taken < len(ids):
+            session.expire_all()  # rows the UI or another worker changed since: read afresh
+            with ingest.write_gate.processing():
+                deadline = time.monotonic() + CHUNK_SECONDS
+
+                def stop(deadline=deadline) -> bool:
+                    return ingest.write_gate.journal_waiting() or time.monotonic() > deadline
+
+                outcome = ingest.process_events(session=session, event_ids=ids[taken:], stop=stop)
+            taken += outcome.taken
             total.live.extend(outcome.live)
             total.media_to_fetch.extend(outcome.media_to_fetch)
     total.live = _coalesce(total.live)

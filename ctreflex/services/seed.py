@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 
 from sqlmodel import Session, select
 
@@ -13,13 +14,22 @@ from ctreflex.models import (
     Contact,
     Conversation,
     Message,
+    OptOutEvent,
     Plan,
+    UsageRecord,
     User,
     utc_now,
 )
 from ctreflex.services import phones
-from ctreflex.services.auth import hash_password
+from ctreflex.services.auth import hash_password as _hash_password
 from ctreflex.services.crypto import encrypt
+
+
+@functools.cache
+def hash_password(password: str) -> str:
+    """Demo passwords are hashed once per process (argon2 is slow on purpose)."""
+    return _hash_password(password)
+
 
 PLANS = [
     # code, name, whatsapp, fee (cents), seats, numbers
@@ -47,6 +57,8 @@ DEMO_LOGINS = [
     DemoLogin("admin@northwind.test", "northwind-admin-1", "admin", "Northwind Cafe"),
 ]
 
+FORMER_AGENT_EMAIL = "former@demo.test"
+
 # Simulator identities (see docs/SIMULATOR.md): the simulator seeds the same WABAs and numbers.
 DEMO_WABA = "100000000000001"
 DEMO_PNID = "200000000000001"
@@ -54,6 +66,11 @@ DEMO_TOKEN = "sim-token-demo-bakery"
 HARBOR_WABA = "100000000000002"
 HARBOR_PNID = "200000000000011"
 HARBOR_TOKEN = "sim-token-harbor-tools"
+# The SMS simulator (ctreflex/sms_simulator) seeds the same provider account.
+DEMO_SMS_NUMBER = "+15550100150"
+DEMO_SMS_ACCOUNT_SID = "AC5e0d1e2b3a4f5c6d7e8f9a0b1c2d3e4f"
+DEMO_SMS_AUTH_TOKEN = "7c1f3e5a9b2d4f6e8a0c1b3d5f7e9a2c"
+SMS_STOPPED_CONTACT = "Carlos Hernández"  # replied STOP by SMS (a ledger row shows it)
 
 # name, number, hours since their last message (None: never wrote), last text
 DEMO_CONTACTS = [
@@ -155,6 +172,16 @@ def seed_demo(*, session: Session, now: dt.datetime | None = None) -> bool:
     accounts = {a.name: a for a in (bakery, harbor, florist, northwind)}
     for login in DEMO_LOGINS:
         _user(session, accounts[login.account], login, names[login.email])
+    session.add(  # a former employee: cannot sign in, shown as deactivated on the Users page
+        User(
+            account_id=bakery.id,
+            email=FORMER_AGENT_EMAIL,
+            name="Pat Former",
+            password_hash=hash_password("former-agent-1"),
+            role="agent",
+            active=False,
+        )
+    )
 
     wa = BusinessNumber(
         account_id=bakery.id,
@@ -175,10 +202,15 @@ def seed_demo(*, session: Session, now: dt.datetime | None = None) -> bool:
     sms = BusinessNumber(
         account_id=bakery.id,
         channel="sms",
-        e164="+15550100150",
+        e164=DEMO_SMS_NUMBER,
         display_name="Demo Bakery SMS",
         status="connected",
-        sms_provider_config={"provider": "simulator"},
+        # The REST base URL comes from settings at run time (CTREFLEX_SMS_BASE_URL).
+        sms_provider_config={
+            "provider": "simulator",
+            "account_sid": DEMO_SMS_ACCOUNT_SID,
+            "auth_token_encrypted": encrypt(DEMO_SMS_AUTH_TOKEN),
+        },
     )
     harbor_wa = BusinessNumber(
         account_id=harbor.id,
@@ -258,5 +290,100 @@ def seed_demo(*, session: Session, now: dt.datetime | None = None) -> bool:
                 created_at=at,
             )
         )
+        if name == SMS_STOPPED_CONTACT:
+            _sms_stop(session, contact, conv, sms, now - dt.timedelta(days=12))
     session.commit()
     return True
+
+
+def seed_usage_history(*, session: Session) -> int:
+    """Usage records for the demo messages that have none, then the daily roll-up of their
+    days, so the Usage page has figures before any live traffic. Idempotent."""
+    from ctreflex.services import usage  # late: usage imports nothing from seed
+
+    rows = session.exec(
+        select(Message, Plan)
+        .join(Account, Account.id == Message.account_id)
+        .join(Plan, Plan.id == Account.plan_id)
+        .where(Message.provider_message_id.like("wamid.DEMO-%"))
+    ).all()
+    existing = set(session.exec(select(UsageRecord.message_id)).all())
+    days: set[dt.date] = set()
+    added = 0
+    for message, plan in rows:
+        if message.id in existing:
+            continue
+        day = message.created_at.astimezone(dt.UTC).date()
+        session.add(
+            UsageRecord(
+                account_id=message.account_id,
+                business_number_id=message.business_number_id,
+                message_id=message.id,
+                channel=message.channel,
+                direction=message.direction,
+                day=day,
+                fee_minor=plan.fee_minor if message.channel == "whatsapp" else 0,
+                currency=plan.currency,
+            )
+        )
+        days.add(day)
+        added += 1
+    session.commit()
+    for day in sorted(days):
+        usage.roll_up_day(session=session, day=day)
+    return added
+
+
+def _sms_stop(
+    session: Session,
+    contact: Contact,
+    conv: Conversation,
+    number: BusinessNumber,
+    at: dt.datetime,
+) -> None:
+    """A customer who replied STOP by SMS: the message, the provider's confirmation, the
+    ledger row and the contact's flag (earlier than their last WhatsApp message)."""
+    session.add(
+        Message(
+            account_id=conv.account_id,
+            conversation_id=conv.id,
+            business_number_id=number.id,
+            direction="inbound",
+            channel="sms",
+            kind="text",
+            body="STOP",
+            provider_message_id="sms:SMDEMO0000000000000000000000000001",
+            status="received",
+            created_at=at,
+        )
+    )
+    session.add(
+        Message(
+            account_id=conv.account_id,
+            conversation_id=conv.id,
+            business_number_id=number.id,
+            direction="outbound",
+            channel="sms",
+            kind="text",
+            body=(
+                "You have successfully been unsubscribed. You will not receive any more "
+                "messages from this number. Reply START to resubscribe."
+            ),
+            payload={"auto_reply": "opt_out", "sent_by": "provider"},
+            status="sent",
+            created_at=at + dt.timedelta(seconds=1),
+            sent_at=at + dt.timedelta(seconds=1),
+        )
+    )
+    session.add(
+        OptOutEvent(
+            contact_id=contact.id,
+            channel="sms",
+            scope="all",
+            action="out",
+            source='SMS keyword "STOP"',
+            created_at=at,
+        )
+    )
+    contact.sms_opted_out = True
+    session.add(contact)

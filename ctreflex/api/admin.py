@@ -1,0 +1,77 @@
+"""Admin routes: the usage CSV, the jobs and the webhook journal. The role is checked on the
+server from the session cookie for every request (AdminDep)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import Response
+
+from ctreflex.api.deps import AdminDep, SessionDep
+from ctreflex.jobs import scheduler
+from ctreflex.services import events, numbers, usage
+
+router = APIRouter(prefix="/api/admin")
+
+
+@router.get("/usage.csv")
+def usage_csv(user: AdminDep, session: SessionDep, start: str = "", end: str = "") -> Response:
+    try:
+        first, last = usage.parse_range(start, end)
+    except usage.UsageRangeError as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from exc
+    rep = usage.report(session=session, account_id=user.account_id, start=first, end=last)
+    return Response(
+        usage.csv_text(rep),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{usage.csv_filename(rep)}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.get("/usage")
+def usage_json(user: AdminDep, session: SessionDep, start: str = "", end: str = "") -> dict:
+    try:
+        first, last = usage.parse_range(start, end)
+    except usage.UsageRangeError as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from exc
+    rep = usage.report(session=session, account_id=user.account_id, start=first, end=last)
+    return {
+        "start": rep.start.isoformat(),
+        "end": rep.end.isoformat(),
+        "rows": [dataclasses.asdict(r) for r in rep.rows],
+        "total_messages": rep.total_messages,
+        "total_fee": rep.total_fee,
+        "currency": rep.currency,
+    }
+
+
+@router.get("/jobs")
+def jobs_list(user: AdminDep) -> list[dict]:
+    return [
+        dataclasses.asdict(j)
+        for j in scheduler.overview(fmt=lambda d: d.isoformat(timespec="seconds"))
+    ]
+
+
+@router.post("/jobs/{job_id}/run")
+async def run_now(job_id: str, user: AdminDep) -> dict:
+    if job_id not in scheduler.JOBS:
+        raise HTTPException(status_code=404, detail="No such job.")
+    result = await scheduler.run_job(job_id, trigger="manual")
+    return dataclasses.asdict(result)
+
+
+@router.get("/events")
+def webhook_events(user: AdminDep, session: SessionDep, state: str = "") -> list[dict]:
+    rows = events.list_events(session=session, account_id=user.account_id, state=state or None)
+    return [dataclasses.asdict(e) for e in rows]
+
+
+@router.get("/whatsapp")
+def whatsapp_gate(user: AdminDep, session: SessionDep) -> dict:
+    g = numbers.gate(session=session, account_id=user.account_id)
+    return dataclasses.asdict(g) | {"full": g.full}

@@ -1,0 +1,90 @@
+"""SMS provider webhooks: incoming texts and delivery receipts, signed with the account's auth
+token (X-Twilio-Signature over the URL the provider called). Verified, journaled, processed,
+answered. Plus the signed, expiring URL the provider fetches an MMS photo from."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
+
+from ctreflex import db
+from ctreflex.models import MediaFile
+from ctreflex.services import media, sms
+from ctreflex.settings import get_settings
+from ctreflex.sms import HEADER, SMSWebhookError, parse_form, verify_signature
+
+router = APIRouter()
+
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+
+_media_tasks: set[asyncio.Task] = set()
+
+
+def _called_url(request: Request) -> str:
+    """The URL the provider signed: our public base URL + the path (+ the query string)."""
+    url = get_settings().base_url + request.url.path
+    return f"{url}?{request.url.query}" if request.url.query else url
+
+
+def _verified_account(kind: str, url: str, body: bytes, signature: str | None) -> int | None:
+    params = parse_form(body)
+    with db.session_scope() as session:
+        found = sms.webhook_number(session, kind, dict(params))
+        if found is None:
+            return None
+        number, acct = found
+        if not verify_signature(acct.auth_token, url, params, signature):
+            return None
+        return number.account_id
+
+
+async def _receive(request: Request, kind: str) -> tuple[Response | None, int]:
+    body = await request.body()
+    try:
+        account_id = await asyncio.to_thread(
+            _verified_account, kind, _called_url(request), body, request.headers.get(HEADER)
+        )
+    except SMSWebhookError:
+        account_id = None
+    if account_id is None:
+        return JSONResponse({"error": f"invalid {HEADER}"}, status_code=401), 0
+    event_id, outcome = await asyncio.to_thread(sms.receive, kind, body, account_id)
+    await sms.publish(outcome)
+    for media_id in outcome.media_to_fetch:
+        task = asyncio.get_running_loop().create_task(sms.fetch_mms_media(media_id))
+        _media_tasks.add(task)
+        task.add_done_callback(_media_tasks.discard)
+    return None, event_id
+
+
+@router.post("/webhooks/sms")
+async def inbound(request: Request):
+    refused, event_id = await _receive(request, "inbound")
+    if refused is not None:
+        return refused
+    # An empty TwiML answer: no automatic reply from here (the agent answers).
+    return Response(EMPTY_TWIML, media_type="text/xml", headers={"X-Event-Id": str(event_id)})
+
+
+@router.post("/webhooks/sms/status")
+async def status(request: Request):
+    refused, event_id = await _receive(request, "status")
+    if refused is not None:
+        return refused
+    return {"ok": True, "event_id": event_id}
+
+
+@router.get("/webhooks/sms/media/{media_id}")
+def mms_media(media_id: int, exp: int = 0, sig: str = ""):
+    if not sms.media_url_valid(media_id, exp, sig):
+        return JSONResponse({"error": "invalid or expired link"}, status_code=403)
+    with db.session_scope() as session:
+        row = session.get(MediaFile, media_id)
+        if row is None or row.state != "ready":
+            return JSONResponse({"error": "no such file"}, status_code=404)
+        path, mime = media.absolute_path(row), row.mime_type
+    if not path.is_file():
+        return JSONResponse({"error": "the file is no longer stored"}, status_code=410)
+    return FileResponse(path, media_type=mime, headers={"Cache-Control": "no-store"})

@@ -1,0 +1,271 @@
+"""The conversation list pane: search, filters, sort and the rows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import reflex as rx
+
+from ctreflex.components.window_chip import window_chip
+from ctreflex.services.conversations import ConversationRow
+
+FILTER_LABELS = [
+    ("all", "All"),
+    ("unread", "Unread"),
+    ("open", "Window open"),
+    ("closing", "Closing within 2 h"),
+    ("closed", "Closed"),
+]
+
+
+def channel_icon(channel: rx.Var[str], size: int = 14) -> rx.Component:
+    return rx.el.span(
+        rx.cond(
+            channel == "sms",
+            rx.icon("message-square-text", size=size, aria_hidden="true"),
+            rx.icon("message-circle", size=size, aria_hidden="true"),
+        ),
+        rx.el.span(rx.cond(channel == "sms", "SMS", "WhatsApp"), class_name="sr-only"),
+        class_name=rx.cond(
+            channel == "sms", "ct-channel ct-channel-sms", "ct-channel ct-channel-wa"
+        ),
+        title=rx.cond(channel == "sms", "SMS", "WhatsApp"),
+    )
+
+
+def conversation_item(row: rx.Var[ConversationRow], selected_id: rx.Var[int]) -> rx.Component:
+    selected = row.id == selected_id
+    return rx.el.li(
+        rx.link(
+            rx.hstack(
+                rx.box(
+                    rx.avatar(fallback=row.initials, size="3", radius="full", color_scheme="teal"),
+                    rx.box(channel_icon(row.channel, 11), class_name="ct-avatar-channel"),
+                    position="relative",
+                    flex_shrink="0",
+                ),
+                rx.vstack(
+                    rx.hstack(
+                        rx.text(
+                            row.name,
+                            weight=rx.cond(row.unread > 0, "bold", "medium"),
+                            size="2",
+                            class_name="ct-ellipsis",
+                        ),
+                        rx.spacer(),
+                        rx.text(
+                            row.last_at,
+                            size="1",
+                            color=rx.cond(row.unread > 0, "var(--accent-11)", "var(--gray-10)"),
+                            white_space="nowrap",
+                        ),
+                        width="100%",
+                        align="center",
+                        spacing="2",
+                    ),
+                    rx.hstack(
+                        rx.text(
+                            rx.el.span(row.preview_prefix, color="var(--gray-10)"),
+                            row.preview,
+                            size="2",
+                            color=rx.cond(row.unread > 0, "var(--gray-12)", "var(--gray-11)"),
+                            weight=rx.cond(row.unread > 0, "medium", "regular"),
+                            class_name="ct-ellipsis",
+                            flex="1",
+                        ),
+                        rx.cond(
+                            row.unread > 0,
+                            rx.badge(
+                                row.unread,
+                                rx.el.span(" unread", class_name="sr-only"),
+                                color_scheme="teal",
+                                variant="solid",
+                                radius="full",
+                                class_name="ct-unread",
+                            ),
+                        ),
+                        width="100%",
+                        align="center",
+                        spacing="2",
+                    ),
+                    rx.hstack(
+                        rx.text(
+                            row.number,
+                            rx.cond(row.region != "", " · " + row.region, ""),
+                            size="1",
+                            color="var(--gray-10)",
+                            class_name="ct-ellipsis",
+                            flex="1",
+                            title=row.country,
+                        ),
+                        window_chip(row.window_state, row.window_short, row.window_expires_ms),
+                        width="100%",
+                        align="center",
+                        spacing="2",
+                    ),
+                    spacing="1",
+                    width="100%",
+                    min_width="0",
+                ),
+                spacing="3",
+                width="100%",
+                align="start",
+            ),
+            href="/inbox/" + row.id.to_string(),
+            underline="none",
+            color="inherit",
+            aria_label="Conversation with " + row.name,
+            aria_current=rx.cond(selected, "page", "false"),
+            class_name=rx.cond(selected, "ct-conv ct-conv-selected", "ct-conv"),
+            id="conversation-" + row.id.to_string(),
+        ),
+        class_name="ct-conv-item",
+    )
+
+
+def filter_bar(
+    current: rx.Var[str],
+    counts: rx.Var[dict[str, int]],
+    on_select: Callable[[str], rx.event.EventSpec],
+) -> rx.Component:
+    buttons = []
+    for key, label in FILTER_LABELS:
+        active = current == key
+        buttons.append(
+            rx.el.button(
+                label,
+                rx.el.span(
+                    counts[key].to_string(),
+                    class_name="ct-filter-count",
+                    aria_hidden="true",
+                ),
+                type="button",
+                aria_pressed=rx.cond(active, "true", "false"),
+                class_name=rx.cond(active, "ct-filter ct-filter-active", "ct-filter"),
+                on_click=on_select(key),
+            )
+        )
+    return rx.el.div(
+        *buttons,
+        role="group",
+        aria_label="Filter conversations",
+        class_name="ct-filters",
+    )
+
+
+def conversation_list(
+    *,
+    rows: rx.Var[list[ConversationRow]],
+    selected_id: rx.Var[int],
+    query: rx.Var[str],
+    on_query: rx.EventHandler,
+    on_clear_query,
+    current_filter: rx.Var[str],
+    counts: rx.Var[dict[str, int]],
+    on_filter: Callable[[str], rx.event.EventSpec],
+    sort: rx.Var[str],
+    on_sort: rx.EventHandler,
+    loading: rx.Var[bool],
+) -> rx.Component:
+    return rx.el.section(
+        rx.vstack(
+            rx.hstack(
+                rx.input(
+                    rx.input.slot(rx.icon("search", size=16, aria_hidden="true")),
+                    rx.cond(
+                        query != "",
+                        rx.input.slot(
+                            rx.icon_button(
+                                rx.icon("x", size=14),
+                                variant="ghost",
+                                size="1",
+                                aria_label="Clear search",
+                                on_click=on_clear_query,
+                                type="button",
+                            )
+                        ),
+                    ),
+                    placeholder="Search name, number or message",
+                    value=query,
+                    on_change=on_query,
+                    aria_label="Search conversations",
+                    type="search",
+                    id="conversation-search",
+                    size="2",
+                    width="100%",
+                ),
+                width="100%",
+            ),
+            filter_bar(current_filter, counts, on_filter),
+            rx.hstack(
+                rx.text(
+                    rows.length().to_string(),
+                    rx.cond(rows.length() == 1, " conversation", " conversations"),
+                    size="1",
+                    color="var(--gray-10)",
+                    aria_live="polite",
+                    id="conversation-count",
+                ),
+                rx.spacer(),
+                rx.select.root(
+                    rx.select.trigger(
+                        aria_label="Sort conversations", variant="ghost", id="conversation-sort"
+                    ),
+                    rx.select.content(
+                        rx.select.item("Latest activity", value="recent"),
+                        rx.select.item("Window closing soonest", value="closing"),
+                    ),
+                    value=sort,
+                    on_change=on_sort,
+                    size="1",
+                ),
+                width="100%",
+                align="center",
+            ),
+            spacing="2",
+            padding="0.75rem 0.75rem 0.5rem",
+            width="100%",
+            border_bottom="1px solid var(--gray-5)",
+        ),
+        rx.box(
+            rx.cond(
+                rows.length() > 0,
+                rx.el.ul(
+                    rx.foreach(rows, lambda row: conversation_item(row, selected_id)),
+                    aria_label="Conversations",
+                    class_name="ct-conv-ul",
+                ),
+                rx.cond(
+                    loading,
+                    rx.center(rx.spinner(size="2"), padding="2rem", aria_label="Loading"),
+                    rx.center(
+                        rx.vstack(
+                            rx.icon("inbox", size=28, color="var(--gray-8)", aria_hidden="true"),
+                            rx.cond(
+                                (query != "") | (current_filter != "all"),
+                                rx.text(
+                                    "No conversations match. Try another search or filter.",
+                                    size="2",
+                                    color="var(--gray-11)",
+                                    text_align="center",
+                                ),
+                                rx.text(
+                                    "No conversations yet. When a customer writes, it shows here.",
+                                    size="2",
+                                    color="var(--gray-11)",
+                                    text_align="center",
+                                ),
+                            ),
+                            align="center",
+                            spacing="2",
+                        ),
+                        padding="2.5rem 1.5rem",
+                    ),
+                ),
+            ),
+            id="conversation-list",
+            class_name="ct-conv-scroll",
+        ),
+        aria_label="Conversation list",
+        class_name="ct-pane-list",
+    )

@@ -1,0 +1,229 @@
+"""One message in the thread: day separator, bubble, quote, media, ticks, failure help."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import reflex as rx
+
+from ctreflex.services.conversations import MessageRow
+
+EventFactory = Callable[[rx.Var[int]], rx.event.EventSpec]
+
+
+def day_separator(label: rx.Var[str]) -> rx.Component:
+    return rx.el.div(
+        rx.el.span(label, class_name="ct-day-label"),
+        class_name="ct-day",
+        role="separator",
+        aria_label=label,
+    )
+
+
+def status_tick(msg: rx.Var[MessageRow]) -> rx.Component:
+    """Clock (sending), ✓ (sent), ✓✓ (delivered), blue ✓✓ (read), red ! (failed)."""
+    icon = rx.match(
+        msg.status,
+        ("pending", rx.icon("clock", size=14, aria_hidden="true")),
+        ("accepted", rx.icon("check", size=15, aria_hidden="true")),
+        ("sent", rx.icon("check", size=15, aria_hidden="true")),
+        ("delivered", rx.icon("check-check", size=15, aria_hidden="true")),
+        ("read", rx.icon("check-check", size=15, aria_hidden="true")),
+        ("failed", rx.icon("circle-alert", size=15, aria_hidden="true")),
+        rx.fragment(),
+    )
+    return rx.el.span(
+        icon,
+        role="img",
+        aria_label=msg.status_label,
+        title=msg.status_label,
+        class_name="ct-tick ct-tick-" + msg.status,
+        data_status=msg.status,
+    )
+
+
+def reply_quote(msg: rx.Var[MessageRow]) -> rx.Component:
+    return rx.cond(
+        msg.has_reply,
+        rx.el.div(
+            rx.cond(
+                msg.reply_missing,
+                rx.el.span(
+                    "Replying to a message not in this inbox", class_name="ct-quote-missing"
+                ),
+                rx.fragment(
+                    rx.el.span(msg.reply_author, class_name="ct-quote-author"),
+                    rx.el.span(msg.reply_snippet, class_name="ct-quote-text"),
+                ),
+            ),
+            class_name="ct-quote",
+        ),
+    )
+
+
+def media_block(msg: rx.Var[MessageRow]) -> rx.Component:
+    return rx.match(
+        msg.media_kind,
+        (
+            "image",
+            rx.el.a(
+                rx.el.img(
+                    src=msg.media_url,
+                    alt=rx.cond(msg.body != "", msg.body, "Photo from " + msg.sender),
+                    class_name="ct-media-img",
+                    loading="lazy",
+                ),
+                href=msg.media_url,
+                target="_blank",
+                rel="noopener",
+                aria_label="Open photo",
+                class_name="ct-media-link",
+            ),
+        ),
+        (
+            "video",
+            rx.el.video(
+                src=msg.media_url,
+                controls=True,
+                preload="metadata",
+                class_name="ct-media-video",
+                aria_label="Video",
+            ),
+        ),
+        (
+            "document",
+            rx.el.div(
+                rx.icon("file-text", size=28, aria_hidden="true", class_name="ct-doc-icon"),
+                rx.el.div(
+                    rx.el.div(msg.media_name, class_name="ct-doc-name"),
+                    rx.el.div("PDF · ", msg.media_size, class_name="ct-doc-meta"),
+                    class_name="ct-doc-text",
+                ),
+                rx.el.a(
+                    rx.icon("download", size=16, aria_hidden="true"),
+                    "Download",
+                    href=msg.media_download_url,
+                    class_name="ct-doc-download",
+                    aria_label="Download " + msg.media_name,
+                ),
+                class_name="ct-doc",
+            ),
+        ),
+        rx.fragment(),
+    )
+
+
+def failure_help(msg: rx.Var[MessageRow], on_retry: EventFactory) -> rx.Component:
+    return rx.el.div(
+        rx.el.div(
+            rx.icon("circle-alert", size=14, aria_hidden="true"),
+            rx.el.strong("Not delivered: ", msg.error_title),
+            class_name="ct-fail-title",
+        ),
+        rx.el.p(msg.error_plain, " ", msg.error_todo, class_name="ct-fail-text"),
+        rx.cond(
+            msg.retryable,
+            rx.button(
+                rx.icon("rotate-cw", size=14, aria_hidden="true"),
+                "Retry",
+                size="1",
+                variant="soft",
+                color_scheme="red",
+                on_click=on_retry(msg.id),
+                type="button",
+            ),
+        ),
+        class_name="ct-fail",
+        role="alert",
+    )
+
+
+def notice_bubble(msg: rx.Var[MessageRow]) -> rx.Component:
+    return rx.el.div(
+        rx.el.div(
+            rx.icon(
+                rx.match(
+                    msg.notice_icon,
+                    ("mic-off", "mic-off"),
+                    ("sticker", "sticker"),
+                    ("shopping-cart", "shopping-cart"),
+                    ("info", "info"),
+                    ("phone-off", "phone-off"),
+                    ("users", "users"),
+                    "circle-help",
+                ),
+                size=16,
+                aria_hidden="true",
+            ),
+            rx.el.span(msg.notice_text),
+            rx.el.time(msg.time, class_name="ct-notice-time", title=msg.timestamp),
+            class_name="ct-notice",
+        ),
+        class_name="ct-msg-row ct-in",
+    )
+
+
+def bubble(msg: rx.Var[MessageRow], on_reply: EventFactory, on_retry: EventFactory):
+    outbound = msg.direction == "outbound"
+    return rx.el.div(
+        rx.el.div(
+            rx.el.div(
+                rx.cond(msg.tag != "", rx.el.div(msg.tag, class_name="ct-tag")),
+                reply_quote(msg),
+                media_block(msg),
+                rx.cond(msg.body != "", rx.el.div(msg.body, class_name="ct-body")),
+                rx.cond(
+                    msg.link != "",
+                    rx.el.a(
+                        "Open in Maps",
+                        href=msg.link,
+                        target="_blank",
+                        rel="noopener noreferrer",
+                        class_name="ct-msg-link",
+                    ),
+                ),
+                rx.el.div(
+                    rx.cond(
+                        outbound & (msg.sender != ""),
+                        rx.el.span(msg.sender, class_name="ct-sender"),
+                    ),
+                    rx.el.time(msg.time, title=msg.timestamp),
+                    rx.cond(outbound, status_tick(msg)),
+                    class_name="ct-meta",
+                ),
+                rx.cond(
+                    msg.reaction != "",
+                    rx.el.span(
+                        msg.reaction,
+                        class_name="ct-reaction",
+                        role="img",
+                        aria_label="Customer reacted " + msg.reaction,
+                        title="Customer's reaction",
+                    ),
+                ),
+                class_name=rx.cond(msg.failed, "ct-bubble ct-bubble-failed", "ct-bubble"),
+            ),
+            rx.el.button(
+                rx.icon("reply", size=15, aria_hidden="true"),
+                type="button",
+                aria_label="Reply",
+                title="Reply",
+                class_name="ct-reply-btn",
+                on_click=on_reply(msg.id),
+            ),
+            class_name="ct-bubble-wrap",
+        ),
+        rx.cond(msg.failed, failure_help(msg, on_retry)),
+        class_name=rx.cond(outbound, "ct-msg-row ct-out", "ct-msg-row ct-in"),
+    )
+
+
+def message_item(msg: rx.Var[MessageRow], on_reply: EventFactory, on_retry: EventFactory):
+    return rx.el.div(
+        rx.cond(msg.show_day, day_separator(msg.day_label)),
+        rx.cond(msg.is_notice, notice_bubble(msg), bubble(msg, on_reply, on_retry)),
+        id="msg-" + msg.id.to_string(),
+        class_name="ct-msg",
+        data_direction=msg.direction,
+        data_status=msg.status,
+    )

@@ -1,0 +1,193 @@
+"""The thread pane (header, messages) and the contact details panel."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from ctreflex import routes
+from ctreflex.components.conversation_list import channel_icon
+from ctreflex.components.message_bubble import EventFactory, message_item
+from ctreflex.components.window_chip import window_countdown
+from ctreflex.services.conversations import ConversationDetail, MessageRow
+
+
+def thread_header(detail: rx.Var[ConversationDetail], on_toggle_details) -> rx.Component:
+    return rx.el.header(
+        rx.link(
+            rx.icon("arrow-left", size=20, aria_hidden="true"),
+            href=routes.INBOX,
+            aria_label="Back to conversations",
+            class_name="ct-back",
+            color="inherit",
+        ),
+        rx.avatar(fallback=detail.initials, size="3", radius="full", color_scheme="teal"),
+        rx.el.div(
+            rx.heading(
+                detail.name, size="3", as_="h2", class_name="ct-ellipsis", id="thread-title"
+            ),
+            rx.el.div(
+                channel_icon(detail.channel, 12),
+                rx.el.span(
+                    detail.number,
+                    rx.cond(detail.country != "", " · " + detail.country, ""),
+                    class_name="ct-ellipsis",
+                ),
+                class_name="ct-thread-sub",
+            ),
+            class_name="ct-thread-who",
+        ),
+        rx.el.div(
+            window_countdown(detail.window_state, detail.window_text, detail.window_expires_ms),
+            class_name="ct-thread-window",
+        ),
+        rx.icon_button(
+            rx.icon("panel-right", size=18),
+            variant="ghost",
+            size="2",
+            aria_label="Contact details",
+            title="Show or hide contact details",
+            on_click=on_toggle_details,
+            type="button",
+        ),
+        class_name="ct-thread-header",
+    )
+
+
+def message_log(
+    messages: rx.Var[list[MessageRow]],
+    conversation_key: rx.Var[int],
+    on_reply: EventFactory,
+    on_retry: EventFactory,
+) -> rx.Component:
+    return rx.auto_scroll(
+        rx.cond(
+            messages.length() > 0,
+            rx.foreach(messages, lambda m: message_item(m, on_reply, on_retry)),
+            rx.center(
+                rx.text("No messages yet.", color="var(--gray-10)", size="2"),
+                padding="3rem",
+            ),
+        ),
+        id="thread",
+        key=conversation_key,
+        role="log",
+        aria_label="Conversation history",
+        class_name="ct-thread-log",
+    )
+
+
+def _fact(label: str, value, **props) -> rx.Component:
+    return rx.fragment(
+        rx.el.dt(label),
+        rx.el.dd(value, **props),
+    )
+
+
+def details_panel(
+    detail: rx.Var[ConversationDetail], toggled: rx.Var[bool], on_close
+) -> rx.Component:
+    window_value = rx.match(
+        detail.window_state,
+        ("open", rx.el.span("Open, ", detail.window_text)),
+        ("closing", rx.el.span("Closing soon, ", detail.window_text)),
+        ("closed", rx.el.span("Closed")),
+        rx.el.span("Not opened yet (the customer hasn't written)"),
+    )
+    return rx.el.aside(
+        rx.el.div(
+            rx.heading("Contact", size="3", as_="h2"),
+            rx.icon_button(
+                rx.icon("x", size=16),
+                variant="ghost",
+                size="1",
+                aria_label="Close contact details",
+                on_click=on_close,
+                type="button",
+                class_name="ct-details-close",
+            ),
+            class_name="ct-details-head",
+        ),
+        rx.vstack(
+            rx.avatar(fallback=detail.initials, size="6", radius="full", color_scheme="teal"),
+            rx.heading(detail.name, size="4", as_="h3", text_align="center"),
+            rx.text(detail.number, size="2", color="var(--gray-11)"),
+            align="center",
+            spacing="2",
+            padding="0.5rem 0 1rem",
+        ),
+        rx.el.dl(
+            _fact("Phone number", detail.number),
+            _fact("Country", rx.cond(detail.country != "", detail.country, "Unknown")),
+            _fact(
+                "WhatsApp profile name",
+                rx.cond(detail.profile_name != "", detail.profile_name, "Not shared"),
+            ),
+            _fact("Channel", rx.cond(detail.channel == "sms", "SMS", "WhatsApp")),
+            rx.cond(
+                detail.business_number != "",
+                _fact("Business number", detail.business_number),
+            ),
+            _fact("24-hour window", window_value),
+            rx.cond(
+                detail.window_closes_at != "",
+                rx.cond(
+                    detail.window_state == "closed",
+                    _fact("Window closed at", detail.window_closes_at),
+                    _fact("Window closes at", detail.window_closes_at),
+                ),
+            ),
+            rx.cond(detail.last_inbound != "", _fact("Last customer message", detail.last_inbound)),
+            _fact("First contact", detail.first_contact),
+            rx.cond(
+                detail.marketing_opted_out | detail.sms_opted_out,
+                _fact(
+                    "Opt-outs",
+                    rx.el.span(
+                        rx.cond(detail.marketing_opted_out, "Marketing ", ""),
+                        rx.cond(detail.sms_opted_out, "SMS (STOP)", ""),
+                    ),
+                ),
+            ),
+            class_name="ct-facts",
+        ),
+        aria_label="Contact details",
+        id="contact-details",
+        class_name=rx.cond(toggled, "ct-details is-toggled", "ct-details"),
+    )
+
+
+def empty_thread() -> rx.Component:
+    return rx.center(
+        rx.vstack(
+            rx.box(
+                rx.icon("messages-square", size=40, aria_hidden="true"),
+                class_name="ct-empty-icon",
+            ),
+            rx.heading("Select a conversation", size="4", as_="h2"),
+            rx.text(
+                "Pick a customer on the left to read and reply. WhatsApp replies are possible "
+                "for 24 hours after the customer's last message.",
+                size="2",
+                color="var(--gray-11)",
+                text_align="center",
+                max_width="24rem",
+            ),
+            align="center",
+            spacing="3",
+        ),
+        class_name="ct-empty-thread",
+        height="100%",
+    )
+
+
+def not_found() -> rx.Component:
+    return rx.center(
+        rx.callout(
+            "This conversation doesn't exist or belongs to another account.",
+            icon="circle-alert",
+            color_scheme="amber",
+            role="alert",
+        ),
+        padding="3rem",
+        height="100%",
+    )

@@ -1,0 +1,277 @@
+"""The one scheduler: APScheduler's AsyncIOScheduler, started in a Reflex lifespan task.
+
+Every worker starts a scheduler, but only the worker holding the "scheduler" lease (a row in
+the database, renewed every LEASE_RENEW seconds, expiring after LEASE_TTL) runs the timed jobs;
+the others keep trying to take the lease and step in when the leader goes away. Each run also
+holds a per-job lease, so "Run now" from any worker and the timer never run a job twice at once.
+Every run is recorded in JobRun for the Jobs page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from ctreflex import db
+from ctreflex.jobs import tasks
+from ctreflex.services import jobs
+from ctreflex.settings import get_settings
+
+log = logging.getLogger("ctreflex.scheduler")
+
+LEASE_TTL = 45.0
+LEASE_RENEW = 15.0
+JOB_LEASE_TTL = 15 * 60.0
+
+
+@dataclasses.dataclass(frozen=True)
+class JobSpec:
+    id: str
+    title: str
+    description: str
+    interval: dt.timedelta
+    func: Callable[..., Awaitable[str]]
+
+
+JOBS: dict[str, JobSpec] = {
+    spec.id: spec
+    for spec in (
+        JobSpec(
+            "window_sweep",
+            "Window expiry sweep",
+            "Open inboxes see windows close live; lists windows closing within the hour.",
+            dt.timedelta(minutes=1),
+            tasks.window_sweep,
+        ),
+        JobSpec(
+            "usage_rollup",
+            "Usage roll-up",
+            "Sums yesterday's and today's usage records per day, number and channel.",
+            dt.timedelta(minutes=10),
+            tasks.usage_rollup,
+        ),
+        JobSpec(
+            "template_sync",
+            "Template sync",
+            "Copies the templates of each connected WhatsApp Business Account from Meta.",
+            dt.timedelta(hours=1),
+            tasks.template_sync_job,
+        ),
+        JobSpec(
+            "journal_replay",
+            "Webhook journal replay",
+            "Processes webhook events waiting to be retried, and tries failed ones again.",
+            dt.timedelta(minutes=5),
+            tasks.journal_replay,
+        ),
+        JobSpec(
+            "media_retention",
+            "Media retention",
+            "Deletes media files older than the retention period from disk.",
+            dt.timedelta(hours=24),
+            tasks.media_retention,
+        ),
+    )
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class RunResult:
+    job_id: str
+    ran: bool
+    ok: bool
+    message: str
+
+
+class UnknownJob(KeyError):
+    pass
+
+
+async def run_job(job_id: str, *, trigger: str = "schedule", holder: str = jobs.HOLDER, **kwargs):
+    """Run one job now under its lease and record the run. Never raises for a job's failure."""
+    spec = JOBS.get(job_id)
+    if spec is None:
+        raise UnknownJob(job_id)
+    lease = jobs.job_lease(job_id)
+    with db.session_scope() as session:
+        if not jobs.acquire(session=session, name=lease, holder=holder, ttl=JOB_LEASE_TTL):
+            return RunResult(job_id, False, False, f"{spec.title} is already running.")
+        run_id = jobs.start_run(session=session, job_id=job_id, trigger=trigger, holder=holder)
+    try:
+        summary = await spec.func(**kwargs)
+        ok, error = True, ""
+    except Exception as exc:  # noqa: BLE001 - recorded for the Jobs page
+        log.exception("job %s failed", job_id)
+        summary, ok, error = "", False, f"{exc.__class__.__name__}: {exc}"
+    finally:
+        with db.session_scope() as session:
+            jobs.release(session=session, name=lease, holder=holder)
+    with db.session_scope() as session:
+        jobs.finish_run(session=session, run_id=run_id, ok=ok, summary=summary, error=error)
+    return RunResult(job_id, True, ok, summary if ok else error)
+
+
+class Scheduler:
+    """APScheduler plus the leader lease. `start()` needs a running event loop."""
+
+    def __init__(self, holder: str = jobs.HOLDER) -> None:
+        self.holder = holder
+        self.is_leader = False
+        self._sched: AsyncIOScheduler | None = None
+
+    def start(self) -> None:
+        self._sched = AsyncIOScheduler(
+            timezone=dt.UTC,
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
+        )
+        self._sched.add_job(
+            self.renew_lease,
+            "interval",
+            seconds=LEASE_RENEW,
+            id="_lease",
+            next_run_time=dt.datetime.now(dt.UTC),
+        )
+        for spec in JOBS.values():
+            self._sched.add_job(
+                self._timed,
+                "interval",
+                seconds=spec.interval.total_seconds(),
+                args=[spec.id],
+                id=spec.id,
+                replace_existing=True,
+            )
+        self._sched.start()
+
+    async def renew_lease(self) -> bool:
+        def take() -> bool:
+            with db.session_scope() as session:
+                return jobs.acquire(
+                    session=session, name=jobs.SCHEDULER_LEASE, holder=self.holder, ttl=LEASE_TTL
+                )
+
+        try:
+            leader = await asyncio.to_thread(take)
+        except Exception:  # noqa: BLE001 - the database may be briefly unavailable
+            log.exception("could not renew the scheduler lease")
+            leader = False
+        if leader != self.is_leader:
+            log.info("scheduler %s: %s", self.holder, "leading" if leader else "standing by")
+        self.is_leader = leader
+        return leader
+
+    async def _timed(self, job_id: str) -> None:
+        if self.is_leader:
+            await run_job(job_id, trigger="schedule", holder=self.holder)
+
+    def next_run(self, job_id: str) -> dt.datetime | None:
+        if self._sched is None or not self.is_leader:
+            return None
+        job = self._sched.get_job(job_id)
+        return job.next_run_time if job else None
+
+    async def stop(self) -> None:
+        if self._sched is not None:
+            self._sched.shutdown(wait=False)
+            self._sched = None
+        if self.is_leader:
+            with contextlib.suppress(Exception), db.session_scope() as session:
+                jobs.release(session=session, name=jobs.SCHEDULER_LEASE, holder=self.holder)
+        self.is_leader = False
+
+
+scheduler = Scheduler()
+
+
+@contextlib.asynccontextmanager
+async def scheduler_lifespan():
+    """Reflex lifespan task: every worker competes for the lease; one runs the jobs."""
+    if not get_settings().run_scheduler:
+        yield
+        return
+    scheduler.start()
+    try:
+        yield
+    finally:
+        await scheduler.stop()
+
+
+@dataclasses.dataclass(frozen=True)
+class JobRow:
+    """One line of the Jobs page."""
+
+    id: str
+    title: str
+    description: str
+    every: str
+    last_run: str
+    last_result: str
+    last_ok: bool
+    never_ran: bool
+    next_run: str
+    last_error: str
+    last_error_at: str
+    running: bool
+
+
+def _every(delta: dt.timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds % 86400 == 0:
+        n, unit = seconds // 86400, "day"
+    elif seconds % 3600 == 0:
+        n, unit = seconds // 3600, "hour"
+    else:
+        n, unit = seconds // 60, "minute"
+    return f"every {unit}" if n == 1 else f"every {n} {unit}s"
+
+
+def overview(*, fmt: Callable[[dt.datetime], str], now: dt.datetime | None = None) -> list[JobRow]:
+    """Each job's last run, next run and last error. The next run comes from this worker's
+    scheduler when it leads; otherwise from the last timed run and the interval, if any
+    scheduler holds the lease."""
+    now = now or dt.datetime.now(dt.UTC)
+    rows = []
+    with db.session_scope() as session:
+        leader = jobs.holder_of(session=session, name=jobs.SCHEDULER_LEASE, now=now)
+        for spec in JOBS.values():
+            st = jobs.status(session=session, job_id=spec.id, now=now)
+            nxt = scheduler.next_run(spec.id)
+            if nxt is None and leader is not None:
+                last_timed = jobs.last_started(session=session, job_id=spec.id, trigger="schedule")
+                nxt = max(last_timed + spec.interval, now) if last_timed else None
+            if nxt is not None:
+                next_text = fmt(nxt)
+            elif leader is None:
+                next_text = "No scheduler is running"
+            else:
+                next_text = "Soon"
+            rows.append(
+                JobRow(
+                    id=spec.id,
+                    title=spec.title,
+                    description=spec.description,
+                    every=_every(spec.interval),
+                    last_run=fmt(st.last_started) if st.last_started else "Never",
+                    last_result=(
+                        "Running…"
+                        if st.last_ok is None and st.last_started
+                        else st.last_summary
+                        if st.last_ok
+                        else "Failed"
+                        if st.last_started
+                        else ""
+                    ),
+                    last_ok=bool(st.last_ok),
+                    never_ran=st.last_started is None,
+                    next_run=next_text,
+                    last_error=st.last_error,
+                    last_error_at=fmt(st.last_error_at) if st.last_error_at else "",
+                    running=st.running,
+                )
+            )
+    return rows

@@ -1,0 +1,300 @@
+"""The inbox's read side: list search, filters and sort; thread rows; mark_read."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlmodel import select
+
+from ctreflex.models import Account, Contact, Conversation, MediaFile, Message, User
+from ctreflex.services import conversations as convs
+
+TZ = "America/New_York"
+
+
+@pytest.fixture
+def bakery(seeded) -> Account:
+    return seeded.exec(select(Account).where(Account.name == "Demo Bakery")).one()
+
+
+def _conv(session, account: Account, name: str) -> Conversation:
+    return session.exec(
+        select(Conversation)
+        .join(Contact, Contact.id == Conversation.contact_id)
+        .where(Contact.name == name, Conversation.account_id == account.id)
+    ).one()
+
+
+def _rows(session, account, **kw):
+    return convs.list_rows(session=session, account_id=account.id, tz=TZ, **kw)
+
+
+def _add(session, conv: Conversation, **fields) -> Message:
+    values = {
+        "account_id": conv.account_id,
+        "conversation_id": conv.id,
+        "direction": "inbound",
+        "channel": "whatsapp",
+        "kind": "text",
+        "status": "received",
+        **fields,
+    }
+    msg = Message(**values)
+    session.add(msg)
+    session.commit()
+    return msg
+
+
+# ------------------------------------------------------------------------------ list
+
+
+def test_list_is_newest_first_with_window_chips_and_country(seeded, bakery):
+    rows = _rows(seeded, bakery)
+    assert len(rows) == 12
+    assert rows[0].name == "Maria Lopez"
+    maria = rows[0]
+    assert maria.number == "+1 212-555-0142"
+    assert maria.country == "United States" and maria.region == "US"
+    assert maria.window_state == "open" and maria.window_text.startswith("closes in 23 h")
+    assert maria.window_expires_ms > 0
+    assert maria.channel == "whatsapp"
+    jack = next(r for r in rows if r.name == "Jack Wilson")
+    assert jack.country == "Australia"  # the geocoder has no name for AU mobiles
+    carlos = next(r for r in rows if r.name == "Carlos Hernández")
+    assert (carlos.window_state, carlos.window_text, carlos.window_short) == (
+        "closed",
+        "Window closed",
+        "Closed",
+    )
+
+
+def test_other_accounts_conversations_never_show(seeded, bakery):
+    harbor = seeded.exec(select(Account).where(Account.name == "Harbor Tools")).one()
+    assert _rows(seeded, harbor) == []
+    maria = _conv(seeded, bakery, "Maria Lopez")
+    assert (
+        convs.get_detail(session=seeded, account_id=harbor.id, conversation_id=maria.id, tz=TZ)
+        is None
+    )
+    assert (
+        convs.thread_rows(session=seeded, account_id=harbor.id, conversation_id=maria.id, tz=TZ)
+        == []
+    )
+    assert not convs.mark_read(session=seeded, account_id=harbor.id, conversation_id=maria.id)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("maria", {"Maria Lopez"}),
+        ("  MARÍA ", set()),  # accents matter; case and spaces don't
+        ("gluten", {"Dev Patel", "Sofía García"}),  # message text
+        ("212 555", {"Maria Lopez"}),  # number, typed with spaces
+        ("+44 20", {"Oliver Hughes"}),
+        ("4915112345678", {"Lena Schmidt"}),
+        ("100%", set()),  # LIKE wildcards are literal
+        ("", None),
+    ],
+)
+def test_search_by_name_number_and_message_text(seeded, bakery, query, expected):
+    names = {r.name for r in _rows(seeded, bakery, query=query)}
+    if expected is None:
+        assert len(names) == 12
+    else:
+        assert names == expected
+
+
+def test_search_matches_any_message_not_only_the_last(seeded, bakery):
+    dev = _conv(seeded, bakery, "Dev Patel")
+    _add(seeded, dev, body="Also: a sourdough boule please", direction="inbound")
+    names = {r.name for r in _rows(seeded, bakery, query="boule")}
+    assert names == {"Dev Patel"}
+
+
+def test_filters(seeded, bakery):
+    now = dt.datetime.now(dt.UTC)
+    by = {f: {r.name for r in _rows(seeded, bakery, filter=f, now=now)} for f in convs.FILTERS}
+    assert len(by["all"]) == 12
+    # seed: every third contact has one unread message
+    assert by["unread"] == {"Maria Lopez", "Chloé Martin", "Lucas Silva", "Jack Wilson"}
+    assert by["closing"] == {"Oliver Hughes", "Chloé Martin", "Emma Tremblay"}
+    assert by["closing"] <= by["open"]
+    assert by["closed"] == {"Aiko Tanaka", "Lucas Silva", "Priya Sharma", "Carlos Hernández"}
+    assert by["open"] | by["closed"] == by["all"] and not by["open"] & by["closed"]
+    counts = convs.filter_counts(session=seeded, account_id=bakery.id, now=now)
+    assert counts == {f: len(names) for f, names in by.items()}
+
+
+def test_never_opened_window_counts_as_closed(seeded, bakery):
+    lena = _conv(seeded, bakery, "Lena Schmidt")
+    lena.window_expires_at = None
+    seeded.add(lena)
+    seeded.commit()
+    row = next(r for r in _rows(seeded, bakery, filter="closed") if r.name == "Lena Schmidt")
+    assert (row.window_state, row.window_short, row.window_expires_ms) == ("none", "Not opened", 0)
+
+
+def test_filter_and_search_combine(seeded, bakery):
+    names = {r.name for r in _rows(seeded, bakery, query="gluten", filter="unread")}
+    assert names == set()
+    names = {r.name for r in _rows(seeded, bakery, query="a", filter="unread")}
+    assert names <= {"Maria Lopez", "Chloé Martin", "Lucas Silva", "Jack Wilson"}
+
+
+def test_sort_by_window_closing_soonest(seeded, bakery):
+    now = dt.datetime.now(dt.UTC)
+    rows = _rows(seeded, bakery, sort="closing", now=now)
+    open_rows = [r for r in rows if r.window_state in ("open", "closing")]
+    closed_rows = [r for r in rows if r.window_state in ("closed", "none")]
+    assert rows == open_rows + closed_rows  # open windows first
+    assert [r.name for r in open_rows[:3]] == ["Emma Tremblay", "Chloé Martin", "Oliver Hughes"]
+    expiries = [r.window_expires_ms for r in open_rows]
+    assert expiries == sorted(expiries)
+    assert closed_rows[0].name == "Aiko Tanaka"  # then the most recently active closed one
+
+
+def test_preview_prefix_marks_our_last_message(seeded, bakery):
+    dev = _conv(seeded, bakery, "Dev Patel")
+    _add(seeded, dev, direction="outbound", body="Yes, until 6 pm!", status="sent")
+    row = next(r for r in _rows(seeded, bakery) if r.name == "Dev Patel")
+    assert row.preview_prefix == "You: "
+    maria = next(r for r in _rows(seeded, bakery) if r.name == "Maria Lopez")
+    assert maria.preview_prefix == ""
+
+
+def test_mark_read_clears_the_unread_count_once(seeded, bakery):
+    maria = _conv(seeded, bakery, "Maria Lopez")
+    assert maria.unread_count == 1
+    assert convs.mark_read(session=seeded, account_id=bakery.id, conversation_id=maria.id)
+    assert not convs.mark_read(session=seeded, account_id=bakery.id, conversation_id=maria.id)
+    row = next(r for r in _rows(seeded, bakery) if r.name == "Maria Lopez")
+    assert row.unread == 0
+
+
+def test_next_list_change_is_the_soonest_window_edge(seeded, bakery):
+    now = dt.datetime.now(dt.UTC)
+    rows = _rows(seeded, bakery, now=now)
+    seconds = convs.next_list_change(rows, now)
+    # Emma's window (opened 23.6 h ago) closes in about 24 minutes: the soonest edge
+    assert seconds is not None and 20 * 60 < seconds < 25 * 60
+
+
+# ------------------------------------------------------------------------------ thread
+
+
+def test_thread_rows_in_order_with_day_separators_and_local_times(seeded, bakery):
+    aiko = _conv(seeded, bakery, "Aiko Tanaka")  # wrote 30 h ago; our message 40 min before
+    now = dt.datetime.now(dt.UTC)
+    _add(seeded, aiko, body="Are you open today?", created_at=now - dt.timedelta(minutes=5))
+    rows = convs.thread_rows(
+        session=seeded, account_id=bakery.id, conversation_id=aiko.id, tz=TZ, now=now
+    )
+    assert [r.direction for r in rows] == ["outbound", "inbound", "inbound"]
+    assert [r.show_day for r in rows][2] is True
+    assert rows[0].show_day is True
+    assert rows[-1].day_label == "Today"
+    new_york = (now - dt.timedelta(minutes=5)).astimezone(ZoneInfo(TZ))
+    assert rows[-1].time == new_york.strftime("%H:%M")  # the account's zone, not UTC
+    assert rows[0].status == "read" and rows[0].status_label == "Read"
+    assert rows[1].status_label == "Received"
+
+
+def test_failed_message_explains_the_error_and_offers_retry_when_it_helps(seeded, bakery):
+    dev = _conv(seeded, bakery, "Dev Patel")
+    _add(seeded, dev, direction="outbound", body="a", status="failed", error_code=131047)
+    _add(seeded, dev, direction="outbound", body="b", status="failed", error_code=131000)
+    _add(seeded, dev, direction="outbound", body="c", status="failed", error_title="Timeout")
+    rows = convs.thread_rows(session=seeded, account_id=bakery.id, conversation_id=dev.id, tz=TZ)
+    window, meta, local = rows[-3:]
+    assert window.failed and window.error_title == "24-hour window closed"
+    assert "template" in window.error_todo and not window.retryable
+    assert meta.retryable and meta.error_plain
+    assert local.retryable and local.error_title == "Timeout"
+    assert rows[0].failed is False and rows[0].error_title == ""
+
+
+def test_reply_quotes_both_ways_and_unknown_originals(seeded, bakery):
+    maria = _conv(seeded, bakery, "Maria Lopez")
+    original = seeded.exec(select(Message).where(Message.conversation_id == maria.id)).first()
+    ours = _add(seeded, maria, direction="outbound", body="Sure, 5 works!", reply_to_id=original.id)
+    _add(seeded, maria, body="Great", reply_to_id=ours.id, reply_to_provider_id="wamid.X")
+    _add(seeded, maria, body="And this?", reply_to_provider_id="wamid.UNKNOWN")
+    rows = convs.thread_rows(session=seeded, account_id=bakery.id, conversation_id=maria.id, tz=TZ)
+    by_body = {r.body: r for r in rows}
+    assert by_body["Sure, 5 works!"].reply_author == "Maria Lopez"
+    assert by_body["Sure, 5 works!"].reply_snippet.startswith("Hi! Can I pick up")
+    assert by_body["Great"].reply_author == "You"
+    assert by_body["Great"].reply_snippet == "Sure, 5 works!"
+    assert by_body["And this?"].has_reply and by_body["And this?"].reply_missing
+    assert not by_body["Great"].reply_missing
+    author, snippet = convs.message_snippet(
+        session=seeded, account_id=bakery.id, conversation_id=maria.id, message_id=ours.id
+    )
+    assert (author, snippet) == ("You", "Sure, 5 works!")
+    dev = _conv(seeded, bakery, "Dev Patel")
+    assert convs.message_snippet(
+        session=seeded, account_id=bakery.id, conversation_id=dev.id, message_id=ours.id
+    ) == ("", "")
+
+
+def test_reactions_media_and_notices(seeded, bakery):
+    lucas = _conv(seeded, bakery, "Lucas Silva")
+    pdf = MediaFile(
+        account_id=bakery.id,
+        kind="document",
+        mime_type="application/pdf",
+        size=2_400_000,
+        sha256="0" * 64,
+        filename="menu.pdf",
+    )
+    img = MediaFile(
+        account_id=bakery.id, kind="image", mime_type="image/png", size=5120, sha256="1" * 64
+    )
+    seeded.add_all([pdf, img])
+    seeded.commit()
+    _add(seeded, lucas, direction="outbound", kind="document", media_id=pdf.id, reaction="👍")
+    _add(seeded, lucas, kind="image", media_id=img.id, body="our cake")
+    _add(seeded, lucas, kind="audio", body="")
+    _add(seeded, lucas, kind="sticker", body="")
+    _add(seeded, lucas, kind="unsupported", payload={"unsupported": {"type": "poll"}})
+    _add(seeded, lucas, kind="system", body="Lucas changed their phone number")
+    _add(
+        seeded,
+        lucas,
+        kind="location",
+        payload={"location": {"latitude": 1.5, "longitude": 2.5, "name": "Shop"}},
+    )
+    rows = convs.thread_rows(session=seeded, account_id=bakery.id, conversation_id=lucas.id, tz=TZ)
+    doc, image, audio, sticker, poll, system, location = rows[-7:]
+    assert doc.media_kind == "document" and doc.media_name == "menu.pdf"
+    assert doc.media_size == "2.4 MB" and doc.media_download_url == f"/media/{pdf.id}?download=1"
+    assert doc.reaction == "👍"
+    assert image.media_url == f"/media/{img.id}" and image.body == "our cake"
+    assert audio.is_notice and audio.notice_text == (
+        "Lucas sent a voice message, which this channel does not support"
+    )
+    assert sticker.is_notice and sticker.notice_text.startswith("Lucas sent a sticker")
+    assert poll.notice_text == "Lucas sent a poll, which this channel does not support"
+    assert system.notice_text == "Lucas changed their phone number"
+    assert location.tag == "Location" and location.body == "Shop"
+    assert location.link.endswith("q=1.5,2.5")
+
+
+def test_outbound_rows_name_the_agent(seeded, bakery):
+    sam = seeded.exec(select(User).where(User.email == "agent@demo.test")).one()
+    dev = _conv(seeded, bakery, "Dev Patel")
+    _add(seeded, dev, direction="outbound", body="On it", status="pending", sender_user_id=sam.id)
+    row = convs.thread_rows(session=seeded, account_id=bakery.id, conversation_id=dev.id, tz=TZ)[-1]
+    assert row.sender == "Sam Rivers" and row.status_label == "Sending"
+
+
+def test_detail_panel_facts(seeded, bakery):
+    chloe = _conv(seeded, bakery, "Chloé Martin")
+    detail = convs.get_detail(session=seeded, account_id=bakery.id, conversation_id=chloe.id, tz=TZ)
+    assert detail.name == "Chloé Martin" and detail.first_name == "Chloé"
+    assert detail.country == "France" and detail.profile_name == "Chloé Martin"
+    assert detail.window_state == "closing" and detail.window_text.startswith("closes in ")
+    assert detail.business_number.startswith("Demo Bakery (+1 555")
+    assert detail.first_contact and detail.window_closes_at

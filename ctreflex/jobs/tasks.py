@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import logging
@@ -178,6 +179,9 @@ async def journal_replay(*, now: dt.datetime | None = None) -> str:
         published = "the processor notified"
     else:
         published = f"{await processor.drain()} live update(s)"
+    from ctreflex.services import sms  # deferred SMS receipts have their own states
+
+    await sms.publish(await asyncio.to_thread(sms.replay_due))
     with db.session_scope() as session:
         left = {
             state: len(

@@ -460,6 +460,27 @@ def replay_due(now: dt.datetime | None = None) -> Outcome:
     return total
 
 
+def replay_waiting_for(sid: str) -> Outcome:
+    """Process now the deferred receipts that name this message (they beat the send's answer),
+    whatever their retry time."""
+    total = Outcome()
+    with _gate("processing"), db.session_scope() as session:
+        ids = session.exec(
+            select(WebhookEvent.id)
+            .where(
+                WebhookEvent.provider == "sms",
+                WebhookEvent.state == RETRY,
+                WebhookEvent.body.contains(sid),
+            )
+            .order_by(WebhookEvent.id)
+        ).all()
+        for event_id in ids:
+            out = process_event(session=session, event_id=event_id)
+            total.live.extend(out.live)
+            total.media_to_fetch.extend(out.media_to_fetch)
+    return total
+
+
 def _gate(kind: str):
     """The ingest write gate (one SQLite writer at a time, the journal first) when present."""
     gate = getattr(ingest, "write_gate", None)
@@ -901,7 +922,9 @@ async def send_sms(
         error = exc
     await asyncio.to_thread(_settle, message_id, result, error)
     await _publish_message(account_id, conversation_id, message_id)
-    await publish(await asyncio.to_thread(replay_due))  # receipts that beat the answer
+    if result is not None:  # receipts that beat the answer
+        await publish(await asyncio.to_thread(replay_waiting_for, result.sid))
+    await publish(await asyncio.to_thread(replay_due))
     return message_id
 
 

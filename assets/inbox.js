@@ -64,6 +64,13 @@
     out.classList.toggle("ct-count-near", n > LIMIT - 200 && n <= LIMIT);
   }
 
+  // Tell React's onChange (the server's SMS segment counter) about a value set from here:
+  // React ignores an input event whose value matches the one it last saw.
+  function notifyReact(el) {
+    if (el._valueTracker) el._valueTracker.setValue(el.value ? "" : "\u0000");
+    el.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+
   function autosize(el) {
     el = el || textarea();
     if (!el) return;
@@ -125,15 +132,24 @@
       var el = textarea();
       if (!el) return;
       el.value = "";
+      notifyReact(el);
       updateCount(el);
       autosize(el);
       el.focus();
       setTimeout(scrollThread, 100);
     },
+    channelChanged: function () {
+      // the count element swapped (characters on WhatsApp, segments on SMS): recount, and
+      // hand the draft to the server's segment counter through React's onChange
+      var el = textarea();
+      if (!el) return;
+      updateCount(el);
+      if (el.value) notifyReact(el);
+    },
     restoreComposer: function (text) {
       var el = textarea();
       if (!el) return;
-      if (!el.value) el.value = text;
+      if (!el.value) { el.value = text; notifyReact(el); }
       updateCount(el);
       autosize(el);
       el.focus();

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import reflex as rx
 
+from ctreflex.components.template_preview import template_preview
 from ctreflex.services.conversations import MessageRow
 
 EventFactory = Callable[[rx.Var[int]], rx.event.EventSpec]
@@ -17,6 +18,54 @@ def day_separator(label: rx.Var[str]) -> rx.Component:
         class_name="ct-day",
         role="separator",
         aria_label=label,
+    )
+
+
+def channel_separator(label: rx.Var[str]) -> rx.Component:
+    """ "Switched to SMS" where consecutive messages change channel."""
+    return rx.el.div(
+        rx.el.span(
+            rx.icon("arrow-left-right", size=12, aria_hidden="true"),
+            label,
+            class_name="ct-switch-sep-label",
+        ),
+        class_name="ct-switch-sep",
+        role="separator",
+        aria_label=label,
+    )
+
+
+def channel_mark(msg: rx.Var[MessageRow]) -> rx.Component:
+    return rx.el.span(
+        msg.channel_label,
+        class_name=rx.cond(
+            msg.channel == "sms", "ct-chan-mark ct-chan-sms", "ct-chan-mark ct-chan-wa"
+        ),
+        title=rx.cond(msg.channel == "sms", "Sent or received by SMS", "WhatsApp message"),
+    )
+
+
+def resent_link(msg: rx.Var[MessageRow]) -> rx.Component:
+    """The two halves of a "Resend as SMS": each points at the other."""
+    return rx.fragment(
+        rx.cond(
+            msg.resent_as_id > 0,
+            rx.el.a(
+                rx.icon("corner-down-right", size=12, aria_hidden="true"),
+                "Resent as SMS",
+                href="#msg-" + msg.resent_as_id.to_string(),
+                class_name="ct-resent",
+            ),
+        ),
+        rx.cond(
+            msg.resent_from_id > 0,
+            rx.el.a(
+                rx.icon("corner-up-left", size=12, aria_hidden="true"),
+                "Resent from WhatsApp",
+                href="#msg-" + msg.resent_from_id.to_string(),
+                class_name="ct-resent",
+            ),
+        ),
     )
 
 
@@ -113,7 +162,9 @@ def media_block(msg: rx.Var[MessageRow]) -> rx.Component:
     )
 
 
-def failure_help(msg: rx.Var[MessageRow], on_retry: EventFactory) -> rx.Component:
+def failure_help(
+    msg: rx.Var[MessageRow], on_retry: EventFactory, on_resend: EventFactory
+) -> rx.Component:
     return rx.el.div(
         rx.el.div(
             rx.icon("circle-alert", size=14, aria_hidden="true"),
@@ -131,6 +182,18 @@ def failure_help(msg: rx.Var[MessageRow], on_retry: EventFactory) -> rx.Componen
                 color_scheme="red",
                 on_click=on_retry(msg.id),
                 type="button",
+            ),
+        ),
+        rx.cond(
+            msg.resend_offered,
+            rx.button(
+                rx.icon("message-square-text", size=14, aria_hidden="true"),
+                "Resend as SMS",
+                size="1",
+                variant="soft",
+                on_click=on_resend(msg.id),
+                type="button",
+                margin_left="0.4rem",
             ),
         ),
         class_name="ct-fail",
@@ -163,15 +226,27 @@ def notice_bubble(msg: rx.Var[MessageRow]) -> rx.Component:
     )
 
 
-def bubble(msg: rx.Var[MessageRow], on_reply: EventFactory, on_retry: EventFactory):
+def bubble(
+    msg: rx.Var[MessageRow],
+    on_reply: EventFactory,
+    on_retry: EventFactory,
+    on_resend: EventFactory,
+):
     outbound = msg.direction == "outbound"
+    content = rx.fragment(
+        media_block(msg),
+        rx.cond(msg.body != "", rx.el.div(msg.body, class_name="ct-body")),
+    )
     return rx.el.div(
         rx.el.div(
             rx.el.div(
                 rx.cond(msg.tag != "", rx.el.div(msg.tag, class_name="ct-tag")),
                 reply_quote(msg),
-                media_block(msg),
-                rx.cond(msg.body != "", rx.el.div(msg.body, class_name="ct-body")),
+                rx.cond(
+                    msg.is_template,
+                    rx.el.div(template_preview(msg.template), class_name="ct-tpl-sent"),
+                    content,
+                ),
                 rx.cond(
                     msg.link != "",
                     rx.el.a(
@@ -182,11 +257,13 @@ def bubble(msg: rx.Var[MessageRow], on_reply: EventFactory, on_retry: EventFacto
                         class_name="ct-msg-link",
                     ),
                 ),
+                resent_link(msg),
                 rx.el.div(
                     rx.cond(
                         outbound & (msg.sender != ""),
                         rx.el.span(msg.sender, class_name="ct-sender"),
                     ),
+                    channel_mark(msg),
                     rx.el.time(msg.time, title=msg.timestamp),
                     rx.cond(outbound, status_tick(msg)),
                     class_name="ct-meta",
@@ -201,7 +278,11 @@ def bubble(msg: rx.Var[MessageRow], on_reply: EventFactory, on_retry: EventFacto
                         title="Customer's reaction",
                     ),
                 ),
-                class_name=rx.cond(msg.failed, "ct-bubble ct-bubble-failed", "ct-bubble"),
+                class_name=rx.cond(
+                    msg.failed,
+                    "ct-bubble ct-bubble-failed",
+                    rx.cond(msg.is_template, "ct-bubble ct-bubble-template", "ct-bubble"),
+                ),
             ),
             rx.el.button(
                 rx.icon("reply", size=15, aria_hidden="true"),
@@ -213,17 +294,24 @@ def bubble(msg: rx.Var[MessageRow], on_reply: EventFactory, on_retry: EventFacto
             ),
             class_name="ct-bubble-wrap",
         ),
-        rx.cond(msg.failed, failure_help(msg, on_retry)),
+        rx.cond(msg.failed, failure_help(msg, on_retry, on_resend)),
         class_name=rx.cond(outbound, "ct-msg-row ct-out", "ct-msg-row ct-in"),
     )
 
 
-def message_item(msg: rx.Var[MessageRow], on_reply: EventFactory, on_retry: EventFactory):
+def message_item(
+    msg: rx.Var[MessageRow],
+    on_reply: EventFactory,
+    on_retry: EventFactory,
+    on_resend: EventFactory,
+):
     return rx.el.div(
         rx.cond(msg.show_day, day_separator(msg.day_label)),
-        rx.cond(msg.is_notice, notice_bubble(msg), bubble(msg, on_reply, on_retry)),
+        rx.cond(msg.switch_label != "", channel_separator(msg.switch_label)),
+        rx.cond(msg.is_notice, notice_bubble(msg), bubble(msg, on_reply, on_retry, on_resend)),
         id="msg-" + msg.id.to_string(),
         class_name="ct-msg",
         data_direction=msg.direction,
         data_status=msg.status,
+        data_channel=msg.channel,
     )

@@ -8,7 +8,7 @@ from ctreflex import routes
 from ctreflex.components.conversation_list import channel_icon
 from ctreflex.components.message_bubble import EventFactory, message_item
 from ctreflex.components.window_chip import window_countdown
-from ctreflex.services.conversations import ConversationDetail, MessageRow
+from ctreflex.services.conversations import ConversationDetail, LedgerEntry, MessageRow
 
 
 def thread_header(detail: rx.Var[ConversationDetail], on_toggle_details) -> rx.Component:
@@ -58,11 +58,12 @@ def message_log(
     conversation_key: rx.Var[int],
     on_reply: EventFactory,
     on_retry: EventFactory,
+    on_resend: EventFactory,
 ) -> rx.Component:
     return rx.auto_scroll(
         rx.cond(
             messages.length() > 0,
-            rx.foreach(messages, lambda m: message_item(m, on_reply, on_retry)),
+            rx.foreach(messages, lambda m: message_item(m, on_reply, on_retry, on_resend)),
             rx.center(
                 rx.text("No messages yet.", color="var(--gray-10)", size="2"),
                 padding="3rem",
@@ -83,8 +84,45 @@ def _fact(label: str, value, **props) -> rx.Component:
     )
 
 
+def _ledger_row(row: rx.Var[LedgerEntry]) -> rx.Component:
+    return rx.el.li(
+        rx.el.div(
+            rx.icon(
+                rx.cond(row.action == "out", "bell-off", "bell"),
+                size=13,
+                aria_hidden="true",
+            ),
+            rx.el.span(row.summary, class_name="ct-ledger-summary"),
+            class_name="ct-ledger-head",
+        ),
+        rx.el.div(row.source, " · ", rx.el.time(row.when), class_name="ct-ledger-meta"),
+        class_name=rx.cond(row.action == "out", "ct-ledger-row is-out", "ct-ledger-row"),
+    )
+
+
+def ledger_section(ledger: rx.Var[list[LedgerEntry]]) -> rx.Component:
+    return rx.el.section(
+        rx.heading("Consent history", size="2", as_="h3", id="ledger-heading"),
+        rx.cond(
+            ledger.length() > 0,
+            rx.el.ul(rx.foreach(ledger, _ledger_row), class_name="ct-ledger"),
+            rx.el.p(
+                "No opt-outs: SMS STOP/START and WhatsApp “stop promotions” replies are "
+                "recorded here.",
+                class_name="ct-ledger-empty",
+            ),
+        ),
+        aria_labelledby="ledger-heading",
+        class_name="ct-ledger-section",
+        id="optout-ledger",
+    )
+
+
 def details_panel(
-    detail: rx.Var[ConversationDetail], toggled: rx.Var[bool], on_close
+    detail: rx.Var[ConversationDetail],
+    toggled: rx.Var[bool],
+    on_close,
+    ledger: rx.Var[list[LedgerEntry]] | None = None,
 ) -> rx.Component:
     window_value = rx.match(
         detail.window_state,
@@ -150,6 +188,7 @@ def details_panel(
             ),
             class_name="ct-facts",
         ),
+        ledger_section(ledger) if ledger is not None else rx.fragment(),
         aria_label="Contact details",
         id="contact-details",
         class_name=rx.cond(toggled, "ct-details is-toggled", "ct-details"),

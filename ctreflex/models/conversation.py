@@ -86,7 +86,7 @@ class Message(SQLModel, table=True):
     error_title: str = Field(default="", max_length=255)
     error_detail: str = Field(default="")
     reply_to_id: int | None = Field(default=None, foreign_key="message.id")
-    reply_to_provider_id: str | None = Field(default=None, max_length=128)
+    reply_to_provider_id: str | None = Field(default=None, max_length=128, index=True)
     reaction: str = Field(default="", max_length=16, description="Customer's reaction to it")
     sender_user_id: int | None = Field(default=None, foreign_key="user.id")
     pricing_category: str = Field(default="", max_length=32)

@@ -22,7 +22,13 @@ from typing import Any
 import reflex as rx
 
 from ctreflex import db, routes
-from ctreflex.components.composer import UPLOAD_ID, composer
+from ctreflex.components.composer import (
+    HEADER_UPLOAD_ID,
+    UPLOAD_ID,
+    PickerField,
+    composer,
+    template_picker,
+)
 from ctreflex.components.conversation_list import conversation_list
 from ctreflex.components.layout import app_page
 from ctreflex.components.thread import (
@@ -35,7 +41,15 @@ from ctreflex.components.thread import (
 from ctreflex.models import utc_now
 from ctreflex.realtime import broker
 from ctreflex.services import conversations as convs
-from ctreflex.services.conversations import ConversationDetail, ConversationRow, MessageRow
+from ctreflex.services.conversations import (
+    ConversationDetail,
+    ConversationRow,
+    LedgerEntry,
+    MessageRow,
+)
+from ctreflex.services.sms import ChannelOption
+from ctreflex.services.templates import PreviewView, TemplateRow
+from ctreflex.sms import segments
 from ctreflex.state.auth import AuthState
 from ctreflex.whatsapp.limits import (
     AUDIO_UNSUPPORTED_REASON,
@@ -45,6 +59,14 @@ from ctreflex.whatsapp.limits import (
 )
 
 log = logging.getLogger("ctreflex.inbox")
+SMS_MAX_CHARS = 1600  # the provider's limit (ctreflex.services.sms.MAX_BODY)
+
+
+@dataclasses.dataclass(frozen=True)
+class _FieldError:
+    field: str
+    message: str
+
 
 LISTEN_MAX_WAIT = 30.0  # seconds between wake-ups at most
 HEARTBEAT_MS = 45_000  # the open inbox page pings this often (browsers may slow it to 60 s)
@@ -162,6 +184,29 @@ class InboxState(AuthState):
     uploading: bool = False
     upload_progress: int = 0
 
+    # channel switch (WhatsApp / SMS), the price line, the contact's opt-out ledger
+    channel_options: list[ChannelOption] = []
+    cost_line: str = ""
+    sms_summary: str = segments.count("").summary
+    ledger: list[LedgerEntry] = []
+
+    # template picker
+    picker_open: bool = False
+    picker_query: str = ""
+    picker_rows: list[TemplateRow] = []
+    picker_id: int = 0
+    picker_title: str = ""
+    picker_fields: list[PickerField] = []
+    preview: PreviewView = PreviewView()
+    picker_cost: str = ""
+    picker_error: str = ""  # about the template as a whole (status, US marketing, opt-out)
+    picker_notice: str = ""  # e.g. the chosen template was paused while the picker was open
+    header_media_id: int = 0
+    header_media_name: str = ""
+    header_uploading: bool = False
+    picker_sending: bool = False
+    _picker_values: dict[str, str] = {}
+
     _account_id: int = 0
     _user_id: int = 0
     _tz: str = "UTC"
@@ -176,6 +221,13 @@ class InboxState(AuthState):
     def has_conversation(self) -> bool:
         return self.open_id > 0 and self.detail.id == self.open_id
 
+    def _option(self, channel: str) -> ChannelOption | None:
+        return next((o for o in self.channel_options if o.channel == channel), None)
+
+    @rx.var
+    def is_sms(self) -> bool:
+        return self.detail.channel == "sms"
+
     @rx.var
     def composer_locked(self) -> bool:
         if self.detail.id == 0:
@@ -184,10 +236,26 @@ class InboxState(AuthState):
             if not self.whatsapp_enabled:
                 return True
             return self.detail.window_state not in ("open", "closing")
-        return False
+        option = self._option(self.detail.channel)
+        return option is not None and not option.free_form
+
+    @rx.var
+    def attach_allowed(self) -> bool:
+        option = self._option(self.detail.channel)
+        return option is None or option.attachments != ""
+
+    @rx.var
+    def attach_hint(self) -> str:
+        option = self._option(self.detail.channel)
+        if option is None or option.channel == "whatsapp":
+            return "Attach a photo (JPEG/PNG, 5 MB), video (MP4/3GPP, 16 MB) or PDF (100 MB)"
+        return option.attachments or option.note or "SMS carries text only here"
 
     @rx.var
     def locked_message(self) -> str:
+        if self.detail.channel == "sms":
+            option = self._option("sms")
+            return (option.reason if option else "") or "SMS can't be sent to this customer."
         if self.detail.channel == "whatsapp" and not self.whatsapp_enabled:
             return "WhatsApp isn't included in your plan, so replies can't be sent here."
         if self.detail.window_state == "none":
@@ -201,7 +269,14 @@ class InboxState(AuthState):
 
     @rx.var
     def show_template_button(self) -> bool:
+        option = self._option("whatsapp")
+        if option is not None:
+            return option.available
         return self.detail.channel == "whatsapp" and self.whatsapp_enabled
+
+    @rx.var
+    def picker_has_errors(self) -> bool:
+        return self.picker_error != "" or any(f.error for f in self.picker_fields)
 
     @rx.var
     def attachment_url(self) -> str:
@@ -227,6 +302,7 @@ class InboxState(AuthState):
     def _load_open(self, session) -> None:
         if not self.open_id:
             self.detail, self.messages, self.missing = EMPTY_DETAIL, [], False
+            self.channel_options, self.ledger, self.cost_line = [], [], ""
             self._detail_edge = 0.0
             return
         now = utc_now()
@@ -239,6 +315,7 @@ class InboxState(AuthState):
         )
         if detail is None:
             self.detail, self.messages, self.missing = EMPTY_DETAIL, [], True
+            self.channel_options, self.ledger, self.cost_line = [], [], ""
             self._detail_edge = 0.0
             return
         self.detail, self.missing = detail, False
@@ -249,10 +326,48 @@ class InboxState(AuthState):
             tz=self._tz,
             now=now,
         )
+        self.ledger = convs.ledger_rows(
+            session=session,
+            account_id=self._account_id,
+            conversation_id=self.open_id,
+            tz=self._tz,
+        )
+        self._load_channel(session)
         edge = convs.next_list_change([_as_row(detail)], now)
         self._detail_edge = time.time() + edge if edge is not None else 0.0
 
+    def _load_channel(self, session) -> None:
+        """What each channel allows now, and the price of a free-form message on the
+        conversation's channel."""
+        from ctreflex.services import sms, templates
+
+        self.channel_options = sms.channel_options(
+            session=session, account_id=self._account_id, conversation_id=self.open_id
+        )
+        self.cost_line = templates.cost(
+            session=session,
+            account_id=self._account_id,
+            conversation_id=self.open_id,
+            template_id=None,
+        ).summary
+
+    def _reset_picker(self) -> None:
+        self.picker_open = False
+        self.picker_query = ""
+        self.picker_rows = []
+        self._clear_template()
+
+    def _clear_template(self) -> None:
+        self.picker_id, self.picker_title = 0, ""
+        self.picker_fields, self._picker_values = [], {}
+        self.preview = PreviewView()
+        self.picker_cost = self.picker_error = self.picker_notice = ""
+        self.header_media_id, self.header_media_name = 0, ""
+        self.header_uploading = self.picker_sending = False
+
     def _reset_composer(self) -> None:
+        self._reset_picker()
+        self.sms_summary = segments.count("").summary
         self.composer_error = ""
         self.reply_to_id, self.reply_author, self.reply_snippet = 0, "", ""
         self.attachment_id = 0
@@ -341,6 +456,8 @@ class InboxState(AuthState):
                 or (self._list_edge and now >= self._list_edge)
             ):
                 self._load_list(session)
+            if self.picker_open and (everything or "template" in kinds):
+                self._load_picker_rows(session)  # paused templates drop out live
         return read_now
 
     @rx.event(background=True)
@@ -367,6 +484,11 @@ class InboxState(AuthState):
                 return
             log.info("inbox listener started (tab %s…, account %s)", token[:8], account_id)
             async with broker.subscribe(account_id) as sub:
+                async with self:  # catch up on what arrived between page load and now
+                    with db.session_scope() as session:
+                        self._load_list(session)
+                        if self.open_id:
+                            self._load_open(session)
                 gone_since: float | None = None
                 missed = False
                 while True:
@@ -467,7 +589,23 @@ class InboxState(AuthState):
         if self.uploading:
             self.composer_error = "Wait for the upload to finish, then send."
             return
-        if not self.attachment_id:
+        channel = "sms" if self.is_sms else "whatsapp"
+        if channel == "sms":
+            if self.reply_to_id:
+                self.composer_error = (
+                    "An SMS can't quote a message: cancel the reply or switch to WhatsApp."
+                )
+                return
+            if not body.strip() and not self.attachment_id:
+                self.composer_error = "Type a message first."
+                return
+            if len(body.strip()) > SMS_MAX_CHARS:
+                self.composer_error = (
+                    f"An SMS can be at most {SMS_MAX_CHARS:,} characters; this one has "
+                    f"{len(body.strip()):,}. Shorten it or split it in two."
+                )
+                return
+        elif not self.attachment_id:
             if not body.strip():
                 self.composer_error = "Type a message first."
                 return
@@ -483,6 +621,7 @@ class InboxState(AuthState):
                 "account_id": user.account_id,
                 "user_id": user.user_id,
                 "conversation_id": self.open_id,
+                "channel": channel,
                 "body": body,
                 "reply_to_id": self.reply_to_id or None,
                 "reply_author": self.reply_author,
@@ -508,7 +647,17 @@ class InboxState(AuthState):
             from ctreflex.services import outbound
 
             try:
-                if job["media_file_id"]:
+                if job.get("channel") == "sms":
+                    from ctreflex.services import sms
+
+                    await sms.send_sms(
+                        account_id=job["account_id"],
+                        user_id=job["user_id"],
+                        conversation_id=job["conversation_id"],
+                        body=job["body"],
+                        media_file_id=job["media_file_id"],
+                    )
+                elif job["media_file_id"]:
                     await outbound.send_media(
                         account_id=job["account_id"],
                         user_id=job["user_id"],
@@ -668,6 +817,366 @@ class InboxState(AuthState):
         self.attachment_id = 0
         self.attachment_name = self.attachment_size = self.attachment_kind = ""
 
+    # ------------------------------------------------------------------ channels
+
+    @rx.event
+    def choose_channel(self, channel: str):
+        """The agent switches the channel of the next send (WhatsApp / SMS)."""
+        if not self.has_conversation or channel == self.detail.channel:
+            return
+        from ctreflex.services import sms
+        from ctreflex.services.outbound import SendRefused
+
+        with db.session_scope() as session:
+            try:
+                sms.set_channel(
+                    session=session,
+                    account_id=self._account_id,
+                    conversation_id=self.open_id,
+                    channel=channel,
+                )
+                self.composer_error = ""
+            except SendRefused as exc:
+                self.composer_error = exc.message or str(exc)
+            self._load_open(session)
+        if channel == "sms" and self.reply_to_id:
+            self.reply_to_id, self.reply_author, self.reply_snippet = 0, "", ""
+        return rx.call_script("window.ctInbox && window.ctInbox.channelChanged()")
+
+    @rx.event
+    def typed(self, text: str):
+        """The draft changed (debounced): the live SMS segment count."""
+        if self.is_sms:
+            self.sms_summary = segments.count((text or "")[: SMS_MAX_CHARS * 2]).summary
+
+    @rx.event(background=True)
+    async def resend_sms(self, message_id: int):
+        """ "Resend as SMS" on a failed WhatsApp message: the same text, linked both ways."""
+        async with self:
+            user = self.current_user()
+            if user is None:
+                return
+            conversation_id = self.open_id
+        error = ""
+        try:
+            from ctreflex.services import sms
+            from ctreflex.services.outbound import SendRefused
+
+            try:
+                await sms.resend_as_sms(
+                    account_id=user.account_id, user_id=user.user_id, message_id=int(message_id)
+                )
+            except SendRefused as exc:
+                error = exc.message or str(exc)
+        except Exception:
+            log.exception("resend as SMS failed")
+            error = "Something went wrong while resending by SMS. Try again."
+        async with self:
+            if self.open_id == conversation_id:
+                self.composer_error = error
+                with db.session_scope() as session:
+                    self._load_open(session)
+                    self._load_list(session)
+
+    # ------------------------------------------------------------------ template picker
+
+    def _load_picker_rows(self, session) -> None:
+        from ctreflex.services import templates
+
+        self.picker_rows = templates.list_templates(
+            session=session,
+            account_id=self._account_id,
+            sendable_only=True,
+            prefer_language=convs.language_hint(self.detail.region),
+            search=self.picker_query,
+        )
+        if not self.picker_id:
+            return
+        sendable = templates.list_templates(
+            session=session, account_id=self._account_id, sendable_only=True
+        )
+        if not any(r.id == self.picker_id for r in sendable):
+            title = self.picker_title
+            self._clear_template()
+            self.picker_notice = (
+                f"{title} can no longer be sent: its status changed in Meta (paused, disabled "
+                "or no longer approved). Choose another template."
+            )
+
+    def _field_views(self, errors: dict[str, str]) -> list[PickerField]:
+        from ctreflex.services import templates
+
+        with db.session_scope() as session:
+            fields = templates.template_form(
+                session=session, account_id=self._account_id, template_id=self.picker_id
+            )
+        return [PickerField.of(f, errors.get(f.key, "")) for f in fields]
+
+    def _refresh_preview(self, session) -> None:
+        from ctreflex.services import templates
+
+        values = dict(self._picker_values)
+        link = values.get("header.media", "")
+        media_url = ""
+        if self.header_media_id:
+            values.pop("header.media", None)
+            media_url = f"/media/{self.header_media_id}"
+        elif link.startswith("https://"):
+            media_url = link
+        self.preview = templates.preview(
+            session=session,
+            account_id=self._account_id,
+            template_id=self.picker_id,
+            values=values,
+            media_url=media_url,
+        )
+
+    @rx.event
+    def open_picker(self):
+        if not self.has_conversation:
+            return
+        self._reset_picker()
+        self.picker_open = True
+        with db.session_scope() as session:
+            self._load_picker_rows(session)
+
+    @rx.event
+    def set_picker_open(self, value: bool):
+        if value:
+            return InboxState.open_picker
+        if not self.picker_sending:
+            self._reset_picker()
+
+    @rx.event
+    def close_picker(self):
+        if not self.picker_sending:
+            self._reset_picker()
+
+    @rx.event
+    def set_picker_query(self, value: str):
+        self.picker_query = (value or "")[:100]
+        with db.session_scope() as session:
+            self._load_picker_rows(session)
+
+    @rx.event
+    def choose_template(self, template_id: int):
+        from ctreflex.services import templates
+
+        row = next((r for r in self.picker_rows if r.id == int(template_id)), None)
+        if row is None:
+            return
+        self._clear_template()
+        self.picker_id = row.id
+        self.picker_title = f"{row.name} ({row.language})"
+        self.picker_fields = self._field_views({})
+        with db.session_scope() as session:
+            self._refresh_preview(session)
+            self.picker_cost = templates.cost(
+                session=session,
+                account_id=self._account_id,
+                conversation_id=self.open_id,
+                template_id=row.id,
+            ).summary
+        first = next((f for f in self.picker_fields if not f.is_media), None)
+        if first is not None:
+            return rx.set_focus(first.dom_id)
+
+    @rx.event
+    def back_to_templates(self):
+        self._clear_template()
+        with db.session_scope() as session:
+            self._load_picker_rows(session)
+
+    @rx.event
+    def set_template_value(self, key: str, value: str):
+        if not self.picker_id:
+            return
+        key, value = str(key), str(value or "")
+        self._picker_values[key] = value
+        self.picker_fields = [
+            dataclasses.replace(f, error="") if f.key == key else f for f in self.picker_fields
+        ]
+        if key == "header.media" or self.picker_error:
+            self.picker_error = ""
+        with db.session_scope() as session:
+            self._refresh_preview(session)
+
+    @rx.event
+    async def handle_header_upload(self, files: list[rx.UploadFile]):
+        self.header_uploading = False
+        if not files or not self.picker_id:
+            return
+        user = self.current_user()
+        if user is None:
+            return
+        upload = files[0]
+        filename = (upload.filename or "header").rsplit("/", 1)[-1]
+        declared = getattr(upload, "content_type", None) or ""
+        data = await upload.read()
+        from ctreflex.services import media
+
+        try:
+            with db.session_scope() as session:
+                stored = media.store_upload(
+                    session=session,
+                    account_id=user.account_id,
+                    filename=filename,
+                    data=data,
+                    declared_mime=declared,
+                )
+                self.header_media_id = stored.id
+                self.header_media_name = stored.filename or filename
+                error = ""
+                want = self.preview.header_kind
+                if want and stored.kind != want:
+                    error = f"This template's header is a {want}; this file is a {stored.kind}."
+                    self.header_media_id, self.header_media_name = 0, ""
+                self.picker_fields = [
+                    dataclasses.replace(f, error=error) if f.key == "header.media" else f
+                    for f in self.picker_fields
+                ]
+                self._refresh_preview(session)
+        except MediaRuleError as exc:
+            self.picker_fields = [
+                dataclasses.replace(f, error=exc.user_message) if f.key == "header.media" else f
+                for f in self.picker_fields
+            ]
+
+    @rx.event
+    def header_upload_started(self, progress: dict):
+        try:
+            self.header_uploading = float((progress or {}).get("progress", 0)) < 1
+        except (TypeError, ValueError):
+            self.header_uploading = False
+
+    @rx.event
+    def header_upload_rejected(self):
+        self.header_uploading = False
+        message = (
+            "Choose a JPEG or PNG photo up to 5 MB, an MP4 video up to 16 MB or a PDF up to "
+            "100 MB for the header."
+        )
+        self.picker_fields = [
+            dataclasses.replace(f, error=message) if f.key == "header.media" else f
+            for f in self.picker_fields
+        ]
+
+    @rx.event
+    def remove_header_media(self):
+        self.header_media_id, self.header_media_name = 0, ""
+        with db.session_scope() as session:
+            self._refresh_preview(session)
+
+    def _template_values(self, form: dict) -> dict[str, str]:
+        keys = {f.key for f in self.picker_fields}
+        values = {k: str(v) for k, v in self._picker_values.items() if k in keys}
+        for k, v in (form or {}).items():
+            if k in keys:
+                values[k] = str(v or "")
+        values = {k: v.strip() if k == "header.media" else v for k, v in values.items()}
+        if self.header_media_id or not values.get("header.media"):
+            values.pop("header.media", None)
+        return values
+
+    def _show_errors(self, errors: list) -> None:
+        by_field: dict[str, str] = {}
+        general: list[str] = []
+        keys = {f.key for f in self.picker_fields}
+        for e in errors:
+            if e.field in keys:
+                by_field.setdefault(e.field, e.message)
+            else:
+                general.append(e.message)
+        self.picker_error = " ".join(dict.fromkeys(general))
+        self.picker_fields = [
+            dataclasses.replace(f, error=by_field.get(f.key, "")) for f in self.picker_fields
+        ]
+
+    @rx.event
+    def submit_template(self, form: dict):
+        """Pre-flight every field (nothing leaves when one is wrong), then send."""
+        user = self.current_user()
+        if user is None:
+            return rx.redirect(routes.LOGIN, replace=True)
+        if not (self.has_conversation and self.picker_id) or self.picker_sending:
+            return
+        if self.header_uploading:
+            self.picker_error = "Wait for the header upload to finish, then send."
+            return
+        from ctreflex.services import templates
+
+        values = self._template_values(form)
+        self._picker_values.update(values)
+        with db.session_scope() as session:
+            errors = templates.validate_send(
+                session=session,
+                account_id=user.account_id,
+                conversation_id=self.open_id,
+                template_id=self.picker_id,
+                values=values,
+                header_media_file_id=self.header_media_id or None,
+            )
+            self._refresh_preview(session)
+        self._show_errors(errors)
+        if errors:
+            first = next((f for f in self.picker_fields if f.error), None)
+            return rx.set_focus(first.dom_id) if first is not None else None
+        self.picker_sending = True
+        self._outbox.append(
+            {
+                "account_id": user.account_id,
+                "user_id": user.user_id,
+                "conversation_id": self.open_id,
+                "template_id": self.picker_id,
+                "values": values,
+                "header_media_file_id": self.header_media_id or None,
+                "reply_to_id": self.reply_to_id or None,
+            }
+        )
+        return InboxState.deliver_template
+
+    @rx.event(background=True)
+    async def deliver_template(self):
+        async with self:
+            jobs = [j for j in self._outbox if "template_id" in j]
+            if not jobs:
+                return
+            job = jobs[0]
+            self._outbox.remove(job)
+        refused, field = "", ""
+        try:
+            from ctreflex.services import templates
+
+            try:
+                await templates.send_template(
+                    account_id=job["account_id"],
+                    user_id=job["user_id"],
+                    conversation_id=job["conversation_id"],
+                    template_id=job["template_id"],
+                    values=job["values"],
+                    header_media_file_id=job["header_media_file_id"],
+                    reply_to_id=job["reply_to_id"],
+                )
+            except templates.SendRefused as exc:
+                refused, field = exc.message or str(exc), getattr(exc, "field", "") or ""
+        except Exception:
+            log.exception("template send failed")
+            refused = "Something went wrong while sending the template. Try again."
+        async with self:
+            same = self.open_id == job["conversation_id"]
+            if same and refused and self.picker_id == job["template_id"]:
+                self.picker_sending = False
+                self._show_errors([_FieldError(field, refused)])
+            elif same:
+                self._reset_picker()
+                self.reply_to_id, self.reply_author, self.reply_snippet = 0, "", ""
+            with db.session_scope() as session:
+                if same:
+                    self._load_open(session)
+                self._load_list(session)
+        if same and not refused:
+            return rx.call_script("window.ctInbox && window.ctInbox.clearComposer()")
+
 
 def _as_row(detail: ConversationDetail) -> ConversationRow:
     """Enough of a list row to ask `next_list_change` about one conversation."""
@@ -723,12 +1232,22 @@ def thread_pane() -> rx.Component:
                     InboxState.open_id,
                     InboxState.start_reply,
                     InboxState.retry,
+                    InboxState.resend_sms,
                 ),
                 composer(
                     conversation_key=InboxState.open_id,
                     locked=InboxState.composer_locked,
                     locked_message=InboxState.locked_message,
                     show_template=InboxState.show_template_button,
+                    on_open_picker=InboxState.open_picker,
+                    channel_options=InboxState.channel_options,
+                    on_choose_channel=InboxState.choose_channel,
+                    is_sms=InboxState.is_sms,
+                    sms_summary=InboxState.sms_summary,
+                    on_typed=InboxState.typed,
+                    cost_line=InboxState.cost_line,
+                    attach_allowed=InboxState.attach_allowed,
+                    attach_hint=InboxState.attach_hint,
                     error=InboxState.composer_error,
                     on_submit=InboxState.send,
                     reply_active=InboxState.reply_to_id > 0,
@@ -751,6 +1270,35 @@ def thread_pane() -> rx.Component:
                     ),
                     on_drop_rejected=_rejected_files,
                     on_cancel_upload=[rx.cancel_upload(UPLOAD_ID), InboxState.upload_cancelled],
+                ),
+                template_picker(
+                    open=InboxState.picker_open,
+                    on_open_change=InboxState.set_picker_open,
+                    query=InboxState.picker_query,
+                    on_query=InboxState.set_picker_query,
+                    rows=InboxState.picker_rows,
+                    on_choose=InboxState.choose_template,
+                    chosen_id=InboxState.picker_id,
+                    title=InboxState.picker_title,
+                    on_back=InboxState.back_to_templates,
+                    fields=InboxState.picker_fields,
+                    on_value=InboxState.set_template_value,
+                    preview=InboxState.preview,
+                    cost=InboxState.picker_cost,
+                    error=InboxState.picker_error,
+                    notice=InboxState.picker_notice,
+                    sending=InboxState.picker_sending,
+                    on_submit=InboxState.submit_template,
+                    header_name=InboxState.header_media_name,
+                    header_uploading=InboxState.header_uploading,
+                    on_header_drop=InboxState.handle_header_upload(
+                        rx.upload_files(
+                            upload_id=HEADER_UPLOAD_ID,
+                            on_upload_progress=InboxState.header_upload_started,
+                        )
+                    ),
+                    on_header_rejected=lambda _rejected: InboxState.header_upload_rejected(),
+                    on_remove_header=InboxState.remove_header_media,
                 ),
             ),
             rx.cond(
@@ -791,7 +1339,12 @@ def inbox_body() -> rx.Component:
         thread_pane(),
         rx.cond(
             InboxState.has_conversation,
-            details_panel(InboxState.detail, InboxState.details_toggled, InboxState.toggle_details),
+            details_panel(
+                InboxState.detail,
+                InboxState.details_toggled,
+                InboxState.toggle_details,
+                InboxState.ledger,
+            ),
         ),
         class_name=rx.cond(InboxState.open_id > 0, "ct-inbox has-open", "ct-inbox"),
     )

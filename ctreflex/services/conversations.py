@@ -16,10 +16,12 @@ from sqlmodel import Session, select
 
 from ctreflex.models import Contact, Conversation, MediaFile, Message, User, utc_now
 from ctreflex.services import phones
+from ctreflex.services.templates import PreviewView, preview_from_payload
 from ctreflex.services.timefmt import format_duration, format_local, window_label, zone
 from ctreflex.whatsapp.codes import describe_error
 from ctreflex.whatsapp.limits import INBOUND_AUDIO_NOTICE
 
+CHANNEL_LABELS = {"whatsapp": "WhatsApp", "sms": "SMS"}
 CLOSING_SOON = dt.timedelta(hours=2)
 FILTERS = ("all", "unread", "open", "closing", "closed")
 SORTS = ("recent", "closing")
@@ -113,6 +115,28 @@ class MessageRow:
     notice_text: str
     tag: str  # "Quick reply", "Template", "Location"… shown above the body
     link: str  # e.g. a map link for a location
+    # channels (one conversation spans WhatsApp and SMS)
+    channel: str = "whatsapp"  # whatsapp | sms
+    channel_label: str = "WhatsApp"
+    switch_label: str = ""  # "Switched to SMS" above the first message after a change
+    # a sent template, drawn like the picker's preview
+    is_template: bool = False
+    template: PreviewView = dataclasses.field(default_factory=PreviewView)
+    # "Resend as SMS" (a failed WhatsApp message) and the link between the two messages
+    resend_offered: bool = False
+    resent_as_id: int = 0
+    resent_from_id: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class LedgerEntry:
+    """One line of the contact panel's consent history (newest first)."""
+
+    id: int
+    summary: str  # "Opted out of all SMS"
+    source: str  # 'SMS keyword "STOP"'
+    when: str  # local date and time
+    action: str  # out | in
 
 
 STATUS_LABELS = {
@@ -493,26 +517,80 @@ def thread_rows(
     quoted = _quoted(session, account_id, [m.reply_to_id for m, _, _ in rows if m.reply_to_id])
     local = zone(tz)
     today = now.astimezone(local).date()
+    offers = _resend_offers(session, account_id, [m for m, _, _ in rows])
     out: list[MessageRow] = []
     previous_day: dt.date | None = None
+    previous_channel = ""
     for msg, media, user in rows:
         at = msg.created_at.astimezone(local)
         day = at.date()
-        out.append(
-            _message_row(
-                msg,
-                media,
-                user,
-                contact_name=contact_name,
-                first_name=first_name or contact_name,
-                at=at,
-                show_day=day != previous_day,
-                day_label=_day_label(day, today),
-                quoted=quoted,
-            )
+        channel = msg.channel or "whatsapp"
+        switched = bool(previous_channel) and channel != previous_channel
+        row = _message_row(
+            msg,
+            media,
+            user,
+            contact_name=contact_name,
+            first_name=first_name or contact_name,
+            at=at,
+            show_day=day != previous_day,
+            day_label=_day_label(day, today),
+            quoted=quoted,
         )
+        if switched:
+            row = dataclasses.replace(
+                row, switch_label=f"Switched to {CHANNEL_LABELS.get(channel, channel)}"
+            )
+        if msg.id in offers:
+            row = dataclasses.replace(row, resend_offered=True)
+        out.append(row)
         previous_day = day
+        previous_channel = channel
     return out
+
+
+def _resend_offers(session: Session, account_id: int, messages: list[Message]) -> set[int]:
+    """Ids of the failed WhatsApp messages that "Resend as SMS" can send again now."""
+    candidates = [
+        m.id
+        for m in messages
+        if m.direction == "outbound" and m.status == "failed" and m.channel == "whatsapp"
+    ]
+    if not candidates:
+        return set()
+    from ctreflex.services import sms  # late: sms pulls in the sending side
+
+    return {
+        mid
+        for mid in candidates
+        if sms.resend_refusal(session=session, account_id=account_id, message_id=mid) is None
+    }
+
+
+def ledger_rows(
+    *, session: Session, account_id: int, conversation_id: int, tz: str
+) -> list[LedgerEntry]:
+    """The conversation's contact's opt-out ledger for the contact panel, newest first."""
+    contact_id = session.exec(
+        select(Conversation.contact_id).where(
+            Conversation.id == conversation_id, Conversation.account_id == account_id
+        )
+    ).first()
+    if contact_id is None:
+        return []
+    from ctreflex.services import optouts
+
+    local = zone(tz)
+    return [
+        LedgerEntry(
+            id=r.id,
+            summary=r.summary,
+            source=r.source,
+            when=_full_local(r.at, local),
+            action=r.action,
+        )
+        for r in optouts.ledger(session=session, contact_id=contact_id)
+    ]
 
 
 def _quoted(session: Session, account_id: int, ids: list[int]) -> dict[int, Message]:
@@ -630,6 +708,15 @@ def _message_row(
     elif media is not None:
         media_kind = media.kind
     sender = (user.name or user.email if user is not None else "") if outbound else contact_name
+    payload = _payload(msg)
+    is_template = msg.kind == "template" and bool(payload.get("rendered"))
+    template = PreviewView()
+    if is_template:
+        template = dataclasses.replace(
+            preview_from_payload(payload, media_url=f"/media/{media.id}" if media else ""),
+            time=at.strftime("%H:%M"),
+        )
+    channel = msg.channel or "whatsapp"
     return MessageRow(
         id=msg.id,
         direction=msg.direction,
@@ -663,7 +750,20 @@ def _message_row(
         notice_text=notice_text,
         tag=tag,
         link=link,
+        channel=channel,
+        channel_label=CHANNEL_LABELS.get(channel, channel.upper()),
+        is_template=is_template,
+        template=template,
+        resent_as_id=_int(payload.get("resent_as")),
+        resent_from_id=_int(payload.get("resent_from")),
     )
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return 0
 
 
 def message_snippet(
@@ -687,3 +787,23 @@ def message_snippet(
     msg, media, contact = row
     author = "You" if msg.direction == "outbound" else _contact_name(contact)
     return author, _snippet(msg, media)
+
+
+_SPANISH = frozenset("ES MX AR CO CL PE VE EC GT CU BO DO HN PY SV NI CR PA UY PR".split())  # noqa: SIM905
+
+# Contacts carry no language: the picker sorts templates by the language of the customer's
+# country (the number's region) first.
+REGION_LANGUAGES = {
+    **dict.fromkeys(_SPANISH, "es"),
+    **dict.fromkeys(("FR", "BE", "LU", "MC", "SN", "CI"), "fr"),
+    **dict.fromkeys(("BR", "PT", "AO", "MZ"), "pt"),
+    **dict.fromkeys(("DE", "AT", "LI"), "de"),
+    "IT": "it",
+    "NL": "nl",
+    "JP": "ja",
+}
+
+
+def language_hint(region: str) -> str:
+    """The language to list first in the template picker for a customer in `region`."""
+    return REGION_LANGUAGES.get((region or "").upper(), "en")

@@ -20,8 +20,9 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import bindparam, insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, or_, select
 
 from ctreflex.models import (
@@ -38,7 +39,7 @@ from ctreflex.models import (
     WebhookEvent,
     utc_now,
 )
-from ctreflex.services import phones
+from ctreflex.services import optouts, phones
 from ctreflex.whatsapp import InboundMessage, MessagesValue, Status, parse_webhook
 from ctreflex.whatsapp.limits import inbound_support
 from ctreflex.whatsapp.webhooks import TemplateStatusUpdate, WebhookParseError
@@ -151,6 +152,7 @@ def due_event_ids(
         session.exec(
             select(WebhookEvent.id)
             .where(
+                WebhookEvent.provider == "whatsapp",  # SMS events: ctreflex/services/sms.py
                 or_(
                     WebhookEvent.state == "pending",
                     (WebhookEvent.state == "retry") & (WebhookEvent.next_attempt_at <= now),
@@ -182,15 +184,357 @@ def process_events(
     now = now or utc_now()
     total = Outcome()
     cache = BatchCache()
-    for n, event_id in enumerate(event_ids):
-        if n and stop is not None and stop():
+    pos = 0
+    slow_until = 0  # ids before this index go through the per-event path
+    while pos < len(event_ids):
+        if pos and stop is not None and stop():
             break
-        outcome = _process_one(session, event_id, now, cache)
-        total.taken = n + 1
-        total.live.extend(outcome.live)
-        total.media_to_fetch.extend(outcome.media_to_fetch)
+        done = 0
+        if pos >= slow_until and fast_path_enabled:
+            try:
+                done = _process_fast(session, event_ids[pos : pos + FAST_CHUNK], now, cache, total)
+            except _FastPathFailed as exc:  # rolled back: the per-event path takes them
+                log.info("fast path gave way to the per-event path: %s", exc)
+                cache.rolled_back()
+                slow_until = pos + exc.count
+        if not done:
+            outcome = _process_one(session, event_ids[pos], now, cache)
+            total.live.extend(outcome.live)
+            total.media_to_fetch.extend(outcome.media_to_fetch)
+            done = 1
+        pos += done
+        total.taken = pos
     session.commit()
     return total
+
+
+# ---------------------------------------------------------------------------- the fast path
+#
+# The common case, set-based: a run of consecutive events that each hold only plain inbound
+# text messages (to a known number, from a contact with a conversation, replying to nothing
+# or to a stored message, not awaited by a reaction) and statuses of stored messages of the
+# same account. Per run: one SELECT of the events, one of the wamids already stored (and the
+# quoted ones), one of the statuses' messages, one of the contacts, one of the conversations,
+# one of the reactions waiting; one multi-row INSERT ... RETURNING of the messages, one of the
+# usage records, one UPDATE per touched conversation and contact, one executemany UPDATE of
+# the events. The run stops at the first event that is anything else; that event goes through
+# `_process_one` (savepoint, deferral, refusal, media, reactions, opt-outs ...) and the next
+# run starts after it. Everything happens inside one savepoint: any error rolls the whole run
+# back and the per-event path takes those events one by one, so the guarantees are the same.
+
+FAST_CHUNK = 64  # events looked at per run (bounds how long the journal may wait for the gate)
+fast_path_enabled = True  # tests and benches may switch it off to compare
+
+
+class _FastPathFailed(Exception):
+    def __init__(self, count: int, reason: str):
+        super().__init__(reason)
+        self.count = count
+
+
+@dataclasses.dataclass
+class _FastEvent:
+    id: int
+    attempts: int
+    number: BusinessNumber | None = None
+    account: Account | None = None
+    plan: Plan | None = None
+    value: MessagesValue | None = None
+    skip: bool = False  # already done / rejected / unhandled: nothing to do
+
+
+def _fast_candidate(session: Session, row, cache: BatchCache) -> _FastEvent | None:
+    """The event parsed, if its shape fits the fast path (no DB writes here)."""
+    event_id, state, body, attempts = row
+    fe = _FastEvent(id=event_id, attempts=attempts)
+    if state in ("done", "rejected", "unhandled"):
+        fe.skip = True
+        return fe
+    try:
+        payload = parse_webhook(body)
+    except WebhookParseError:
+        return None
+    changes = [c for e in payload.entry for c in e.changes]
+    if len(changes) != 1 or changes[0].field != "messages":
+        return None
+    value = changes[0].value
+    if not isinstance(value, MessagesValue) or value.errors:
+        return None
+    if not value.messages and not value.statuses:
+        return None
+    for msg in value.messages:
+        if msg.type != "text" or not msg.id or not msg.from_:
+            return None
+    for st in value.statuses:
+        if not st.id:
+            return None
+    try:
+        fe.number, fe.account, fe.plan = _number_for(session, value, cache.routing)
+    except Refused:
+        return None
+    fe.value = value
+    return fe
+
+
+def _process_fast(
+    session: Session, ids: list[int], now: dt.datetime, cache: BatchCache, total: Outcome
+) -> int:
+    """Process the longest run of fast-path events at the start of `ids`; returns how many
+    events it went through (0: the first one needs the per-event path)."""
+    rows = session.execute(
+        select(WebhookEvent.id, WebhookEvent.state, WebhookEvent.body, WebhookEvent.attempts)
+        .where(WebhookEvent.id.in_(ids))
+    ).all()
+    by_id = {r[0]: r for r in rows}
+    events: list[_FastEvent] = []
+    for event_id in ids:
+        row = by_id.get(event_id)
+        if row is None:
+            break
+        fe = _fast_candidate(session, row, cache)
+        if fe is None:
+            break
+        events.append(fe)
+    if not events:
+        return 0
+
+    # Bulk look-ups for everything the run refers to.
+    inbound = [m for fe in events if fe.value for m in fe.value.messages]
+    wamids = {m.id for m in inbound} | {m.reply_to_id for m in inbound if m.reply_to_id}
+    known: dict[str, int] = {}
+    for chunk in _chunks(sorted(wamids)):
+        known.update(
+            (wamid, mid)
+            for mid, wamid in session.execute(
+                select(Message.id, Message.provider_message_id).where(
+                    Message.provider_message_id.in_(chunk)
+                )
+            ).all()
+        )
+    waiting: set[str] = set()
+    new_wamids = sorted({m.id for m in inbound} - known.keys())
+    for chunk in _chunks(new_wamids):
+        waiting.update(
+            session.exec(
+                select(Message.reply_to_provider_id).where(
+                    Message.reply_to_provider_id.in_(chunk),
+                    Message.kind == "reaction",
+                    Message.reply_to_id.is_(None),
+                )
+            ).all()
+        )
+    status_wamids = sorted({st.id for fe in events if fe.value for st in fe.value.statuses})
+    targets: dict[str, Message] = {}
+    for chunk in _chunks(status_wamids):
+        targets.update(
+            (m.provider_message_id, m)
+            for m in session.exec(
+                select(Message).where(Message.provider_message_id.in_(chunk))
+            ).all()
+        )
+    keys = {(fe.account.id, _e164_region(m.from_)[0]) for fe in events if fe.value
+            for m in fe.value.messages}
+    contacts: dict[tuple[int, str], Contact] = {}
+    for account_id in {k[0] for k in keys}:
+        e164s = sorted(k[1] for k in keys if k[0] == account_id)
+        for chunk in _chunks(e164s):
+            contacts.update(
+                ((c.account_id, c.e164), c)
+                for c in session.exec(
+                    select(Contact).where(Contact.account_id == account_id, Contact.e164.in_(chunk))
+                ).all()
+            )
+    conversations: dict[tuple[int, int], Conversation] = {}
+    contact_ids = sorted({c.id for c in contacts.values()})
+    for chunk in _chunks(contact_ids):
+        conversations.update(
+            ((c.account_id, c.contact_id), c)
+            for c in session.exec(
+                select(Conversation).where(Conversation.contact_id.in_(chunk))
+            ).all()
+        )
+
+    # The run: events in order, up to the first one the look-ups say is not plain.
+    run: list[_FastEvent] = []
+    seen: set[str] = set()
+    for fe in events:
+        if fe.value is not None and not _fast_fits(fe, known, waiting, targets, contacts,
+                                                   conversations, seen):
+            break
+        run.append(fe)
+    if not run:
+        return 0
+
+    try:
+        with session.begin_nested():
+            live, event_rows = _write_fast_run(
+                session, run, now, known, targets, contacts, conversations
+            )
+    except Exception as exc:  # noqa: BLE001 - the per-event path records what is wrong
+        raise _FastPathFailed(len(run), f"{exc.__class__.__name__}: {exc}") from exc
+    total.live.extend(live)
+    return len(run)
+
+
+def _fast_fits(fe, known, waiting, targets, contacts, conversations, seen) -> bool:
+    account = fe.account
+    for msg in fe.value.messages:
+        if msg.id in known or msg.id in seen:
+            continue  # a duplicate: nothing to store, like the per-event path
+        if msg.reply_to_id and msg.reply_to_id not in known:
+            return False  # quoted message unknown (or stored in this very run)
+        if msg.id in waiting:
+            return False  # a reaction waits for it
+        contact = contacts.get((account.id, _e164_region(msg.from_)[0]))
+        if contact is None or (account.id, contact.id) not in conversations:
+            return False  # a new customer: the per-event path creates them
+    for st in fe.value.statuses:
+        target = targets.get(st.id)
+        if target is None or target.account_id != account.id:
+            return False  # deferred or refused: the per-event path records it
+    seen.update(m.id for m in fe.value.messages)
+    return True
+
+
+def _write_fast_run(session, run, now, known, targets, contacts, conversations):
+    live: list[tuple[int, dict]] = []
+    messages: list[dict] = []
+    meta: list[tuple[int, Conversation, Plan]] = []  # per message row: account, conv, plan
+    event_rows: list[dict] = []
+    stored: set[str] = set(known)
+    touched: dict[int, list] = {}
+    for fe in run:
+        if fe.skip:
+            continue
+        value, account, number = fe.value, fe.account, fe.number
+        for msg in value.messages:
+            if msg.id in stored:
+                continue
+            stored.add(msg.id)
+            profile = value.contact_for(msg.from_)
+            profile_name = (profile.name if profile else None) or ""
+            contact = contacts[(account.id, _e164_region(msg.from_)[0])]
+            if profile_name and contact.profile_name != profile_name:
+                contact.profile_name = profile_name
+                contact.name = contact.name or profile_name
+            if not contact.wa_id:
+                contact.wa_id = msg.from_
+            conv = conversations[(account.id, contact.id)]
+            at = msg.timestamp_utc or now
+            body = msg.text.body if msg.text else ""
+            messages.append(
+                {
+                    "account_id": account.id,
+                    "conversation_id": conv.id,
+                    "business_number_id": number.id,
+                    "direction": "inbound",
+                    "channel": "whatsapp",
+                    "kind": "text",
+                    "body": body,
+                    "provider_message_id": msg.id,
+                    "status": "received",
+                    "error_title": "",
+                    "error_detail": "",
+                    "reply_to_id": known.get(msg.reply_to_id) if msg.reply_to_id else None,
+                    "reply_to_provider_id": msg.reply_to_id,
+                    "reaction": "",
+                    "pricing_category": "",
+                    "created_at": at,
+                }
+            )
+            meta.append((account.id, conv, fe.plan))
+            agg = touched.get(conv.id)
+            if agg is None:  # [conv, last_inbound_at, last_message_at, preview, number, unread]
+                agg = touched[conv.id] = [conv, conv.last_inbound_at, conv.last_message_at,
+                                          None, None, 0]
+            if agg[1] is None or at > agg[1]:
+                agg[1] = at
+            if agg[2] is None or at >= agg[2]:
+                agg[2], agg[3], agg[4] = at, (body or "Text")[:200], number.id
+            agg[5] += 1
+        for st in value.statuses:
+            target = targets[st.id]
+            if apply_status(target, st, st.timestamp_utc or now):
+                live.append(
+                    (
+                        account.id,
+                        {
+                            "type": "status",
+                            "conversation_id": target.conversation_id,
+                            "message_id": target.id,
+                        },
+                    )
+                )
+    for conv, last_inbound, last_message, preview, number_id, unread in touched.values():
+        if last_inbound != conv.last_inbound_at:
+            conv.last_inbound_at = last_inbound
+            conv.window_expires_at = last_inbound + WINDOW
+        if preview is not None:
+            conv.last_message_at = last_message
+            conv.last_preview = preview
+            conv.channel = "whatsapp"
+            conv.business_number_id = number_id
+        conv.unread_count += unread
+    session.flush()  # contacts, conversations, statuses (ORM rows loaded above)
+    conn = session.connection()  # Core, not the ORM's bulk machinery: these rows stay out
+    if messages:  # of the identity map, like any row written by another transaction
+        table = Message.__table__
+        ids = conn.execute(
+            table.insert().returning(table.c.id, sort_by_parameter_order=True), messages
+        ).scalars().all()
+        usage = []
+        for row, message_id, (account_id, conv, plan) in zip(messages, ids, meta, strict=True):
+            usage.append(
+                {
+                    "account_id": account_id,
+                    "business_number_id": row["business_number_id"],
+                    "message_id": message_id,
+                    "channel": "whatsapp",
+                    "direction": "inbound",
+                    "day": row["created_at"].astimezone(dt.UTC).date(),
+                    "fee_minor": plan.fee_minor,
+                    "currency": plan.currency,
+                    "meta_category": "",
+                    "created_at": now,
+                }
+            )
+            live.append(
+                (
+                    account_id,
+                    {"type": "message", "conversation_id": conv.id, "message_id": message_id},
+                )
+            )
+        conn.execute(UsageRecord.__table__.insert(), usage)
+    for fe in run:
+        if fe.skip:
+            continue
+        event_rows.append({"_id": fe.id, "_attempts": fe.attempts + 1, "_account": fe.account.id})
+    if event_rows:
+        table = WebhookEvent.__table__
+        conn.execute(
+            table.update()
+            .where(table.c.id == bindparam("_id"))
+            .values(
+                attempts=bindparam("_attempts"),
+                account_id=bindparam("_account"),
+                state="done",
+                kind="messages",
+                error="",
+                processed_at=now,
+                next_attempt_at=None,
+            ),
+            event_rows,
+        )
+        for row in event_rows:  # a copy this session holds (e.g. deferred earlier) is stale
+            held = session.identity_map.get(identity_key(WebhookEvent, row["_id"]))
+            if held is not None:
+                session.expire(held)
+    return live, event_rows
+
+
+def _chunks(values: list, size: int = 500) -> Iterator[list]:
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
 
 
 class BatchCache:
@@ -567,6 +911,8 @@ def _store_inbound(
     record_usage(session, message, plan, at)
     if cache is None or cache.may_have_waiting_reactions(session, message.provider_message_id):
         _apply_waiting_reactions(session, message)
+    if kind in ("button", "interactive"):  # "Stop promotions" -> the opt-out ledger
+        optouts.handle_whatsapp_button(session, message)
 
     if conv.last_inbound_at is None or at > conv.last_inbound_at:
         conv.last_inbound_at = at

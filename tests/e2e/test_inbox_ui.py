@@ -122,7 +122,15 @@ def test_closed_window_locks_the_composer(page: Page, base_url):
     expect(page.locator("#composer")).to_contain_text(
         "The 24-hour window is closed. Only an approved template can reach this customer now."
     )
-    expect(page.get_by_role("button", name="Choose template")).to_be_disabled()
+    # the picker is the way to reach them (tests/e2e/test_templates_composer.py sends one)
+    expect(page.get_by_role("button", name="Choose template")).to_be_enabled()
+    expect(page.get_by_role("radio", name="WhatsApp")).to_contain_text("Window closed")
+    # Carlos replied STOP by SMS: SMS is unavailable, with the reason, and the ledger says so
+    expect(page.get_by_role("radio", name="SMS")).to_have_attribute("aria-disabled", "true")
+    details = page.get_by_role("complementary", name="Contact details")
+    expect(details.get_by_role("region", name="Consent history")).to_contain_text(
+        'SMS keyword "STOP"'
+    )
 
 
 def test_open_window_counts_down_and_typing_shows_the_live_count(page: Page, base_url):

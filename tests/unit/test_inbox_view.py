@@ -298,3 +298,98 @@ def test_detail_panel_facts(seeded, bakery):
     assert detail.window_state == "closing" and detail.window_text.startswith("closes in ")
     assert detail.business_number.startswith("Demo Bakery (+1 555")
     assert detail.first_contact and detail.window_closes_at
+
+
+# ------------------------------------------------------------------------------ channels, templates
+
+
+def test_thread_marks_channels_and_each_switch(seeded, bakery):
+    carlos = _conv(seeded, bakery, "Carlos Hernández")  # seeded: STOP by SMS, then WhatsApp
+    rows = convs.thread_rows(session=seeded, account_id=bakery.id, conversation_id=carlos.id, tz=TZ)
+    assert [r.channel for r in rows] == ["sms", "sms", "whatsapp", "whatsapp"]
+    assert [r.channel_label for r in rows] == ["SMS", "SMS", "WhatsApp", "WhatsApp"]
+    assert [r.switch_label for r in rows] == ["", "", "Switched to WhatsApp", ""]
+    _add(seeded, carlos, body="Hola", channel="sms", created_at=carlos.last_message_at)
+    rows = convs.thread_rows(session=seeded, account_id=bakery.id, conversation_id=carlos.id, tz=TZ)
+    assert rows[-1].switch_label == "Switched to SMS"
+
+
+def test_sent_template_rows_carry_the_preview_and_the_quick_reply_quotes_it(seeded, bakery):
+    oliver = _conv(seeded, bakery, "Oliver Hughes")
+    rendered = {
+        "header_text": None,
+        "header_media_kind": "image",
+        "body": "Hi Oliver, our scones are fresh",
+        "footer": "Demo Bakery",
+        "buttons": [
+            {"type": "URL", "text": "Order online", "url": "https://x.example/o?p=AB"},
+            {"type": "QUICK_REPLY", "text": "Save me a box", "payload": "Save me a box"},
+        ],
+        "header_media": None,
+    }
+    sent = _add(
+        seeded,
+        oliver,
+        direction="outbound",
+        kind="template",
+        status="delivered",
+        body=rendered["body"],
+        payload={"template": "weekend_treats_offer", "rendered": rendered},
+    )
+    _add(seeded, oliver, kind="button", body="Save me a box", reply_to_id=sent.id)
+    rows = convs.thread_rows(session=seeded, account_id=bakery.id, conversation_id=oliver.id, tz=TZ)
+    tpl, tap = rows[-2], rows[-1]
+    assert tpl.is_template and tpl.template.body == "Hi Oliver, our scones are fresh"
+    assert tpl.template.header_kind == "image"
+    assert [b.text for b in tpl.template.buttons] == ["Order online"]
+    assert [b.text for b in tpl.template.quick_replies] == ["Save me a box"]
+    assert tpl.template.time == tpl.time
+    assert not tap.is_template and tap.body == "Save me a box"
+    assert (tap.reply_author, tap.reply_snippet) == ("You", "Hi Oliver, our scones are fresh")
+
+
+def test_resent_messages_link_both_ways(seeded, bakery):
+    lena = _conv(seeded, bakery, "Lena Schmidt")
+    old = _add(seeded, lena, direction="outbound", status="failed", body="Ready", error_code=131026)
+    new = _add(
+        seeded,
+        lena,
+        direction="outbound",
+        channel="sms",
+        status="sent",
+        body="Ready",
+        payload={"resent_from": old.id},
+    )
+    old.payload = {"resent_as": new.id}
+    seeded.add(old)
+    seeded.commit()
+    rows = {
+        r.id: r
+        for r in convs.thread_rows(
+            session=seeded, account_id=bakery.id, conversation_id=lena.id, tz=TZ
+        )
+    }
+    assert rows[old.id].resent_as_id == new.id and rows[old.id].resend_offered is False
+    assert rows[new.id].resent_from_id == old.id
+    assert rows[new.id].switch_label == "Switched to SMS"
+
+
+def test_ledger_rows_for_the_contact_panel(seeded, bakery):
+    carlos = _conv(seeded, bakery, "Carlos Hernández")
+    (row,) = convs.ledger_rows(
+        session=seeded, account_id=bakery.id, conversation_id=carlos.id, tz=TZ
+    )
+    assert row.summary == "Opted out of all SMS"
+    assert row.source == 'SMS keyword "STOP"' and row.action == "out" and row.when
+    harbor = seeded.exec(select(Account).where(Account.name == "Harbor Tools")).one()
+    assert (
+        convs.ledger_rows(session=seeded, account_id=harbor.id, conversation_id=carlos.id, tz=TZ)
+        == []
+    )
+
+
+@pytest.mark.parametrize(
+    ("region", "language"), [("MX", "es"), ("FR", "fr"), ("US", "en"), ("", "en")]
+)
+def test_language_hint_orders_the_picker(region, language):
+    assert convs.language_hint(region) == language

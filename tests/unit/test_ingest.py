@@ -16,6 +16,7 @@ from ctreflex.models import (
     Conversation,
     MediaFile,
     Message,
+    OptOutEvent,
     UsageRecord,
     WebhookEvent,
 )
@@ -207,3 +208,160 @@ def test_unknown_number_and_plan_without_whatsapp_are_refused(seeded):
     assert event.state == "rejected" and "999" in event.error
     assert s.exec(select(func.count()).select_from(Message).where(
         Message.provider_message_id == _wamid(FIXTURES / "01_inbound_text.json"))).one() == 0
+
+
+def test_stop_promotions_quick_reply_lands_in_the_opt_out_ledger(seeded):
+    s = seeded
+    raw = json.loads((FIXTURES / "07_inbound_template_quick_reply.json").read_text())
+    msg = raw["entry"][0]["changes"][0]["value"]["messages"][0]
+    msg["id"] = "wamid.STOPPROMOS0001"
+    msg["button"] = {"payload": "STOP_PROMOTIONS", "text": "Stop promotions"}
+    event = ingest.journal(session=s, provider="whatsapp", body=json.dumps(raw).encode())
+    ingest.process_event(session=s, event_id=event.id)
+    s.refresh(event)
+    assert event.state == "done", event.error
+    tap = _message(s, "wamid.STOPPROMOS0001")
+    contact = s.get(Contact, s.get(Conversation, tap.conversation_id).contact_id)
+    s.refresh(contact)
+    assert contact.marketing_opted_out and not contact.sms_opted_out
+    ledger = s.exec(select(OptOutEvent).where(OptOutEvent.contact_id == contact.id)).all()
+    assert [(e.channel, e.scope, e.action) for e in ledger] == [("whatsapp", "marketing", "out")]
+    assert "Stop promotions" in ledger[0].source
+
+    # A quick reply that is not about promotions leaves the ledger alone.
+    before = len(s.exec(select(OptOutEvent)).all())
+    _replay(s, [FIXTURES / "07_inbound_template_quick_reply.json"])
+    assert len(s.exec(select(OptOutEvent)).all()) == before
+
+
+def test_due_events_are_only_whatsapp_ones(seeded):
+    s = seeded
+    wa = ingest.journal(session=s, provider="whatsapp", body=b"{}")
+    sms = ingest.journal(session=s, provider="sms", body=b"{}")
+    sms.state = "pending"
+    s.add(sms)
+    s.commit()
+    due = ingest.due_event_ids(session=s)
+    assert wa.id in due and sms.id not in due
+
+
+def _scenario_bodies(tag: str, customers: list[str], outbound_wamid: str) -> list[bytes]:
+    """A burst as the fast path sees it: plain texts mixed with duplicates, a new customer,
+    replies, a reaction, statuses (one regressing), out-of-order times, two messages in one
+    body, and a reply to an unknown message."""
+    def value(messages=(), statuses=(), names=None):
+        return {"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{
+            "field": "messages", "value": {
+                "messaging_product": "whatsapp",
+                "metadata": {"display_phone_number": "15550100100",
+                             "phone_number_id": "200000000000001"},
+                "contacts": [{"profile": {"name": (names or {}).get(w, f"Cust {customers.index(w)}")},
+                              "wa_id": w} for w in customers],
+                "messages": list(messages), "statuses": list(statuses)}}]}]}
+
+    def text(n, who, ts, reply=None):
+        m = {"from": customers[who], "id": f"wamid.{tag}.{n}", "timestamp": str(ts),
+             "type": "text", "text": {"body": f"hello {n}"}}
+        if reply:
+            m["context"] = {"from": "15550100100", "id": reply}
+        return m
+
+    def status(st, ts):
+        return {"id": outbound_wamid, "status": st, "timestamp": str(ts),
+                "recipient_id": customers[0]}
+
+    t = 1767261600
+    bodies = [
+        value([text(1, 0, t)]),
+        value([text(2, 1, t + 1)]),
+        value([text(1, 0, t)]),  # duplicate delivery
+        value([text(3, 2, t + 2)]),  # a new customer
+        value([text(4, 2, t + 3)], names={customers[2]: "New Name"}),
+        value([{"from": customers[0], "id": f"wamid.{tag}.r", "timestamp": str(t + 4),
+                "type": "reaction",
+                "reaction": {"message_id": f"wamid.{tag}.2", "emoji": "👍"}}]),
+        value([text(5, 1, t + 5, reply=f"wamid.{tag}.1")]),
+        value(statuses=[status("delivered", t + 6)]),
+        value(statuses=[status("sent", t + 5)]),  # late: must not regress
+        value([text(6, 0, t + 7), text(7, 1, t + 8)]),
+        value([text(8, 0, t + 9, reply="wamid.UNKNOWN")]),
+        value([text(9, 1, t - 100)]),  # older than the rest: no preview change
+        value([text(10, 0, t + 10)]),
+    ]
+    return [json.dumps(b).encode() for b in bodies]
+
+
+def _scenario(s, tag: str, customers: list[str]) -> dict:
+    account, number = _bakery(s)
+    convs = {}
+    for wa_id in customers[:2]:
+        contact = Contact(account_id=account.id, e164="+" + wa_id, wa_id=wa_id,
+                          profile_name=f"Cust {customers.index(wa_id)}",
+                          name=f"Cust {customers.index(wa_id)}")
+        s.add(contact)
+        s.flush()
+        conv = Conversation(account_id=account.id, contact_id=contact.id,
+                            business_number_id=number.id)
+        s.add(conv)
+        s.flush()
+        convs[wa_id] = conv.id
+    out = f"wamid.{tag}.out"
+    s.add(Message(account_id=account.id, conversation_id=convs[customers[0]],
+                  business_number_id=number.id, direction="outbound", channel="whatsapp",
+                  kind="text", body="hi", provider_message_id=out, status="accepted"))
+    s.commit()
+    ids = [ingest.journal(session=s, provider="whatsapp", body=b).id
+           for b in _scenario_bodies(tag, customers, out)]
+    outcome = ingest.process_events(session=s, event_ids=ids)
+    s.expire_all()
+
+    def name(wamid):
+        return wamid.replace(tag, "T") if wamid else wamid
+
+    msgs = s.exec(select(Message).where(Message.provider_message_id.like(f"wamid.{tag}.%"))
+                  .order_by(Message.provider_message_id)).all()
+    by_id = {m.id: m.provider_message_id for m in msgs}
+    conv_of = {}
+    for c in s.exec(select(Conversation)).all():
+        wa = s.get(Contact, c.contact_id).wa_id
+        if wa in customers:
+            conv_of[c.id] = customers.index(wa)
+    return {
+        "messages": [(name(m.provider_message_id), m.kind, m.body, m.direction, m.status,
+                      name(by_id.get(m.reply_to_id)), name(m.reply_to_provider_id), m.reaction,
+                      conv_of[m.conversation_id],
+                      m.created_at if m.direction == "inbound" else None, m.payload, m.sent_at,
+                      m.delivered_at) for m in msgs],
+        "conversations": sorted(
+            (conv_of[c.id], c.unread_count, c.last_message_at, c.last_inbound_at,
+             c.window_expires_at, c.last_preview, c.channel)
+            for c in s.exec(select(Conversation)).all() if c.id in conv_of),
+        "contacts": sorted((customers.index(c.wa_id), c.profile_name, c.name)
+                           for c in s.exec(select(Contact)).all() if c.wa_id in customers),
+        "usage": sorted(name(by_id[u.message_id]) for u in s.exec(select(UsageRecord)).all()
+                        if u.message_id in by_id),
+        "events": [(e.state, e.attempts, e.kind, e.error, e.account_id is not None)
+                   for e in (s.get(WebhookEvent, i) for i in ids)],
+        "live": sorted((ev["type"], name(by_id.get(ev["message_id"])))
+                       for _, ev in outcome.live),
+    }
+
+
+def test_fast_path_gives_the_same_rows_as_the_per_event_path(seeded, monkeypatch):
+    monkeypatch.setattr(ingest, "fast_path_enabled", False)
+    slow = _scenario(seeded, "SLOW", ["15550109901", "15550109902", "15550109903"])
+    monkeypatch.setattr(ingest, "fast_path_enabled", True)
+    fast_runs: list[int] = []
+    write = ingest._write_fast_run
+
+    def counting(session, run, *args):
+        fast_runs.append(len(run))
+        return write(session, run, *args)
+
+    monkeypatch.setattr(ingest, "_write_fast_run", counting)
+    fast = _scenario(seeded, "FAST", ["15550109911", "15550109912", "15550109913"])
+    for key in slow:
+        assert fast[key] == slow[key], key
+    assert {e[0] for e in fast["events"]} == {"done"}
+    assert len(fast["messages"]) == 12  # 10 texts + the reaction + the outbound, no duplicate
+    assert sum(fast_runs) >= 7  # most of the burst went the set-based way

@@ -255,8 +255,11 @@ def _scenario_bodies(tag: str, customers: list[str], outbound_wamid: str) -> lis
                 "messaging_product": "whatsapp",
                 "metadata": {"display_phone_number": "15550100100",
                              "phone_number_id": "200000000000001"},
-                "contacts": [{"profile": {"name": (names or {}).get(w, f"Cust {customers.index(w)}")},
-                              "wa_id": w} for w in customers],
+                "contacts": [
+                    {"profile": {"name": (names or {}).get(w, f"Cust {customers.index(w)}")},
+                     "wa_id": w}
+                    for w in customers
+                ],
                 "messages": list(messages), "statuses": list(statuses)}}]}]}
 
     def text(n, who, ts, reply=None):

@@ -33,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     with db.session_scope() as session:
         if args.command == "seed":
             seeded = seed.seed_demo(session=session)
+            if seeded:
+                seed.seed_usage_history(session=session)
             print("demo data created" if seeded else "database already has data; demo seed skipped")
         elif args.command == "early-access":
             account = session.exec(select(Account).where(Account.name == args.account)).first()

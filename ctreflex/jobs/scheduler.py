@@ -37,6 +37,7 @@ class JobSpec:
     description: str
     interval: dt.timedelta
     func: Callable[..., Awaitable[str]]
+    run_at_start: bool = False  # a fresh install should not wait a whole interval
 
 
 JOBS: dict[str, JobSpec] = {
@@ -55,6 +56,7 @@ JOBS: dict[str, JobSpec] = {
             "Sums yesterday's and today's usage records per day, number and channel.",
             dt.timedelta(minutes=10),
             tasks.usage_rollup,
+            run_at_start=True,
         ),
         JobSpec(
             "template_sync",
@@ -62,6 +64,7 @@ JOBS: dict[str, JobSpec] = {
             "Copies the templates of each connected WhatsApp Business Account from Meta.",
             dt.timedelta(hours=1),
             tasks.template_sync_job,
+            run_at_start=True,
         ),
         JobSpec(
             "journal_replay",
@@ -79,6 +82,9 @@ JOBS: dict[str, JobSpec] = {
         ),
     )
 }
+
+
+START_DELAY = dt.timedelta(seconds=5)  # after the first lease renewal
 
 
 @dataclasses.dataclass(frozen=True)
@@ -145,6 +151,11 @@ class Scheduler:
                 args=[spec.id],
                 id=spec.id,
                 replace_existing=True,
+                **(
+                    {"next_run_time": dt.datetime.now(dt.UTC) + START_DELAY}
+                    if spec.run_at_start
+                    else {}
+                ),
             )
         self._sched.start()
 

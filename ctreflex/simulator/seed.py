@@ -117,6 +117,25 @@ def _shop_templates(shop: str, phone: str, site: str) -> list[dict[str, Any]]:
             ],
         },
         {
+            "name": "cake_ready_photo", "language": "en_US", "status": "APPROVED",
+            "category": "UTILITY", "quality_score": {"score": "GREEN"},
+            "components": [
+                {"type": "HEADER", "format": "IMAGE",
+                 "example": {"header_handle": [HEADER_IMAGE_EXAMPLE]}},
+                {"type": "BODY",
+                 "text": "Hi {{1}}, your {{2}} is decorated and ready. Here is a photo; "
+                         "pick it up any time today.",
+                 "example": {"body_text": [["Maria", "birthday cake"]]}},
+                {"type": "FOOTER", "text": shop},
+                {"type": "BUTTONS", "buttons": [
+                    {"type": "URL", "text": "View order", "url": f"{site}/orders/{{{{1}}}}",
+                     "example": [f"{site}/orders/A1042"]},
+                    {"type": "QUICK_REPLY", "text": "On my way"},
+                    {"type": "QUICK_REPLY", "text": "Change pickup time"},
+                ]},
+            ],
+        },
+        {
             "name": "order_ready", "language": "en_US", "status": "APPROVED",
             "category": "UTILITY", "quality_score": {"score": "GREEN"},
             "components": [

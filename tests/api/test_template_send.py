@@ -77,7 +77,7 @@ def test_sync_fills_the_catalogue_admins_only(live, seeded):
     _login(live, seeded, "agent@demo.test", "demo-agent-1")
     assert live.http.post("/api/templates/sync").status_code == 403
     result = _sync(live, seeded)
-    assert result["added"] == 15 and result["errors"] == []  # fixture 16's 4 + 11 seeded
+    assert result["added"] == 16 and result["errors"] == []  # fixture 16's 4 + 12 seeded
     with Session(db.get_engine()) as s:
         rows = s.exec(select(Template).where(Template.account_id == _bakery_id())).all()
         by_key = {(t.name, t.language): t for t in rows}
@@ -86,7 +86,7 @@ def test_sync_fills_the_catalogue_admins_only(live, seeded):
     assert by_key[("pickup_reminder", "en_US")].parameter_format == "NAMED"
     assert by_key[("order_ready", "es")].status == "APPROVED"
     again = _sync(live, seeded)
-    assert (again["added"], again["updated"], again["unchanged"]) == (0, 0, 15)
+    assert (again["added"], again["updated"], again["unchanged"]) == (0, 0, 16)
     listed = live.http.get("/api/templates", params={"q": "order", "language": "es"}).json()
     assert [(t["name"], t["language"]) for t in listed] == [("order_ready", "es")]
 

@@ -1,9 +1,8 @@
 """Issue 5, must-show 2: a template sent from the composer's picker on an expired conversation.
 
-No seeded template is exactly "utility + image header + two body variables + URL suffix"; the
-closest is ``weekend_treats_offer`` (en_US): an IMAGE header, three body variables, a URL button
-with a suffix and two quick replies, but MARKETING. It is sent to a fresh Canadian customer
-(marketing is only blocked for United States numbers), which also gives the quick reply to tap.
+The template is the simulator's ``cake_ready_photo`` (en_US): UTILITY, an IMAGE header, two body
+variables, a URL button with a suffix and two quick replies. The missing-variable test uses the
+marketing ``weekend_treats_offer`` (three variables) to a Canadian number, which Meta allows.
 Each test makes its own customer so the session's other tests keep their seeded data.
 """
 
@@ -25,7 +24,8 @@ from tests.e2e.conftest import login
 
 pytestmark = pytest.mark.browser
 
-TEMPLATE = "weekend_treats_offer (en_US)"
+TEMPLATE = "cake_ready_photo (en_US)"
+MARKETING = "weekend_treats_offer (en_US)"
 
 
 def fresh_canadian_number() -> str:
@@ -98,13 +98,13 @@ def outbox(base_url: str, wa_id: str) -> list[dict]:
     return r.json()["messages"]
 
 
-def open_picker(page: Page):
+def open_picker(page: Page, template: str = TEMPLATE, search: str = "cake"):
     page.get_by_role("button", name="Choose template").click()
     dialog = page.get_by_role("dialog", name="Choose a template")
     expect(dialog).to_be_visible()
-    dialog.get_by_role("searchbox", name="Search templates").fill("weekend")
-    dialog.get_by_role("button", name=TEMPLATE).click()
-    expect(dialog.get_by_role("heading", name=TEMPLATE)).to_be_visible()
+    dialog.get_by_role("searchbox", name="Search templates").fill(search)
+    dialog.get_by_role("button", name=template).click()
+    expect(dialog.get_by_role("heading", name=template)).to_be_visible()
     return dialog
 
 
@@ -122,27 +122,27 @@ def test_template_with_image_header_on_an_expired_conversation(
     expect(page.get_by_role("button", name="Send", exact=True)).to_be_disabled()
 
     dialog = open_picker(page)
-    # the cost is shown before sending (marketing: billed by Meta)
-    expect(dialog.locator("#template-cost")).to_contain_text("Marketing · billed by Meta")
+    # the cost is shown before sending (utility outside the window: billed by Meta)
+    expect(dialog.locator("#template-cost")).to_contain_text("Utility")
+    expect(dialog.locator("#template-cost")).to_contain_text("billed by Meta")
     preview = dialog.get_by_role("figure", name="Message preview")
     expect(preview).to_contain_text("{{1}}")  # unfilled variables stay visible
 
     dialog.locator("#template-header-upload input[type=file]").set_input_files(
-        str(tiny_png(tmp_path / "rolls.png"))
+        str(tiny_png(tmp_path / "cake.png"))
     )
-    expect(dialog.get_by_text("rolls.png")).to_be_visible()
+    expect(dialog.get_by_text("cake.png")).to_be_visible()
     expect(preview.get_by_role("img", name="Header image")).to_be_visible()
     dialog.get_by_label("Body variable {{1}}").fill("Nora")
-    dialog.get_by_label("Body variable {{2}}").fill("cinnamon rolls")
-    dialog.get_by_label("Body variable {{3}}").fill("15%")
-    dialog.get_by_label("Link ending for “Order online”").fill("ROLLS15")
+    dialog.get_by_label("Body variable {{2}}").fill("lemon tart")
+    dialog.get_by_label("Link ending for “View order”").fill("A2077")
     expected_body = (
-        "Hi Nora, our cinnamon rolls are fresh out of the oven this weekend! "
-        "Show this message in store for 15% off."
+        "Hi Nora, your lemon tart is decorated and ready. Here is a photo; "
+        "pick it up any time today."
     )
     expect(preview).to_contain_text(expected_body)
-    expect(preview.get_by_role("listitem", name=re.compile("Order online"))).to_have_attribute(
-        "aria-label", re.compile(r"order\?promo=ROLLS15$")
+    expect(preview.get_by_role("listitem", name=re.compile("View order"))).to_have_attribute(
+        "aria-label", re.compile(r"orders/A2077$")
     )
     dialog.get_by_role("button", name="Send template").click()
     expect(dialog).to_have_count(0)
@@ -152,18 +152,18 @@ def test_template_with_image_header_on_an_expired_conversation(
     sent = thread.locator(".ct-msg[data-direction=outbound]").last
     expect(sent).to_contain_text(expected_body)
     expect(sent.get_by_role("img", name="Header image")).to_be_visible()
-    expect(sent).to_contain_text("Order online")
+    expect(sent).to_contain_text("View order")
     expect(sent.get_by_role("img", name="Delivered")).to_be_visible(timeout=15_000)
 
     # what the simulator received matches the preview
     (msg,) = [m for m in outbox(base_url, wa_id) if m["type"] == "template"]
     request = msg["request"]["template"]
-    assert request["name"] == "weekend_treats_offer"
+    assert request["name"] == "cake_ready_photo"
     assert request["language"]["code"] == "en_US"
     parts = {c["type"]: c for c in request["components"]}
     assert parts["header"]["parameters"][0]["type"] == "image"
-    assert [p["text"] for p in parts["body"]["parameters"]] == ["Nora", "cinnamon rolls", "15%"]
-    assert parts["button"]["parameters"][0]["text"] == "ROLLS15"
+    assert [p["text"] for p in parts["body"]["parameters"]] == ["Nora", "lemon tart"]
+    assert parts["button"]["parameters"][0]["text"] == "A2077"
     assert msg["template"]["body"] == expected_body
 
     # the customer reads it: blue ticks
@@ -175,13 +175,13 @@ def test_template_with_image_header_on_an_expired_conversation(
     # the customer taps a quick reply: it shows as a reply quoting the template
     httpx.post(
         f"{base_url}/simulator/control/customers/{wa_id}/messages",
-        json={"type": "button", "button_text": "Save me a box", "reply_to": msg["wamid"]},
+        json={"type": "button", "button_text": "On my way", "reply_to": msg["wamid"]},
         timeout=10,
     ).raise_for_status()
     reply = thread.locator(".ct-msg[data-direction=inbound]").last
-    expect(reply).to_contain_text("Save me a box", timeout=15_000)
+    expect(reply).to_contain_text("On my way", timeout=15_000)
     expect(reply.locator(".ct-quote")).to_contain_text("You")
-    expect(reply.locator(".ct-quote")).to_contain_text("Hi Nora, our cinnamon rolls")
+    expect(reply.locator(".ct-quote")).to_contain_text("Hi Nora, your lemon tart")
 
 
 def test_missing_variable_is_refused_next_to_its_field(
@@ -193,7 +193,7 @@ def test_missing_variable_is_refused_next_to_its_field(
     open_conversation(page, base_url, name)
     before = outbox(base_url, wa_id)
 
-    dialog = open_picker(page)
+    dialog = open_picker(page, MARKETING, "weekend")
     dialog.locator("#template-header-upload input[type=file]").set_input_files(
         str(tiny_png(tmp_path / "box.png"))
     )

@@ -75,7 +75,7 @@ def _example_values(t: Template, media: str = "https://example.com/header.jpg") 
 def test_both_sets_are_complete():
     assert len(FIXTURE_16) == 4
     ids = {t.id for t in SEEDED}
-    assert len(ids) == len(SEEDED) == 26  # fixture 16 (4) + 11 on each of the two WABAs
+    assert len(ids) == len(SEEDED) == 28  # fixture 16 (4) + 12 on each of the two WABAs
     assert {"300000000000001", "300000000000101", "300000000000201"} <= ids
 
 
@@ -190,4 +190,4 @@ def test_simulator_accepts_every_sendable_template():
 
     sent = asyncio.run(run())
     assert ("order_ready", "es") in sent and ("pickup_reminder", "en_US") in sent
-    assert ("spring_whitening_offer", "en_US") in sent and len(sent) == 9
+    assert ("spring_whitening_offer", "en_US") in sent and len(sent) == 10

@@ -111,6 +111,68 @@ def listener_count() -> int:
     return len(_LISTENERS)
 
 
+# The account's list, reloaded once per batch of events and shared by the tabs that show the
+# same view: the broker hands the same event dicts to every subscriber of this process, so
+# (view, open conversation to mark read, ids of the batch's events) names one reload. Entries
+# keep their batch alive (so the ids can't be reused) and are dropped after LIST_SHARE_TTL s.
+LIST_SHARE_TTL = 2.0
+
+
+@dataclasses.dataclass(frozen=True)
+class _ListResult:
+    rows: list[ConversationRow]
+    counts: dict[str, int]
+    edge: float  # epoch s when a listed window next changes state, 0 if none
+    read_now: bool  # mark_id was unread and is now read
+
+
+_SHARED_LISTS: dict[tuple, tuple[float, asyncio.Future, list[dict]]] = {}
+
+
+def _compute_list(
+    account_id: int, tz: str, query: str, list_filter: str, sort: str, mark_id: int
+) -> _ListResult:
+    """Runs in a worker thread: mark the open conversation read (if asked), then the list."""
+    with db.session_scope() as session:
+        read_now = False
+        if mark_id:
+            read_now = convs.mark_read(
+                session=session, account_id=account_id, conversation_id=mark_id
+            )
+        now = utc_now()
+        rows = convs.list_rows(
+            session=session,
+            account_id=account_id,
+            tz=tz,
+            query=query,
+            filter=list_filter,
+            sort=sort,
+            now=now,
+        )
+        counts = convs.filter_counts(session=session, account_id=account_id, now=now)
+        edge = convs.next_list_change(rows, now)
+    return _ListResult(rows, counts, time.time() + edge if edge is not None else 0.0, read_now)
+
+
+async def _shared_list(view: tuple, mark_id: int, batch: list[dict]) -> tuple[_ListResult, bool]:
+    """The list for `view` after `batch`, computed off the event loop, once for all the tabs
+    asking for the same thing. Also whether this caller computed it (it alone reports
+    read_now, so one read receipt is sent)."""
+    if not batch:  # a timeout or a poke: nothing to share
+        return await asyncio.to_thread(_compute_list, *view, mark_id), True
+    now = time.monotonic()
+    for key, (born, _, _) in list(_SHARED_LISTS.items()):
+        if now - born > LIST_SHARE_TTL:
+            del _SHARED_LISTS[key]
+    key = (view, mark_id, tuple(id(e) for e in batch))
+    hit = _SHARED_LISTS.get(key)
+    if hit is not None:
+        return await asyncio.shield(hit[1]), False
+    task = asyncio.ensure_future(asyncio.to_thread(_compute_list, *view, mark_id))
+    _SHARED_LISTS[key] = (now, task, batch)
+    return await asyncio.shield(task), True
+
+
 async def _socket_connected(token: str) -> bool:
     """Whether the tab still has a socket (any worker). True when it can't be known."""
     try:
@@ -284,6 +346,14 @@ class InboxState(AuthState):
 
     # ------------------------------------------------------------------ loading
 
+    def _view(self) -> tuple:
+        """What the list depends on, besides the data (the arguments of _compute_list)."""
+        return (self._account_id, self._tz, self.query, self.list_filter, self.sort)
+
+    def _apply_list(self, result: _ListResult) -> None:
+        self.rows, self.counts = list(result.rows), dict(result.counts)  # a copy per tab
+        self._list_edge = result.edge
+
     def _load_list(self, session) -> None:
         now = utc_now()
         self.rows = convs.list_rows(
@@ -435,27 +505,56 @@ class InboxState(AuthState):
         path = (self.router.url.path or "").rstrip("/")
         return path == routes.INBOX or path.startswith(routes.INBOX + "/")
 
-    def _refresh(self, batch: list[dict], everything: bool) -> bool:
-        """Reload what the batch touched; True when the open conversation was just read."""
+    def _plan(self, batch: list[dict], everything: bool) -> tuple[tuple | None, int]:
+        """What _refresh will need for the list: the view to reload (None: the list stays)
+        and the open conversation to mark read first (0: none)."""
+        ids = {e.get("conversation_id") for e in batch}
+        kinds = {e.get("type") for e in batch}
+        open_hit = everything or self.open_id in ids
+        mark_id = 0
+        if self.open_id and open_hit and ("message" in kinds or everything):
+            mark_id = self.open_id  # the agent is looking at it: a message arriving is read
+        if (
+            everything
+            or kinds & {"message", "conversation"}
+            or (self._list_edge and time.time() >= self._list_edge)
+        ):
+            return self._view(), mark_id
+        return None, mark_id
+
+    def _refresh(
+        self,
+        batch: list[dict],
+        everything: bool,
+        pre: _ListResult | None = None,
+        planned: tuple[tuple | None, int] = (None, 0),
+    ) -> bool:
+        """Reload what the batch touched; True when the open conversation was just read.
+        `pre`: the list (and mark_read) already computed for `planned` (see _plan), used
+        when the view and the open conversation have not changed since."""
         read_now = False
         ids = {e.get("conversation_id") for e in batch}
         kinds = {e.get("type") for e in batch}
         open_hit = everything or self.open_id in ids
         now = time.time()
+        view, mark_id = self._plan(batch, everything)
+        marked = pre is not None and planned[1] == mark_id  # mark_read done along with pre
+        usable = marked and planned[0] == view
         with db.session_scope() as session:
-            if self.open_id and open_hit and ("message" in kinds or everything):
-                # the agent is looking at it: a message arriving here is read
-                read_now = convs.mark_read(
-                    session=session, account_id=self._account_id, conversation_id=self.open_id
-                )
+            if mark_id:
+                if marked:
+                    read_now = pre.read_now
+                else:
+                    read_now = convs.mark_read(
+                        session=session, account_id=self._account_id, conversation_id=mark_id
+                    )
             if open_hit or (self._detail_edge and now >= self._detail_edge):
                 self._load_open(session)
-            if (
-                everything
-                or kinds & {"message", "conversation"}
-                or (self._list_edge and now >= self._list_edge)
-            ):
-                self._load_list(session)
+            if view is not None:
+                if usable:
+                    self._apply_list(pre)
+                else:
+                    self._load_list(session)
             if self.picker_open and (everything or "template" in kinds):
                 self._load_picker_rows(session)  # paused templates drop out live
         return read_now
@@ -484,9 +583,15 @@ class InboxState(AuthState):
                 return
             log.info("inbox listener started (tab %s…, account %s)", token[:8], account_id)
             async with broker.subscribe(account_id) as sub:
+                async with self:
+                    view = self._view()
+                first = await asyncio.to_thread(_compute_list, *view, 0)
                 async with self:  # catch up on what arrived between page load and now
+                    if self._view() == view:
+                        self._apply_list(first)
                     with db.session_scope() as session:
-                        self._load_list(session)
+                        if self._view() != view:
+                            self._load_list(session)
                         if self.open_id:
                             self._load_open(session)
                 gone_since: float | None = None
@@ -515,7 +620,16 @@ class InboxState(AuthState):
                             break
                         everything = missed or sub.overflowed
                         sub.overflowed, missed = False, False
-                        read_now = self._refresh(batch, everything)
+                        planned = self._plan(batch, everything)
+                    # the list (and marking the open conversation read) off the event loop,
+                    # once for all this account's tabs showing the same view
+                    pre = None
+                    if planned[0] is not None:
+                        pre, computed = await _shared_list(planned[0], planned[1], batch)
+                        if not computed:
+                            pre = dataclasses.replace(pre, read_now=False)
+                    async with self:
+                        read_now = self._refresh(batch, everything, pre, planned)
                         receipt_for = self.open_id if read_now else 0
                     if receipt_for:
                         await _read_receipt(account_id, receipt_for)

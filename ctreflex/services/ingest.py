@@ -701,20 +701,22 @@ def _contact(session: Session, account: Account, wa_id: str, profile_name: str) 
     return contact
 
 
-def _conversation(
-    session: Session, account: Account, contact: Contact, number: BusinessNumber
+def conversation_for(
+    session: Session, *, contact: Contact, number: BusinessNumber, channel: str
 ) -> Conversation:
+    """The one conversation of this customer in this account (any channel); created on their
+    first message, on the channel it came by."""
     conv = session.exec(
         select(Conversation).where(
-            Conversation.account_id == account.id, Conversation.contact_id == contact.id
+            Conversation.account_id == contact.account_id, Conversation.contact_id == contact.id
         )
     ).first()
     if conv is None:
         conv = Conversation(
-            account_id=account.id,
+            account_id=contact.account_id,
             contact_id=contact.id,
             business_number_id=number.id,
-            channel="whatsapp",
+            channel=channel,
         )
         session.add(conv)
         session.flush()
@@ -849,7 +851,7 @@ def _store_inbound(
         return  # a duplicate delivery
     profile = value.contact_for(msg.from_)
     contact = _contact(session, account, msg.from_, (profile.name if profile else None) or "")
-    conv = _conversation(session, account, contact, number)
+    conv = conversation_for(session, contact=contact, number=number, channel="whatsapp")
     at = msg.timestamp_utc or now
 
     if msg.type == "reaction":

@@ -537,25 +537,6 @@ def _contact(session: Session, account_id: int, raw: str) -> Contact:
     return contact
 
 
-def _conversation(session: Session, contact: Contact, number: BusinessNumber) -> Conversation:
-    conv = session.exec(
-        select(Conversation).where(
-            Conversation.account_id == contact.account_id,
-            Conversation.contact_id == contact.id,
-        )
-    ).first()
-    if conv is None:
-        conv = Conversation(
-            account_id=contact.account_id,
-            contact_id=contact.id,
-            business_number_id=number.id,
-            channel="sms",
-        )
-        session.add(conv)
-        session.flush()
-    return conv
-
-
 def _by_provider_id(session: Session, pid: str) -> Message | None:
     return session.exec(select(Message).where(Message.provider_message_id == pid)).first()
 
@@ -579,7 +560,7 @@ def handle_inbound(
         return  # a duplicate delivery
     plan = _plan(session, number.account_id)
     contact = _contact(session, number.account_id, msg.from_)
-    conv = _conversation(session, contact, number)
+    conv = ingest.conversation_for(session, contact=contact, number=number, channel="sms")
 
     media_id = None
     if msg.media:

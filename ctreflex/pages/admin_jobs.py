@@ -127,6 +127,7 @@ def _job_row(j: rx.Var[scheduler.JobRow]) -> rx.Component:
                 disabled=JobsState.running != "",
                 aria_label="Run " + j.title + " now",
                 on_click=JobsState.run_now(j.id),
+                white_space="nowrap",
             )
         ),
         id="job-" + j.id,

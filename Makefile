@@ -61,7 +61,10 @@ run: setup
 
 dev: setup
 	$(banner)
-	$(BIN)/reflex run --env dev --frontend-port $(PORT) --backend-port $$(( $(PORT) + 5000 ))
+	@echo "  (dev: the API, webhooks and simulator are on port $$(( $(PORT) + 5000 )))"
+	CTREFLEX_PUBLIC_URL=http://127.0.0.1:$$(( $(PORT) + 5000 )) \
+	REFLEX_HOT_RELOAD_EXCLUDE_PATHS=$(CURDIR)/data:$(CURDIR)/tests:$(CURDIR)/bench:$(CURDIR)/docs \
+	  $(BIN)/reflex run --env dev --frontend-port $(PORT) --backend-port $$(( $(PORT) + 5000 ))
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

@@ -822,33 +822,41 @@ class InboxState(AuthState):
                 f"window.ctInbox && window.ctInbox.restoreComposer({json.dumps(job['body'])})"
             )
 
-    @rx.event(background=True)
-    async def retry(self, message_id: int):
+    async def _message_action(self, act, failure: str) -> None:
+        """Run a send-like action on a message (retry, resend as SMS) from a background event:
+        a refusal shows by the composer, anything else is logged; the thread reloads."""
         async with self:
             user = self.current_user()
             if user is None:
                 return
             conversation_id = self.open_id
+        from ctreflex.services.outbound import SendRefused
+
         error = ""
         try:
-            from ctreflex.services import outbound
-
-            try:
-                await outbound.retry(
-                    account_id=user.account_id, user_id=user.user_id, message_id=int(message_id)
-                )
-            except outbound.SendRefused as exc:
-                error = exc.message or str(exc)
-        except ImportError:
-            error = "Retrying isn't available yet on this server."
+            await act(user)
+        except SendRefused as exc:
+            error = exc.message or str(exc)
         except Exception:
-            log.exception("retry failed")
-            error = "Something went wrong while retrying. Try again."
+            log.exception("%s", failure)
+            error = f"Something went wrong while {failure}. Try again."
         async with self:
             if self.open_id == conversation_id:
                 self.composer_error = error
                 with db.session_scope() as session:
                     self._load_open(session)
+                    self._load_list(session)
+
+    @rx.event(background=True)
+    async def retry(self, message_id: int):
+        from ctreflex.services import outbound
+
+        await self._message_action(
+            lambda user: outbound.retry(
+                account_id=user.account_id, user_id=user.user_id, message_id=int(message_id)
+            ),
+            "retrying",
+        )
 
     # ------------------------------------------------------------------ attachments
 
@@ -966,31 +974,14 @@ class InboxState(AuthState):
     @rx.event(background=True)
     async def resend_sms(self, message_id: int):
         """ "Resend as SMS" on a failed WhatsApp message: the same text, linked both ways."""
-        async with self:
-            user = self.current_user()
-            if user is None:
-                return
-            conversation_id = self.open_id
-        error = ""
-        try:
-            from ctreflex.services import sms
-            from ctreflex.services.outbound import SendRefused
+        from ctreflex.services import sms
 
-            try:
-                await sms.resend_as_sms(
-                    account_id=user.account_id, user_id=user.user_id, message_id=int(message_id)
-                )
-            except SendRefused as exc:
-                error = exc.message or str(exc)
-        except Exception:
-            log.exception("resend as SMS failed")
-            error = "Something went wrong while resending by SMS. Try again."
-        async with self:
-            if self.open_id == conversation_id:
-                self.composer_error = error
-                with db.session_scope() as session:
-                    self._load_open(session)
-                    self._load_list(session)
+        await self._message_action(
+            lambda user: sms.resend_as_sms(
+                account_id=user.account_id, user_id=user.user_id, message_id=int(message_id)
+            ),
+            "resending by SMS",
+        )
 
     # ------------------------------------------------------------------ template picker
 

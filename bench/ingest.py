@@ -250,8 +250,12 @@ def main() -> None:
     ap.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     ap.add_argument("--concurrency", type=int, default=64)
     ap.add_argument("--threads", type=int, default=1, help="wrk threads (it shares the cores)")
-    ap.add_argument("--max-rate", type=int, default=9000,
+    ap.add_argument("--max-rate", type=int, default=20000,
                     help="bodies generated per second of run (the count bound)")
+    ap.add_argument("--wait", type=float, default=300,
+                    help="longest wait, s, for the journal to be processed after the load")
+    ap.add_argument("--profile-raw", action="store_true",
+                    help="write PREFIX.txt (collapsed stacks, one per line) instead of the SVG")
     ap.add_argument("--profile", metavar="PREFIX",
                     help="py-spy record the app worker during the webhook run (PREFIX.svg)")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (database, log)")
@@ -294,8 +298,9 @@ def main() -> None:
         if args.profile:
             pid = worker_pid(proc.pid)
             spy = subprocess.Popen([str(BIN / "py-spy"), "record", "-p", str(pid), "-r", "200",
-                                    "-d", str(args.duration + 5), "-o", args.profile + ".svg",
-                                    "--nonblocking"],
+                                    "-d", str(args.duration + 5), "--nonblocking",
+                                    *(["--format", "raw", "-o", args.profile + ".txt"]
+                                      if args.profile_raw else ["-o", args.profile + ".svg"])],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(1)
         cpu0, busy0 = group_cpu_seconds(proc.pid), machine_busy_seconds()
@@ -305,7 +310,7 @@ def main() -> None:
         hook_busy = machine_busy_seconds() - busy0
         accepted = hook["requests"] - hook["err_status"]
         # wrk stops with requests in flight: those may be journaled (and then processed) too.
-        new, t_done, left = wait_processed(db, accepted, baseline, t0, 300)
+        new, t_done, left = wait_processed(db, accepted, baseline, t0, args.wait)
         hook_app_cpu = group_cpu_seconds(proc.pid) - cpu0
         if spy is not None:
             spy.wait(timeout=120)

@@ -11,6 +11,7 @@ from ctreflex.api import simulator, sms_simulator
 from ctreflex.jobs.scheduler import scheduler_lifespan
 from ctreflex.services import graph, sms
 from ctreflex.services.processor import processor
+from ctreflex.settings import get_settings
 
 log = logging.getLogger("ctreflex")
 
@@ -29,7 +30,10 @@ def startup_checks() -> None:
 @contextlib.asynccontextmanager
 async def webhook_processor():
     """Process what the journal holds (also what a crash left behind), then keep up."""
-    processor.start()
+    if get_settings().processor == "process":
+        await processor.start_child()  # its own process: HTTP keeps this worker's GIL
+    else:
+        processor.start()
     processor.notify()
     sim = simulator.current()
     if sim is not None:

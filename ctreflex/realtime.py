@@ -17,7 +17,7 @@ import contextlib
 import json
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 log = logging.getLogger("ctreflex.realtime")
 
@@ -48,12 +48,22 @@ class Subscription:
         return batch
 
 
+def redis_url() -> str | None:
+    return os.environ.get("REFLEX_REDIS_URL") or os.environ.get("CTREFLEX_REDIS_URL") or None
+
+
 class Broker:
     def __init__(self) -> None:
         self._subs: dict[int, set[Subscription]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._redis = None
         self._redis_task: asyncio.Task | None = None
+        self._relay: Callable[[int, dict], None] | None = None
+
+    def set_relay(self, relay: Callable[[int, dict], None] | None) -> None:
+        """Hand every published event to `relay` instead (the processor's child process sends
+        them to its web worker, which publishes them to its tabs)."""
+        self._relay = relay
 
     def subscriber_count(self, account_id: int | None = None) -> int:
         if account_id is None:
@@ -81,6 +91,10 @@ class Broker:
 
     async def publish(self, account_id: int, event: dict) -> None:
         event = {**event, "account_id": account_id}
+        if self._relay is not None:
+            self._relay(account_id, event)
+            return
+        await self._ensure_redis()  # a worker with no tab open still publishes to the others
         if self._redis is not None:
             await self._redis.publish(f"ctreflex:account:{account_id}", json.dumps(event))
             return
@@ -101,7 +115,7 @@ class Broker:
             asyncio.run_coroutine_threadsafe(self.publish(account_id, event), loop)
 
     async def _ensure_redis(self) -> None:
-        url = os.environ.get("REFLEX_REDIS_URL") or os.environ.get("CTREFLEX_REDIS_URL")
+        url = redis_url()
         if not url or self._redis is not None:
             return
         import redis.asyncio as aioredis

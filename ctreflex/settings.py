@@ -75,6 +75,11 @@ class Settings(BaseSettings):
         default=True,
         description="Take part in the scheduled jobs; one process (a DB lease) runs them.",
     )
+    processor: Literal["process", "inline"] = Field(
+        default="process",
+        description="process: webhook events are turned into messages by a child process of "
+        "each web worker (its own core, its own GIL); inline: by a thread of the web worker.",
+    )
     media_retention_days: int = Field(
         default=90, ge=1, description="Media files older than this are deleted from disk."
     )

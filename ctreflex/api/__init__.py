@@ -21,7 +21,8 @@ def build_api() -> FastAPI:
     api.include_router(account.router)
     api.include_router(admin.router)
     api.include_router(templates.router)
-    api.include_router(webhooks.router)
+    api.include_router(webhooks.router)  # the GET handshake
+    api.add_middleware(webhooks.WebhookLane)  # the signed POSTs
     api.include_router(media.router)
     api.include_router(sms_webhooks.router)
     sim = simulator.build_simulator()

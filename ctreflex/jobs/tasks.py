@@ -174,8 +174,7 @@ async def journal_replay(*, now: dt.datetime | None = None) -> str:
             .values(state="retry", next_attempt_at=now)
         )
         revived = result.rowcount or 0
-    running = processor._task is not None and not processor._task.done()
-    if running:  # this process's processor takes them in order; never two drains at once
+    if processor.running:  # this process's processor takes them in order; never two drains at once
         processor.notify()
         published = "the processor notified"
     else:

@@ -36,18 +36,40 @@ def process_due(limit: int = 500) -> tuple[int, ingest.Outcome]:
         session.rollback()  # end the read transaction: each chunk starts fresh
         while taken < len(ids):
             session.expire_all()  # rows the UI or another worker changed since: read afresh
-            with ingest.write_gate.processing():
+            with _LazyTurn() as turn:
                 deadline = time.monotonic() + CHUNK_SECONDS
 
                 def stop(deadline=deadline) -> bool:
                     return ingest.write_gate.journal_waiting() or time.monotonic() > deadline
 
-                outcome = ingest.process_events(session=session, event_ids=ids[taken:], stop=stop)
+                outcome = ingest.process_events(session=session, event_ids=ids[taken:],
+                                                stop=stop, before_write=turn.take)
             taken += outcome.taken
             total.live.extend(outcome.live)
             total.media_to_fetch.extend(outcome.media_to_fetch)
     total.live = _coalesce(total.live)
     return len(ids), total
+
+
+class _LazyTurn:
+    """The processor's turn at the write gate, taken at the first write (`take`) and kept until
+    the transaction has committed (the end of the with block)."""
+
+    def __init__(self) -> None:
+        self._held: contextlib.AbstractContextManager | None = None
+
+    def take(self) -> None:
+        if self._held is None:
+            self._held = ingest.write_gate.processing()
+            self._held.__enter__()
+
+    def __enter__(self) -> _LazyTurn:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._held is not None:
+            held, self._held = self._held, None
+            held.__exit__(*exc)
 
 
 def _coalesce(live: list[tuple[int, dict]]) -> list[tuple[int, dict]]:
@@ -117,21 +139,49 @@ def _media_and_number(session: Session, media_id: int):
 
 
 class Processor:
+    """Runs in this process (`start`), or hands the work to a child process (`start_child`,
+    ctreflex/services/processor_child.py) and relays its live events to this process's tabs."""
+
     def __init__(self) -> None:
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._media_tasks: set[asyncio.Task] = set()
+        self._child = None
+        self._stopping = False
+
+    @property
+    def running(self) -> bool:
+        if self._child is not None:
+            return self._child.running
+        return self._task is not None and not self._task.done()
 
     def notify(self) -> None:
-        self._wake.set()
+        if self._child is not None:
+            self._child.notify()
+        else:
+            self._wake.set()
+
+    async def start_child(self) -> None:
+        from ctreflex.services.processor_child import ChildProcessor
+
+        self._child = ChildProcessor()
+        await self._child.start()
 
     def start(self) -> None:
         if self._task is None or self._task.done():
+            self._stopping = False
             self._wake = asyncio.Event()  # bound to this loop (tests run several loops)
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
+        if self._child is not None:
+            child, self._child = self._child, None
+            await child.stop()
         if self._task is not None:
+            # The flag, not only the cancel: Python 3.11's wait_for swallows a cancel that
+            # arrives together with a wake-up, and the loop would go on forever.
+            self._stopping = True
+            self._wake.set()
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
@@ -152,7 +202,7 @@ class Processor:
                 task.add_done_callback(self._media_tasks.discard)
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=1.0)
             self._wake.clear()

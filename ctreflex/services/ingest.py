@@ -91,6 +91,8 @@ def journal(*, session: Session, provider: str, body: bytes, commit: bool = True
 
 def journal_many(*, session: Session, provider: str, bodies: list[bytes]) -> list[int]:
     """Journal several bodies in one INSERT and one COMMIT (group commit); ids in body order."""
+    if not bodies:
+        return []
     now = utc_now()
     rows = [
         {
@@ -125,6 +127,8 @@ def journal_bodies(*, provider: str, bodies: list[bytes]) -> list[int]:
     executemany, a quarter of the ORM's cost per row): inside BEGIN IMMEDIATE this connection
     is the only writer, so the new rows take the ids after the current largest, in order;
     that is checked against last_insert_rowid() before the commit. Elsewhere: journal_many."""
+    if not bodies:
+        return []
     engine = db.get_engine()
     if engine.dialect.name != "sqlite":
         with db.session_scope() as session:
@@ -182,9 +186,11 @@ class WriteGate:
         self._lock = threading.Lock()
         self._count_lock = threading.Lock()
         self._journal_waiting = 0
-        self._files: dict[str, tuple[int, int]] = {}
+        self._files: dict[str, tuple[int, int, int]] = {}
 
-    def _lock_files(self) -> tuple[int, int] | None:
+    def _lock_files(self) -> tuple[int, int, int] | None:
+        """(gate, want, probe): probe is a second open of the want file, so that testing it
+        never touches the shared lock this process's journal holds on `want`."""
         engine = db.get_engine()
         path = engine.url.database if engine.dialect.name == "sqlite" else None
         if not path or path == ":memory:" or fcntl is None:
@@ -196,6 +202,7 @@ class WriteGate:
                 if fds is None:
                     flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
                     fds = (os.open(f"{path}-gate", flags, 0o600),
+                           os.open(f"{path}-want", flags, 0o600),
                            os.open(f"{path}-want", flags, 0o600))
                     self._files[path] = fds
         return fds
@@ -207,10 +214,10 @@ class WriteGate:
         if fds is None:
             return False
         try:
-            fcntl.flock(fds[1], fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fds[2], fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            return True  # another process's journal holds it
-        fcntl.flock(fds[1], fcntl.LOCK_UN)
+            return True  # a journal write (this process's or another's) holds it
+        fcntl.flock(fds[2], fcntl.LOCK_UN)
         return False
 
     @contextlib.contextmanager
@@ -239,7 +246,7 @@ class WriteGate:
             yield
 
     @contextlib.contextmanager
-    def _turn(self, fds: tuple[int, int] | None) -> Iterator[None]:
+    def _turn(self, fds: tuple[int, int, int] | None) -> Iterator[None]:
         if fds is None:
             yield
             return

@@ -120,3 +120,12 @@ def test_a_batch_the_database_refuses_stores_none_of_its_bodies(db_url):
         with db.get_engine().begin() as conn:
             for statement in drop:
                 conn.execute(text(statement))
+
+
+def test_an_empty_batch_stores_nothing_and_returns_no_ids(db_url):
+    with db.session_scope() as s:
+        ingest.journal(session=s, provider="whatsapp", body=b'{"before": true}')
+    assert ingest.journal_bodies(provider="whatsapp", bodies=[]) == []
+    with db.session_scope() as s:
+        assert ingest.journal_many(session=s, provider="whatsapp", bodies=[]) == []
+    assert len(_rows()) == 1

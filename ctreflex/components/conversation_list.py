@@ -34,92 +34,130 @@ def channel_icon(channel: rx.Var[str], size: int = 14) -> rx.Component:
 
 
 def conversation_item(row: rx.Var[ConversationRow], selected_id: rx.Var[int]) -> rx.Component:
-    selected = row.id == selected_id
+    """One row. Its content is a memoised component with plain props: when a live update
+    replaces the list, React re-renders only the rows whose values changed."""
     return rx.el.li(
-        rx.link(
-            rx.hstack(
-                rx.box(
-                    rx.avatar(fallback=row.initials, size="3", radius="full", color_scheme="teal"),
-                    rx.box(channel_icon(row.channel, 11), class_name="ct-avatar-channel"),
-                    position="relative",
-                    flex_shrink="0",
-                ),
-                rx.vstack(
-                    rx.hstack(
-                        rx.text(
-                            row.name,
-                            weight=rx.cond(row.unread > 0, "bold", "medium"),
-                            size="2",
-                            class_name="ct-ellipsis",
-                        ),
-                        rx.spacer(),
-                        rx.text(
-                            row.last_at,
-                            size="1",
-                            color=rx.cond(row.unread > 0, "var(--accent-11)", "var(--gray-10)"),
-                            white_space="nowrap",
-                        ),
-                        width="100%",
-                        align="center",
-                        spacing="2",
-                    ),
-                    rx.hstack(
-                        rx.text(
-                            rx.el.span(row.preview_prefix, color="var(--gray-10)"),
-                            row.preview,
-                            size="2",
-                            color=rx.cond(row.unread > 0, "var(--gray-12)", "var(--gray-11)"),
-                            weight=rx.cond(row.unread > 0, "medium", "regular"),
-                            class_name="ct-ellipsis",
-                            flex="1",
-                        ),
-                        rx.cond(
-                            row.unread > 0,
-                            rx.badge(
-                                row.unread,
-                                rx.el.span(" unread", class_name="sr-only"),
-                                color_scheme="teal",
-                                variant="solid",
-                                radius="full",
-                                class_name="ct-unread",
-                            ),
-                        ),
-                        width="100%",
-                        align="center",
-                        spacing="2",
-                    ),
-                    rx.hstack(
-                        rx.text(
-                            row.number,
-                            rx.cond(row.region != "", " · " + row.region, ""),
-                            size="1",
-                            color="var(--gray-10)",
-                            class_name="ct-ellipsis",
-                            flex="1",
-                            title=row.country,
-                        ),
-                        window_chip(row.window_state, row.window_short, row.window_expires_ms),
-                        width="100%",
-                        align="center",
-                        spacing="2",
-                    ),
-                    spacing="1",
-                    width="100%",
-                    min_width="0",
-                ),
-                spacing="3",
-                width="100%",
-                align="start",
-            ),
-            href="/inbox/" + row.id.to_string(),
-            underline="none",
-            color="inherit",
-            aria_label="Conversation with " + row.name,
-            aria_current=rx.cond(selected, "page", "false"),
-            class_name=rx.cond(selected, "ct-conv ct-conv-selected", "ct-conv"),
-            id="conversation-" + row.id.to_string(),
+        conversation_link(
+            conv_id=row.id,
+            name=row.name,
+            initials=row.initials,
+            number=row.number,
+            country=row.country,
+            region=row.region,
+            preview=row.preview,
+            preview_prefix=row.preview_prefix,
+            unread=row.unread,
+            channel=row.channel,
+            last_at=row.last_at,
+            window_state=row.window_state,
+            window_short=row.window_short,
+            window_expires_ms=row.window_expires_ms,
+            selected=row.id == selected_id,
         ),
         class_name="ct-conv-item",
+    )
+
+
+@rx.memo
+def conversation_link(
+    conv_id: rx.Var[int],
+    name: rx.Var[str],
+    initials: rx.Var[str],
+    number: rx.Var[str],
+    country: rx.Var[str],
+    region: rx.Var[str],
+    preview: rx.Var[str],
+    preview_prefix: rx.Var[str],
+    unread: rx.Var[int],
+    channel: rx.Var[str],
+    last_at: rx.Var[str],
+    window_state: rx.Var[str],
+    window_short: rx.Var[str],
+    window_expires_ms: rx.Var[int],
+    selected: rx.Var[bool],
+) -> rx.Component:
+    return rx.link(
+        rx.hstack(
+            rx.box(
+                rx.avatar(fallback=initials, size="3", radius="full", color_scheme="teal"),
+                rx.box(channel_icon(channel, 11), class_name="ct-avatar-channel"),
+                position="relative",
+                flex_shrink="0",
+            ),
+            rx.vstack(
+                rx.hstack(
+                    rx.text(
+                        name,
+                        weight=rx.cond(unread > 0, "bold", "medium"),
+                        size="2",
+                        class_name="ct-ellipsis",
+                    ),
+                    rx.spacer(),
+                    rx.text(
+                        last_at,
+                        size="1",
+                        color=rx.cond(unread > 0, "var(--accent-11)", "var(--gray-10)"),
+                        white_space="nowrap",
+                    ),
+                    width="100%",
+                    align="center",
+                    spacing="2",
+                ),
+                rx.hstack(
+                    rx.text(
+                        rx.el.span(preview_prefix, color="var(--gray-10)"),
+                        preview,
+                        size="2",
+                        color=rx.cond(unread > 0, "var(--gray-12)", "var(--gray-11)"),
+                        weight=rx.cond(unread > 0, "medium", "regular"),
+                        class_name="ct-ellipsis",
+                        flex="1",
+                    ),
+                    rx.cond(
+                        unread > 0,
+                        rx.badge(
+                            unread,
+                            rx.el.span(" unread", class_name="sr-only"),
+                            color_scheme="teal",
+                            variant="solid",
+                            radius="full",
+                            class_name="ct-unread",
+                        ),
+                    ),
+                    width="100%",
+                    align="center",
+                    spacing="2",
+                ),
+                rx.hstack(
+                    rx.text(
+                        number,
+                        rx.cond(region != "", " · " + region, ""),
+                        size="1",
+                        color="var(--gray-10)",
+                        class_name="ct-ellipsis",
+                        flex="1",
+                        title=country,
+                    ),
+                    window_chip(window_state, window_short, window_expires_ms),
+                    width="100%",
+                    align="center",
+                    spacing="2",
+                ),
+                spacing="1",
+                width="100%",
+                min_width="0",
+            ),
+            spacing="3",
+            width="100%",
+            align="start",
+        ),
+        href="/inbox/" + conv_id.to_string(),
+        underline="none",
+        color="inherit",
+        aria_label="Conversation with " + name,
+        aria_current=rx.cond(selected, "page", "false"),
+        class_name=rx.cond(selected, "ct-conv ct-conv-selected", "ct-conv"),
+        id="conversation-" + conv_id.to_string(),
     )
 
 

@@ -221,9 +221,16 @@ async def _next_batch(sub, entry: _Listener, timeout: float) -> list[dict]:
     return []
 
 
-class InboxState(AuthState):
+class InboxListState(AuthState):
+    """The conversation list's rows and counts, in a state of their own: a live list update
+    changes only this state, so the browser re-renders the list, not the thread and composer
+    (InboxState, a substate, reads and writes these as its own)."""
+
     rows: list[ConversationRow] = []
     counts: dict[str, int] = {name: 0 for name in convs.FILTERS}
+
+
+class InboxState(InboxListState):
     query: str = ""
     list_filter: str = "all"
     sort: str = "recent"
@@ -594,11 +601,10 @@ class InboxState(AuthState):
                             self._load_list(session)
                         if self.open_id:
                             self._load_open(session)
+                    timeout = self._listen_timeout()
                 gone_since: float | None = None
                 missed = False
                 while True:
-                    async with self:
-                        timeout = self._listen_timeout()
                     batch = await _next_batch(sub, entry, timeout)
                     if not await _socket_connected(token):
                         gone_since = gone_since or time.monotonic()
@@ -631,6 +637,7 @@ class InboxState(AuthState):
                     async with self:
                         read_now = self._refresh(batch, everything, pre, planned)
                         receipt_for = self.open_id if read_now else 0
+                        timeout = self._listen_timeout()  # for the next wait
                     if receipt_for:
                         await _read_receipt(account_id, receipt_for)
         except Exception:

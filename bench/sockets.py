@@ -50,9 +50,18 @@ from bench.ingest import (
 )
 from ctreflex.whatsapp import sign
 
-STATE = "reflex___state____state"
-AUTH = f"{STATE}.ctreflex___state___auth____auth_state"
-INBOX = f"{AUTH}.ctreflex___pages___inbox____inbox_state"
+
+def _state_names() -> tuple[str, str, str]:
+    """The states' paths as the browser names them, read from the classes."""
+    import reflex as rx
+
+    from ctreflex.pages.inbox import InboxState
+    from ctreflex.state.auth import AuthState
+
+    return rx.State.get_full_name(), AuthState.get_full_name(), InboxState.get_full_name()
+
+
+STATE, AUTH, INBOX = _state_names()
 COOKIE_VAR = f"{AUTH}.session_token_rx_state_"
 ROUTER = {"pathname": "/inbox", "query": {}, "asPath": "/inbox"}
 

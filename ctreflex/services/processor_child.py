@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import os
@@ -143,6 +144,8 @@ async def _child_main() -> None:
 
 
 def main() -> None:
+    gc.freeze()  # as the web worker does (ctreflex/lifespan.py): fewer, shorter collections
+    gc.set_threshold(50_000, 20, 100)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(levelname)s %(name)s (processor): %(message)s")
     with contextlib.suppress(KeyboardInterrupt):

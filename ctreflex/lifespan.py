@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 import sys
 
 from ctreflex import db
 from ctreflex.api import simulator, sms_simulator
+from ctreflex.gc_tuning import tune_gc
 from ctreflex.jobs.scheduler import scheduler_lifespan
 from ctreflex.services import graph, sms
 from ctreflex.services.processor import processor
@@ -16,20 +16,11 @@ from ctreflex.settings import get_settings
 
 log = logging.getLogger("ctreflex")
 
-GC_THRESHOLD = (50_000, 20, 100)
-
 __all__ = ["scheduler_lifespan", "startup_checks", "webhook_processor"]
 
 
 def startup_checks() -> None:
-    # The app's startup objects (compiled pages, components, vars: most of the heap) live as
-    # long as the process: out of the cyclic GC's sight. And collections less often (a
-    # request allocates hundreds of objects; the default threshold of 700 ran a collection
-    # every few requests and a full one every few seconds, 7-13 ms each, in the middle of
-    # requests: the webhook's p99).
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(GC_THRESHOLD[0], GC_THRESHOLD[1], GC_THRESHOLD[2])
+    tune_gc()  # the start-up heap out of the GC's sight: no full collections mid-request
     try:
         db.check_database()
     except db.DatabaseUnavailable as exc:

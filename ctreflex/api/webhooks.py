@@ -137,6 +137,7 @@ async def receive_whatsapp(scope, receive, send) -> None:
     gets 500, so Meta sends it again."""
     body = await _read_body(receive)
     if body is None:
+        log.warning("refused a WhatsApp webhook body over %d bytes (413)", MAX_BODY_BYTES)
         await _answer(send, 413, {"error": f"body larger than {MAX_BODY_BYTES} bytes"})
         return
     secret = get_settings().app_secret.get_secret_value()

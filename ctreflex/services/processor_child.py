@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import json
 import logging
 import os
 import subprocess
 import sys
 
+from ctreflex.gc_tuning import tune_gc
 from ctreflex.realtime import broker, redis_url
 
 log = logging.getLogger("ctreflex.processor")
@@ -144,8 +144,7 @@ async def _child_main() -> None:
 
 
 def main() -> None:
-    gc.freeze()  # as the web worker does (ctreflex/lifespan.py): fewer, shorter collections
-    gc.set_threshold(50_000, 20, 100)
+    tune_gc()  # as the web worker does: fewer, shorter collections
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(levelname)s %(name)s (processor): %(message)s")
     with contextlib.suppress(KeyboardInterrupt):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import uuid
 from pathlib import Path
 
@@ -149,3 +150,13 @@ def pytest_collection_modifyitems(config, items):
     """Browser tests last: Playwright's sync API leaves an event loop on the main thread,
     which breaks later tests that call asyncio.run()."""
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+def read_line_within(stream, timeout: float) -> str:
+    """One line from another process's pipe, or fail the test after `timeout` seconds."""
+    result: list[str] = []
+    reader = threading.Thread(target=lambda: result.append(stream.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout)
+    assert result, "the other process did not answer in time"
+    return result[0].strip()

@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -23,6 +22,7 @@ from ctreflex.models import Account, Contact, Conversation, Message
 from ctreflex.realtime import broker
 from ctreflex.services import ingest
 from ctreflex.services.processor_child import ChildProcessor
+from tests.conftest import read_line_within
 
 MARIA = ("12125550142", "Maria Lopez")  # a seeded Demo Bakery customer
 PHONE_NUMBER_ID = "200000000000001"  # the seeded Demo Bakery number
@@ -194,15 +194,6 @@ def test_a_message_journaled_while_no_child_runs_is_processed_by_the_next(child_
     asyncio.run(asyncio.wait_for(scenario(), 60))
 
 
-def _read_line(stream, timeout: float) -> str:
-    result: list[str] = []
-    reader = threading.Thread(target=lambda: result.append(stream.readline()), daemon=True)
-    reader.start()
-    reader.join(timeout)
-    assert result, "no answer in time"
-    return result[0].strip()
-
-
 def test_the_child_exits_when_its_stdin_closes(child_env):
     proc = subprocess.Popen([sys.executable, "-m", "ctreflex.services.processor_child"],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
@@ -239,7 +230,7 @@ def test_no_orphan_when_the_worker_is_killed(child_env):
     worker = subprocess.Popen([sys.executable, "-c", WORKER], stdout=subprocess.PIPE, text=True)
     child_pid = None
     try:
-        child_pid = int(_read_line(worker.stdout, 20))
+        child_pid = int(read_line_within(worker.stdout, 20))
         time.sleep(1.0)  # the child is up and idle
         assert pid_alive(child_pid)
         worker.send_signal(signal.SIGKILL)

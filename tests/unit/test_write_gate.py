@@ -11,7 +11,7 @@ import time
 import pytest
 
 from ctreflex.services import ingest
-from tests.conftest import use_database
+from tests.conftest import read_line_within, use_database
 
 pytestmark = pytest.mark.skipif(ingest.fcntl is None, reason="the gate needs fcntl.flock")
 
@@ -37,15 +37,6 @@ def sqlite_file(tmp_path, monkeypatch):
     db.reset_engine()
 
 
-def _read_line(stream, timeout: float) -> str:
-    result: list[str] = []
-    reader = threading.Thread(target=lambda: result.append(stream.readline()), daemon=True)
-    reader.start()
-    reader.join(timeout)
-    assert result, "the other process did not answer in time"
-    return result[0].strip()
-
-
 class Holder:
     """Another process holding write_gate.journal() or .processing() until told to let go."""
 
@@ -57,7 +48,7 @@ class Holder:
         assert self._line() == "held"
 
     def _line(self) -> str:
-        return _read_line(self.proc.stdout, 10)
+        return read_line_within(self.proc.stdout, 10)
 
     def release(self) -> None:
         self.proc.stdin.write("\n")
@@ -152,7 +143,7 @@ def test_the_other_process_sees_this_process_journal_waiting(sqlite_file):
     def ask() -> str:
         probe.stdin.write("?\n")
         probe.stdin.flush()
-        return _read_line(probe.stdout, 10)
+        return read_line_within(probe.stdout, 10)
 
     try:
         assert ask() == "False"

@@ -1,0 +1,26 @@
+"""login throttling by account and client address
+
+Revision ID: a11c0e000003
+Revises: a11c0e000002
+Create Date: 2026-12-02 05:00:00
+"""
+from collections.abc import Sequence
+
+import sqlalchemy as sa  # noqa: F401
+import sqlmodel  # noqa: F401
+from alembic import op  # noqa: F401
+
+import ctreflex.models._base  # noqa: F401
+
+revision: str = 'a11c0e000003'
+down_revision: str | Sequence[str] | None = 'a11c0e000002'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

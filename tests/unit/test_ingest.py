@@ -21,10 +21,9 @@ from ctreflex.models import (
     WebhookEvent,
 )
 from ctreflex.services import ingest
+from tests.fixtures import fixture_dir
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "reference" / "whatsapp-fixtures"
-if not FIXTURES.is_dir():  # CI lays shared/ beside the clone
-    FIXTURES = Path(__file__).resolve().parents[2].parent / "shared/reference/whatsapp-fixtures"
+FIXTURES = fixture_dir("whatsapp")
 WEBHOOKS = sorted(p for p in FIXTURES.glob("*.json") if int(p.name[:2]) <= 15)
 
 OUT_TEMPLATE = "wamid.GAsxNTU1MDEwMDE0MhUCABIYFEZBS0VPVVRUUEwwMDAxMDAwMDAwAA=="

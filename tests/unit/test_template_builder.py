@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from pathlib import Path
 
 import httpx
 import pytest
@@ -26,10 +25,9 @@ from ctreflex.whatsapp.templates import (
     required_fields,
     template_variables,
 )
+from tests.fixtures import fixture_dir
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "reference" / "whatsapp-fixtures"
-if not FIXTURES.is_dir():  # CI lays shared/ beside the clone
-    FIXTURES = Path(__file__).resolve().parents[2].parent / "shared/reference/whatsapp-fixtures"
+FIXTURES = fixture_dir("whatsapp")
 
 CANADA = "14165550123"  # a +1 number whose region is not US: marketing is delivered
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 200

@@ -1,15 +1,15 @@
 import json
-import os
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.fixtures import load_fixture
+
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # the project may not be installed in the venv
     sys.path.insert(0, str(ROOT))
 
-FIXTURES = Path(os.environ.get("WHATSAPP_FIXTURES", "/work/shared/reference/whatsapp-fixtures"))
 
 
 @pytest.fixture
@@ -20,7 +20,7 @@ def anyio_backend():
 @pytest.fixture
 def fixture_bytes():
     def load(name: str) -> bytes:
-        return next(FIXTURES.glob(f"{name}*.json")).read_bytes()
+        return load_fixture("whatsapp", name)
 
     return load
 

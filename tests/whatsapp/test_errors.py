@@ -1,6 +1,5 @@
 import pickle
 import re
-from pathlib import Path
 
 import pytest
 
@@ -20,8 +19,9 @@ from ctreflex.whatsapp.errors import (
     WindowClosedError,
     from_error_payload,
 )
+from tests.fixtures import fixture_path
 
-REFERENCE = Path("/work/shared/reference/whatsapp-cloud-api.md")
+REFERENCE = fixture_path("whatsapp", "error_codes.md")
 
 
 def test_fixture_19_window_closed(fixture_json):
@@ -153,7 +153,6 @@ def _reference_codes() -> set[int]:
     return codes
 
 
-@pytest.mark.skipif(not REFERENCE.exists(), reason="reference not available")
 def test_every_reference_code_has_help():
     codes = _reference_codes()
     assert {131047, 130429, 190, 133016, 135000, 299} <= codes

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from ctreflex.models._base import StrEnum, UTCDateTime, utc_now
@@ -12,6 +13,9 @@ from ctreflex.models._base import StrEnum, UTCDateTime, utc_now
 class Role(StrEnum):
     agent = "agent"
     admin = "admin"
+    # The platform operator (CT Text's staff, `python -m ctreflex.cli operator-add`): admin of
+    # its own platform account, and the only one who sees and runs the platform-wide jobs.
+    operator = "operator"
 
 
 class Plan(SQLModel, table=True):
@@ -61,9 +65,16 @@ class AuthSession(SQLModel, table=True):
 
 
 class LoginThrottle(SQLModel, table=True):
-    """Consecutive failed logins per e-mail, to slow down password guessing."""
+    """Recent failed logins, one counter per (kind, key): kind "email" (the account), "ip" (the
+    client address) or "pair" (both). The key is a SHA-256 of the value, never the value (a guess
+    at an e-mail is not kept). Counters older than the window are pruned, and the table is kept
+    under a fixed number of rows (services/auth.py), so guesses cannot grow it without bound."""
 
-    email: str = Field(primary_key=True, max_length=254)
+    __table_args__ = (Index("ix_loginthrottle_last_failure_at", "last_failure_at"),)
+
+    kind: str = Field(primary_key=True, max_length=8)
+    key: str = Field(primary_key=True, max_length=64)
     failures: int = 0
-    last_failure_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
-    locked_until: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    window_start: dt.datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
+    last_failure_at: dt.datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
+    blocked_until: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)

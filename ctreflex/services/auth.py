@@ -4,25 +4,42 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import ipaddress
+import math
 import secrets
 
 from pwdlib import PasswordHash
-from sqlmodel import Session, select
+from sqlalchemy import and_, case, delete, func, or_, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
 
 from ctreflex.models import Account, AuthSession, LoginThrottle, Plan, Role, User, utc_now
 from ctreflex.services.crypto import token_digest
 from ctreflex.settings import get_settings
 
 _hasher = PasswordHash.recommended()  # argon2id
+# An unknown e-mail is checked against this hash, so it costs the same time as a wrong password.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 EMAIL_MAX = 254
 PASSWORD_MAX = 128
-FREE_FAILURES = 5  # wrong passwords before slowing down
-LOCK_BASE_SECONDS = 15  # then 15 s, 30 s, 60 s … up to LOCK_MAX_SECONDS
-LOCK_MAX_SECONDS = 15 * 60
+
+# Login throttling. Failures are counted per account ("email"), per client address ("ip") and
+# per (account, address) pair ("pair"). Past a counter's free failures every further attempt
+# waits 2, 4, 8 … seconds after the last failure, up to DELAY_MAX; an attempt during a wait is
+# refused without checking the password and does not count. Nothing ever locks for good: once
+# the wait is over the right password is accepted. A counter forgets after WINDOW without
+# failures. One source guessing at one account is slowed first (pair); one password sprayed
+# over many e-mails from one address is slowed by the address; guesses at one account from
+# many addresses by the account's own counter, whose threshold is higher so that strangers
+# cannot easily keep its owner waiting.
+FREE_FAILURES = {"pair": 5, "ip": 10, "email": 20, "adduser": 5}  # adduser: services/users.py
+DELAY_MAX = dt.timedelta(minutes=15)
+WINDOW = dt.timedelta(hours=1)
+THROTTLE_MAX_ROWS = 5000  # the table is pruned to this size on every new counter
 
 GENERIC_LOGIN_ERROR = "That e-mail and password do not match an active account."
+TOO_MANY = "Too many attempts, try again in {seconds} s."
 
 
 class AuthError(Exception):
@@ -50,7 +67,13 @@ class CurrentUser:
 
     @property
     def is_admin(self) -> bool:
-        return self.role == Role.admin.value
+        """Admin of their own account (the platform operator is admin of the platform's)."""
+        return self.role in (Role.admin.value, Role.operator.value)
+
+    @property
+    def is_operator(self) -> bool:
+        """The platform operator: platform-wide jobs and figures."""
+        return self.role == Role.operator.value
 
 
 def hash_password(password: str) -> str:
@@ -74,37 +97,163 @@ def validate_credentials(email: str, password: str) -> dict[str, str]:
     return errors
 
 
-def _throttle(session: Session, email: str) -> LoginThrottle:
-    row = session.get(LoginThrottle, email)
-    if row is None:
-        row = LoginThrottle(email=email)
-        session.add(row)
-    return row
+def delay_for(kind: str, failures: int) -> dt.timedelta:
+    """How long after its last failure a counter with `failures` makes the next attempt wait."""
+    over = failures - FREE_FAILURES[kind]
+    if over < 0:
+        return dt.timedelta(0)
+    return min(dt.timedelta(seconds=2 ** min(over + 1, 20)), DELAY_MAX)
 
 
-def login(*, session: Session, email: str, password: str, now: dt.datetime | None = None) -> str:
-    """Check the password and open a session. Returns the new session token (shown once)."""
+def _address_key(client_ip: str) -> str:
+    """An IPv6 client is counted by its /64 (one host usually holds the whole prefix)."""
+    try:
+        addr = ipaddress.ip_address(client_ip.strip())
+    except ValueError:
+        return client_ip.strip()[:64]
+    if addr.version == 6 and addr.ipv4_mapped is None:
+        return str(ipaddress.ip_network(f"{addr}/64", strict=False))
+    return str(addr.ipv4_mapped or addr)
+
+
+def _throttle_keys(email: str, client_ip: str | None) -> list[tuple[str, str]]:
+    keys = [("email", token_digest(f"email:{email}"))]
+    address = _address_key(client_ip) if client_ip else ""
+    keys.append(("pair", token_digest(f"pair:{address}:{email}")))
+    if address:
+        keys.append(("ip", token_digest(f"ip:{address}")))
+    return keys
+
+
+def _where(kind: str, key: str):
+    return and_(col(LoginThrottle.kind) == kind, col(LoginThrottle.key) == key)
+
+
+def throttle_wait(
+    *, session: Session, email: str, client_ip: str | None = None, now: dt.datetime | None = None
+) -> int:
+    """Seconds the next login attempt for this e-mail from this address must still wait."""
+    return _wait(session, _throttle_keys(email.strip().lower(), client_ip), now or utc_now())
+
+
+def throttle_wait_for(
+    *, session: Session, kind: str, value: str, now: dt.datetime | None = None
+) -> int:
+    """The same counters for another kind of guess (e.g. "adduser": refused addresses)."""
+    return _wait(session, [(kind, token_digest(f"{kind}:{value}"))], now or utc_now())
+
+
+def count_failure_for(
+    *, session: Session, kind: str, value: str, now: dt.datetime | None = None
+) -> None:
+    _count_failure(session, kind, token_digest(f"{kind}:{value}"), now or utc_now())
+
+
+def _wait(session: Session, keys: list[tuple[str, str]], now: dt.datetime) -> int:
+    until = session.exec(
+        select(func.max(LoginThrottle.blocked_until)).where(
+            or_(*(_where(kind, key) for kind, key in keys)),
+            col(LoginThrottle.blocked_until) > now,
+        )
+    ).first()
+    if until is None:
+        return 0
+    if until.tzinfo is None:  # an aggregate skips the column type on SQLite
+        until = until.replace(tzinfo=dt.UTC)
+    return max(1, math.ceil((until - now).total_seconds()))
+
+
+def _prune(session: Session, now: dt.datetime) -> None:
+    """Drop counters past their window, then the oldest beyond THROTTLE_MAX_ROWS."""
+    session.exec(  # type: ignore[call-overload]
+        delete(LoginThrottle).where(
+            col(LoginThrottle.last_failure_at) < now - WINDOW,
+            or_(col(LoginThrottle.blocked_until).is_(None), col(LoginThrottle.blocked_until) < now),
+        )
+    )
+    count = session.exec(select(func.count()).select_from(LoginThrottle)).one()
+    if count > THROTTLE_MAX_ROWS:
+        cutoff = session.exec(
+            select(LoginThrottle.last_failure_at)
+            .order_by(col(LoginThrottle.last_failure_at).desc())
+            .offset(THROTTLE_MAX_ROWS)
+            .limit(1)
+        ).first()
+        if cutoff is not None:
+            session.exec(  # type: ignore[call-overload]
+                delete(LoginThrottle).where(col(LoginThrottle.last_failure_at) <= cutoff)
+            )
+
+
+def _count_failure(session: Session, kind: str, key: str, now: dt.datetime) -> None:
+    """One more failure on a counter: an atomic UPDATE (a stale counter starts again at 1), or
+    a new row; then its wait."""
+    stale = col(LoginThrottle.last_failure_at) < now - WINDOW
+    for _ in range(3):
+        result = session.exec(  # type: ignore[call-overload]
+            update(LoginThrottle)
+            .where(_where(kind, key))
+            .values(
+                failures=case((stale, 1), else_=col(LoginThrottle.failures) + 1),
+                window_start=case((stale, now), else_=col(LoginThrottle.window_start)),
+                last_failure_at=now,
+            )
+        )
+        if result.rowcount:
+            break
+        try:
+            session.add(
+                LoginThrottle(kind=kind, key=key, failures=1, window_start=now, last_failure_at=now)
+            )
+            session.flush()
+            _prune(session, now)
+            session.commit()
+            break
+        except IntegrityError:  # another attempt created it at the same moment
+            session.rollback()
+    failures = session.exec(
+        select(LoginThrottle.failures).where(_where(kind, key))
+    ).first()
+    wait = delay_for(kind, failures or 0)
+    if wait:
+        session.exec(  # type: ignore[call-overload]
+            update(LoginThrottle).where(_where(kind, key)).values(blocked_until=now + wait)
+        )
+    session.commit()
+
+
+def login(
+    *,
+    session: Session,
+    email: str,
+    password: str,
+    now: dt.datetime | None = None,
+    client_ip: str | None = None,
+) -> str:
+    """Check the password and open a session. Returns the new session token (shown once).
+
+    Refused with AuthError: a wrong password, an unknown or inactive user (one message, the same
+    time: an unknown e-mail is checked against a dummy hash), or any attempt during a throttle
+    wait ("Too many attempts, try again in N s", whether the e-mail exists or not).
+    """
     now = now or utc_now()
     email = email.strip().lower()
     if validate_credentials(email, password):
         raise AuthError(GENERIC_LOGIN_ERROR)
-    throttle = _throttle(session, email)
-    if throttle.locked_until and throttle.locked_until > now:
-        wait = int((throttle.locked_until - now).total_seconds()) + 1
-        raise AuthError(f"Too many failed attempts. Try again in {wait} seconds.")
+    wait = throttle_wait(session=session, email=email, client_ip=client_ip, now=now)
+    if wait:
+        raise AuthError(TOO_MANY.format(seconds=wait))
     user = session.exec(select(User).where(User.email == email)).first()
     ok = _hasher.verify(password, user.password_hash if user else _DUMMY_HASH)
     if not ok or user is None or not user.active:
-        throttle.failures += 1
-        throttle.last_failure_at = now
-        if throttle.failures >= FREE_FAILURES:
-            extra = throttle.failures - FREE_FAILURES
-            seconds = min(LOCK_BASE_SECONDS * 2**extra, LOCK_MAX_SECONDS)
-            throttle.locked_until = now + dt.timedelta(seconds=seconds)
-        session.commit()
+        for kind, key in _throttle_keys(email, client_ip):
+            _count_failure(session, kind, key, now)
         raise AuthError(GENERIC_LOGIN_ERROR)
-    throttle.failures = 0
-    throttle.locked_until = None
+    # The right password: this account's counters start again; the address keeps its own (one
+    # good login of the attacker's own must not reset a spray).
+    for kind, key in _throttle_keys(email, client_ip):
+        if kind != "ip":
+            session.exec(delete(LoginThrottle).where(_where(kind, key)))  # type: ignore[call-overload]
     token = secrets.token_urlsafe(32)
     session.add(
         AuthSession(
@@ -180,4 +329,12 @@ def require_admin(user: CurrentUser | None) -> CurrentUser:
         raise Forbidden("Sign in first.")
     if not user.is_admin:
         raise Forbidden("Only an admin of this account can do that.")
+    return user
+
+
+def require_operator(user: CurrentUser | None) -> CurrentUser:
+    if user is None:
+        raise Forbidden("Sign in first.")
+    if not user.is_operator:
+        raise Forbidden("Only the platform operator can do that.")
     return user

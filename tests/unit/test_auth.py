@@ -35,13 +35,13 @@ def test_unknown_email_and_wrong_password_get_the_same_message(seeded):
 
 def test_repeated_wrong_passwords_are_slowed_down(seeded):
     now = dt.datetime(2026, 1, 1, 12, tzinfo=dt.UTC)
-    for _ in range(auth.FREE_FAILURES):
-        with pytest.raises(auth.AuthError):
+    for _ in range(auth.FREE_FAILURES["pair"]):
+        with pytest.raises(auth.AuthError, match="do not match"):
             auth.login(session=seeded, email="agent@demo.test", password="nope", now=now)
-    # Locked: even the right password is refused for a while, with the wait named.
-    with pytest.raises(auth.AuthError, match=r"Try again in \d+ seconds"):
+    # Slowed down: even the right password waits, with the wait named.
+    with pytest.raises(auth.AuthError, match=r"Too many attempts, try again in \d+ s"):
         auth.login(session=seeded, email="agent@demo.test", password="demo-agent-1", now=now)
-    later = now + dt.timedelta(seconds=auth.LOCK_BASE_SECONDS + 1)
+    later = now + auth.delay_for("pair", auth.FREE_FAILURES["pair"]) + dt.timedelta(seconds=1)
     token = auth.login(session=seeded, email="agent@demo.test", password="demo-agent-1", now=later)
     assert auth.resolve(session=seeded, token=token, now=later) is not None
 

@@ -57,14 +57,18 @@ endef
 
 run: setup
 	$(banner)
-	$(BIN)/reflex run --env prod --single-port --frontend-port $(PORT) --backend-port $(PORT)
+	HOST=$$($(BIN)/python -m ctreflex.cli host) && \
+	  $(BIN)/reflex run --env prod --single-port --frontend-port $(PORT) --backend-port $(PORT) \
+	  --backend-host "$$HOST"
 
 dev: setup
 	$(banner)
 	@echo "  (dev: the API, webhooks and simulator are on port $$(( $(PORT) + 5000 )))"
+	HOST=$$($(BIN)/python -m ctreflex.cli host) && \
 	CTREFLEX_PUBLIC_URL=http://127.0.0.1:$$(( $(PORT) + 5000 )) \
 	REFLEX_HOT_RELOAD_EXCLUDE_PATHS=$(CURDIR)/data:$(CURDIR)/tests:$(CURDIR)/bench:$(CURDIR)/docs \
-	  $(BIN)/reflex run --env dev --frontend-port $(PORT) --backend-port $$(( $(PORT) + 5000 ))
+	  $(BIN)/reflex run --env dev --frontend-port $(PORT) --backend-port $$(( $(PORT) + 5000 )) \
+	  --backend-host "$$HOST"
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

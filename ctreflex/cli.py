@@ -10,18 +10,33 @@ from sqlmodel import select
 from ctreflex import db
 from ctreflex.models import Account
 from ctreflex.services import seed
+from ctreflex.settings import InsecureSettings, check_secrets, get_settings
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ctreflex.cli")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("check-db", help="fail with a clear message when the database is unreachable")
+    sub.add_parser(
+        "check-db",
+        help="fail with a clear message when the database is unreachable or a secret setting "
+        "holds a placeholder where other machines reach the app",
+    )
+    sub.add_parser("host", help="print the address the server listens on (CTREFLEX_HOST)")
     sub.add_parser("seed", help="create plans, and the demo business when the database is empty")
     early = sub.add_parser("early-access", help="grant or revoke WhatsApp early access (operator)")
     early.add_argument("account")
     early.add_argument("state", choices=["on", "off"])
     args = parser.parse_args(argv)
 
+    if args.command == "host":
+        print(get_settings().host)
+        return 0
+    if args.command == "check-db":
+        try:
+            check_secrets()
+        except InsecureSettings as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     try:
         db.check_database()
     except db.DatabaseUnavailable as exc:

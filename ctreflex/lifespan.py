@@ -12,7 +12,7 @@ from ctreflex.gc_tuning import tune_gc
 from ctreflex.jobs.scheduler import scheduler_lifespan
 from ctreflex.services import graph, sms
 from ctreflex.services.processor import processor
-from ctreflex.settings import get_settings
+from ctreflex.settings import InsecureSettings, check_secrets, get_settings
 
 log = logging.getLogger("ctreflex")
 
@@ -21,6 +21,22 @@ __all__ = ["scheduler_lifespan", "startup_checks", "webhook_processor"]
 
 def startup_checks() -> None:
     tune_gc()  # the start-up heap out of the GC's sight: no full collections mid-request
+    settings = get_settings()
+    try:
+        check_secrets(settings)
+    except InsecureSettings as exc:
+        log.critical("refusing to start: %s", exc)
+        print(f"error: refusing to start: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from exc
+    if not settings.host_is_loopback and "simulator" in (
+        settings.whatsapp_mode,
+        settings.sms_mode,
+    ):
+        log.warning(
+            "CTREFLEX_HOST=%s: the simulators and their control APIs are reachable from other "
+            "machines (anyone there can act as a customer)",
+            settings.host,
+        )
     try:
         db.check_database()
     except db.DatabaseUnavailable as exc:

@@ -3,13 +3,32 @@
 from __future__ import annotations
 
 import functools
+import ipaddress
+import logging
+import os
+import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = ROOT / "data"  # the default home of the database, media, simulator state, secret key
+
+# Values published in this code and its docs: never a secret where other machines can reach us.
+PLACEHOLDER_SECRETS = frozenset(
+    {
+        "dev-only-secret-change-me",
+        "sim-app-secret",
+        "sim-verify-token",
+        "change-me",
+        "changeme",
+        "secret",
+    }
+)
+
+log = logging.getLogger("ctreflex")
 
 
 class Settings(BaseSettings):
@@ -22,8 +41,19 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL: a SQLite file under data/ by default; postgresql://…",
     )
     secret_key: SecretStr = Field(
-        default=SecretStr("dev-only-secret-change-me"),
-        description="Encrypts WhatsApp access tokens at rest. Set your own in production.",
+        default=SecretStr(""),
+        description="Encrypts access tokens at rest and signs media URLs. Unset: a random key "
+        "generated once into secret_key_file and reused.",
+    )
+    secret_key_file: Path = Field(
+        default=DATA_DIR / "secret_key",
+        description="Where the generated secret key is kept (created once, mode 0600) when "
+        "CTREFLEX_SECRET_KEY is not set.",
+    )
+    host: str = Field(
+        default="127.0.0.1",
+        description="Address the server listens on: loopback unless set (0.0.0.0: every "
+        "interface, e.g. behind a reverse proxy on another machine or in a container).",
     )
     port: int = Field(
         default=3000, description="Port the app is served on (pages, socket, routes)."
@@ -96,6 +126,28 @@ class Settings(BaseSettings):
     def _empty_is_none(cls, value):
         return None if value in ("", None) else value
 
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("CTREFLEX_HOST is empty")
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _generated_secret_key(self) -> Settings:
+        if not self.secret_key.get_secret_value().strip():
+            self.secret_key = SecretStr(load_or_create_secret_key(self.secret_key_file))
+        return self
+
+    @property
+    def host_is_loopback(self) -> bool:
+        if self.host.lower() == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host.strip("[]")).is_loopback
+        except ValueError:
+            return False
+
     @property
     def base_url(self) -> str:
         return (self.public_url or f"http://127.0.0.1:{self.port}").rstrip("/")
@@ -127,6 +179,86 @@ class Settings(BaseSettings):
     @property
     def sms_status_url(self) -> str:
         return f"{self.base_url}/webhooks/sms/status"
+
+
+def load_or_create_secret_key(path: Path) -> str:
+    """The key kept in `path`; created once (random, mode 0600) when the file does not exist.
+
+    Several processes may start at once (web workers, the processor child, the CLI): the key is
+    written to a private temporary file and hard-linked into place, so exactly one wins and
+    every process reads the same key."""
+    path = Path(path)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(secrets.token_urlsafe(48) + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+        try:
+            os.link(tmp, path)  # atomic; FileExistsError when another process won the race
+            log.warning("generated a new secret key in %s (CTREFLEX_SECRET_KEY is not set)", path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
+    key = path.read_text(encoding="utf-8").strip()
+    if not key:
+        raise ValueError(
+            f"the secret key file {path} is empty: delete it to have a new key generated, or "
+            "set CTREFLEX_SECRET_KEY"
+        )
+    if path.stat().st_mode & 0o077:
+        log.warning("the secret key file %s is readable by other users: chmod 600 it", path)
+    return key
+
+
+class InsecureSettings(ValueError):
+    """A setting that must be secret holds a value everyone knows."""
+
+
+def is_placeholder(value: str) -> bool:
+    return value.strip().lower() in PLACEHOLDER_SECRETS or not value.strip()
+
+
+def secret_problems(settings: Settings) -> list[str]:
+    """Why these settings must not serve other machines (empty: nothing known-default).
+
+    With CTREFLEX_WHATSAPP_MODE=cloud or CTREFLEX_SMS_MODE=provider, Meta / the SMS provider
+    and the public reach the app: the secret key, the app secret and the verify token must be
+    the operator's own. A placeholder secret key is also refused on a non-loopback CTREFLEX_HOST.
+    """
+    serving = []
+    if settings.whatsapp_mode == "cloud":
+        serving.append("CTREFLEX_WHATSAPP_MODE=cloud")
+    if settings.sms_mode == "provider":
+        serving.append("CTREFLEX_SMS_MODE=provider")
+    checks = [("CTREFLEX_SECRET_KEY", settings.secret_key)]
+    if serving:
+        checks += [
+            ("CTREFLEX_APP_SECRET", settings.app_secret),
+            ("CTREFLEX_VERIFY_TOKEN", settings.verify_token),
+        ]
+    elif not settings.host_is_loopback:
+        serving.append(f"CTREFLEX_HOST={settings.host}")
+    else:
+        return []
+    why = " and ".join(serving)
+    return [
+        f"{name} is a placeholder value that is published in the code and docs; with {why} "
+        f"set {name} to your own secret (e.g. python -c 'import secrets; "
+        "print(secrets.token_urlsafe(32))')"
+        for name, value in checks
+        if is_placeholder(value.get_secret_value())
+    ]
+
+
+def check_secrets(settings: Settings | None = None) -> None:
+    """Raise InsecureSettings (one line per setting) when secret_problems finds any."""
+    problems = secret_problems(settings or get_settings())
+    if problems:
+        raise InsecureSettings("; ".join(problems))
 
 
 @functools.cache

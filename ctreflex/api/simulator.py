@@ -25,7 +25,8 @@ def build_simulator() -> Simulator | None:
     global _simulator
     settings = get_settings()
     if settings.whatsapp_mode != "simulator":
-        return None
+        _simulator = None
+        return None  # cloud mode serves no simulator (nor its control API)
     _simulator = create_simulator(
         SimulatorConfig(
             webhook_url=settings.webhook_url,

@@ -14,8 +14,9 @@ _simulator: SmsSimulator | None = None
 def build_sms_simulator() -> SmsSimulator | None:
     global _simulator
     settings = get_settings()
-    if settings.sms_mode != "simulator" and settings.whatsapp_mode != "simulator":
-        return None
+    if settings.sms_mode != "simulator":
+        _simulator = None
+        return None  # each simulator only in its own mode: provider mode serves no simulator
     _simulator = create_sms_simulator(
         SmsSimulatorConfig(
             inbound_url=settings.sms_webhook_url,

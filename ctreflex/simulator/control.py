@@ -159,10 +159,12 @@ def build_control_router(sim: Simulator) -> APIRouter:
 
     @route("/seed", ["GET"])
     async def seed(_: Request) -> dict[str, Any]:
+        # No access token, app secret or verify token: the app and the simulator share them
+        # through settings; a control response never hands out a credential.
         st = sim.state
         return {
             "wabas": [{
-                "id": w.id, "name": w.name, "access_tokens": w.tokens,
+                "id": w.id, "name": w.name,
                 "phone_numbers": [{
                     "id": pn.id, "display_phone_number": pn.display_phone_number,
                     "digits": pn.digits, "verified_name": pn.verified_name,
@@ -172,8 +174,6 @@ def build_control_router(sim: Simulator) -> APIRouter:
             } for w in st.wabas.values()],
             "customers": [{"wa_id": c.wa_id, "profile_name": c.profile_name}
                           for c in st.customers.values()],
-            "app_secret": sim.config.app_secret,
-            "verify_token": sim.config.verify_token,
             "webhook_url": sim.config.webhook_url,
             "graph_base_url": sim.config.public_base_url,
             "two_step_pin": SEED_PIN,

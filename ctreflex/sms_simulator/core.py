@@ -272,11 +272,12 @@ class SmsSimulator:
         return account
 
     def seed_view(self) -> dict[str, Any]:
+        # No auth token: the app has its own copy (encrypted, from its seed); a control
+        # response must never hand out a credential.
         return {
             "accounts": [
                 {
                     "sid": a.sid,
-                    "auth_token": a.auth_token,
                     "name": a.name,
                     "numbers": [{"e164": n, "sms_url": url} for n, url in a.numbers.items()],
                 }

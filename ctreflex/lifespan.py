@@ -10,7 +10,7 @@ from ctreflex import db
 from ctreflex.api import simulator, sms_simulator
 from ctreflex.gc_tuning import tune_gc
 from ctreflex.jobs.scheduler import scheduler_lifespan
-from ctreflex.services import graph, sms
+from ctreflex.services import graph, rekey, sms
 from ctreflex.services.processor import processor
 from ctreflex.settings import InsecureSettings, check_secrets, get_settings
 
@@ -43,6 +43,13 @@ def startup_checks() -> None:
         log.critical("%s", exc)
         print(f"error: {exc}", file=sys.stderr, flush=True)
         raise SystemExit(2) from exc
+    try:
+        with db.session_scope() as session:
+            moved = rekey.reencrypt_legacy_tokens(session=session)
+        if moved:
+            log.warning("re-encrypted %d stored tokens from the retired default key", moved)
+    except Exception:  # noqa: BLE001 - start anyway; a send names the setting if a token fails
+        log.exception("could not re-encrypt tokens stored under the retired default key")
 
 
 @contextlib.asynccontextmanager

@@ -325,3 +325,37 @@ def test_make_run_and_make_dev_pass_the_host():
     for target in ("run", "dev"):
         recipe = re.search(rf"^{target}:.*?(?=^\S)", makefile, re.M | re.S).group(0)
         assert "ctreflex.cli host" in recipe and '--backend-host "$$HOST"' in recipe, target
+
+
+# ------------------------------------------------- an install from before the generated key
+
+
+def test_tokens_under_the_retired_default_key_are_reencrypted_at_startup(seeded, monkeypatch):
+    from cryptography.fernet import Fernet
+    from sqlmodel import select
+
+    from ctreflex.models import BusinessNumber
+    from ctreflex.services import crypto, rekey
+    from ctreflex.settings import reset_settings_cache
+
+    monkeypatch.setenv("CTREFLEX_SECRET_KEY", "the-operators-own-key-7e3b1c9d5a")
+    reset_settings_cache()
+    legacy = crypto._fernet("dev-only-secret-change-me")
+    stranger = Fernet(Fernet.generate_key()).encrypt(b"someone-elses").decode()
+    numbers = seeded.exec(select(BusinessNumber).order_by(BusinessNumber.id)).all()
+    wa = [n for n in numbers if n.channel == "whatsapp"]
+    sms = next(n for n in numbers if n.channel == "sms")
+    wa[0].access_token_encrypted = legacy.encrypt(b"EAAG-old-install").decode()
+    wa[1].access_token_encrypted = stranger
+    sms.sms_provider_config = {**sms.sms_provider_config,
+                               "auth_token_encrypted": legacy.encrypt(b"sms-old").decode()}
+    seeded.add_all([wa[0], wa[1], sms])
+    seeded.commit()
+
+    assert rekey.reencrypt_legacy_tokens(session=seeded) == 2
+    for n in (wa[0], wa[1], sms):
+        seeded.refresh(n)
+    assert crypto.decrypt(wa[0].access_token_encrypted) == "EAAG-old-install"
+    assert crypto.decrypt(sms.sms_provider_config["auth_token_encrypted"]) == "sms-old"
+    assert wa[1].access_token_encrypted == stranger  # another key: left for the operator
+    assert rekey.reencrypt_legacy_tokens(session=seeded) == 0

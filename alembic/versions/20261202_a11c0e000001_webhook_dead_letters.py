@@ -19,8 +19,19 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table("webhookevent", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column(
+                "last_error_at", ctreflex.models._base.UTCDateTime(timezone=True), nullable=True
+            )
+        )
+    # "failed" (after the retries) is now "dead": parked until an admin retries or discards it
+    op.execute("UPDATE webhookevent SET state = 'dead' WHERE state = 'failed'")
 
 
 def downgrade() -> None:
-    pass
+    op.execute(
+        "UPDATE webhookevent SET state = 'failed' WHERE state IN ('dead', 'partial', 'discarded')"
+    )
+    with op.batch_alter_table("webhookevent", schema=None) as batch_op:
+        batch_op.drop_column("last_error_at")

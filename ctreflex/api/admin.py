@@ -67,8 +67,39 @@ async def run_now(job_id: str, user: AdminDep) -> dict:
 
 @router.get("/events")
 def webhook_events(user: AdminDep, session: SessionDep, state: str = "") -> list[dict]:
-    rows = events.list_events(session=session, account_id=user.account_id, state=state or None)
+    """This account's problem webhook events (the operator: every account's, and those of no
+    account). Any stored body is listed, never a 500 (bodies are not parsed unsafely)."""
+    rows = events.list_events(
+        session=session, account_id=user.account_id, state=state or None, user=user
+    )
     return [dataclasses.asdict(e) for e in rows]
+
+
+@router.post("/events/{event_id}/retry")
+def webhook_event_retry(event_id: int, user: AdminDep, session: SessionDep) -> dict:
+    """Process a parked (dead, rejected, partly kept) event again, with fresh tries."""
+    try:
+        row = events.retry_event(
+            session=session, event_id=event_id, account_id=user.account_id, user=user
+        )
+    except events.EventActionError as exc:
+        raise HTTPException(status_code=exc.status, detail=exc.message) from exc
+    from ctreflex.services.processor import processor
+
+    processor.notify()
+    return dataclasses.asdict(row)
+
+
+@router.post("/events/{event_id}/discard")
+def webhook_event_discard(event_id: int, user: AdminDep, session: SessionDep) -> dict:
+    """Dismiss a problem event: kept in the journal, no longer tried or listed."""
+    try:
+        row = events.discard_event(
+            session=session, event_id=event_id, account_id=user.account_id, user=user
+        )
+    except events.EventActionError as exc:
+        raise HTTPException(status_code=exc.status, detail=exc.message) from exc
+    return dataclasses.asdict(row)
 
 
 @router.get("/whatsapp")

@@ -15,6 +15,7 @@ from ctreflex.services import ingest
 from ctreflex.services.processor import processor
 from ctreflex.settings import get_settings
 from ctreflex.whatsapp import verify_handshake, verify_signature
+from ctreflex.whatsapp.webhooks import MAX_BODY_BYTES as WHATSAPP_MAX_BODY_BYTES
 
 router = APIRouter()
 log = logging.getLogger("ctreflex.webhooks")
@@ -93,7 +94,8 @@ def _journal_many(bodies: list[bytes]) -> list[int]:
 journal_writer = JournalWriter()
 
 
-MAX_BODY_BYTES = 3 * 1024 * 1024  # Meta's webhook bodies are a few KB; this refuses abuse
+# Meta's webhook bodies are a few KB; this refuses abuse (the parser refuses more, too)
+MAX_BODY_BYTES = WHATSAPP_MAX_BODY_BYTES
 
 
 async def _read_body(receive) -> bytes | None:

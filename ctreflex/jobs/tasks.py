@@ -160,7 +160,8 @@ async def template_sync_job(*, now: dt.datetime | None = None) -> str:
 
 
 async def journal_replay(*, now: dt.datetime | None = None) -> str:
-    """Give every failed event one more try, then process what is due (pending, retry)."""
+    """Give every failed event (the state before dead letters) one more try, then process
+    what is due (pending, retry). Dead events stay parked for an admin's Retry or Discard."""
     from ctreflex.services.processor import processor
 
     now = now or utc_now()
@@ -187,11 +188,11 @@ async def journal_replay(*, now: dt.datetime | None = None) -> str:
             state: len(
                 session.exec(select(WebhookEvent.id).where(WebhookEvent.state == state)).all()
             )
-            for state in ("retry", "failed")
+            for state in ("retry", "dead")
         }
     return (
         f"{revived} failed event(s) retried; {published}; "
-        f"{left['retry']} waiting to retry, {left['failed']} failed"
+        f"{left['retry']} waiting to retry, {left['dead']} parked as dead"
     )
 
 

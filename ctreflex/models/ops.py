@@ -7,7 +7,23 @@ import datetime as dt
 from sqlalchemy import Date, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from ctreflex.models._base import UTCDateTime, utc_now
+from ctreflex.models._base import StrEnum, UTCDateTime, utc_now
+
+
+class EventState(StrEnum):
+    """Where a journaled webhook is. Due: pending, retry (at next_attempt_at). Final: the rest;
+    dead and rejected (and partial) wait for an admin's Retry or Discard."""
+
+    PENDING = "pending"
+    RETRY = "retry"  # failed or waiting for something; tried again at next_attempt_at
+    DONE = "done"
+    PARTIAL = "partial"  # processed, with parts refused or malformed (described in `error`)
+    REJECTED = "rejected"  # bad body, or refused for its account (unknown number, plan, WABA)
+    UNHANDLED = "unhandled"  # a kind of change nobody handles; kept as received
+    DEAD = "dead"  # failed every bounded retry; parked with its reason
+    DISCARDED = "discarded"  # an admin or the operator dismissed it
+    SMS_PENDING = "sms_pending"  # SMS events in flight (ctreflex/services/sms.py)
+    SMS_RETRY = "sms_retry"
 
 
 class WebhookEvent(SQLModel, table=True):
@@ -23,13 +39,15 @@ class WebhookEvent(SQLModel, table=True):
     state: str = Field(
         default="pending",
         max_length=16,
-        description="pending, done, retry, failed, rejected (bad body or refused), unhandled",
+        description="an EventState: pending, retry, done, partial, rejected, unhandled, dead, "
+        "discarded (sms_pending, sms_retry for SMS in flight)",
     )
     kind: str = Field(default="", max_length=64)
     account_id: int | None = Field(default=None, foreign_key="account.id", index=True)
     attempts: int = 0
     next_attempt_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     error: str = Field(default="")
+    last_error_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     processed_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 

@@ -4,7 +4,11 @@ The route writes the raw body to the journal (WebhookEvent) before it answers 20
 `process_event` turns it into rows. Every step is idempotent: a message is stored once per
 wamid, statuses only move forward (sent < delivered < read; failed is terminal), a reaction
 or a status that arrives before its message waits for it. A failure leaves the event in the
-journal with its error, and the replay job takes it again.
+journal with its error; it is tried again with backoff a bounded number of times
+(RETRY_DELAYS), then parked as dead with its reason for an admin's Retry or Discard, and the
+events after it go on. A body that cannot be parsed (not JSON, nested too deep, NaN, too large)
+is rejected at once; a bad part of a body (a malformed message, a change for a number its WABA
+does not own) is recorded while the rest of the body is kept.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ from ctreflex.models import (
     WebhookEvent,
     utc_now,
 )
+from ctreflex.models.ops import EventState
 from ctreflex.services import optouts, phones
 from ctreflex.whatsapp import InboundMessage, MessagesValue, Status, parse_webhook
 from ctreflex.whatsapp.limits import inbound_support
@@ -54,7 +59,8 @@ from ctreflex.whatsapp.webhooks import TemplateStatusUpdate, WebhookParseError
 log = logging.getLogger("ctreflex.ingest")
 
 WINDOW = dt.timedelta(hours=24)
-RETRY_DELAYS = [1, 2, 5, 10, 30, 60, 120, 300, 600, 1800]  # seconds, then the event fails
+# Seconds before the next try: 5 tries over about 30 minutes, then the event is parked as dead.
+RETRY_DELAYS = [2, 30, 240, 1500]
 
 
 class Deferred(Exception):
@@ -72,15 +78,23 @@ class Outcome:
     live: list[tuple[int, dict]] = dataclasses.field(default_factory=list)
     media_to_fetch: list[int] = dataclasses.field(default_factory=list)
     taken: int = 0  # process_events: how many of the ids it went through
+    problems: list[str] = dataclasses.field(default_factory=list)  # parts refused, kept going
 
 
 # ------------------------------------------------------------------------------ the journal
 
 
+def body_text(body: bytes) -> str:
+    """The body as stored: UTF-8 with replacement, NUL as U+FFFD (PostgreSQL's text refuses
+    NUL; a JSON body cannot hold one, so a parseable body is stored exactly)."""
+    text = body.decode("utf-8", errors="replace")
+    return text.replace("\x00", "\ufffd") if "\x00" in text else text
+
+
 def journal(*, session: Session, provider: str, body: bytes, commit: bool = True) -> WebhookEvent:
     event = WebhookEvent(
         provider=provider,
-        body=body.decode("utf-8", errors="replace"),
+        body=body_text(body),
         body_sha256=hashlib.sha256(body).hexdigest(),
     )
     session.add(event)
@@ -98,7 +112,7 @@ def journal_many(*, session: Session, provider: str, bodies: list[bytes]) -> lis
         {
             "provider": provider,
             "received_at": now,
-            "body": b.decode("utf-8", errors="replace"),
+            "body": body_text(b),
             "body_sha256": hashlib.sha256(b).hexdigest(),
             "state": "pending",
             "kind": "",
@@ -135,7 +149,7 @@ def journal_bodies(*, provider: str, bodies: list[bytes]) -> list[int]:
             return journal_many(session=session, provider=provider, bodies=bodies)
     received_at = _sqlite_datetime(engine.dialect)(utc_now().replace(tzinfo=None))
     rows = [
-        (provider, received_at, b.decode("utf-8", errors="replace"), hashlib.sha256(b).hexdigest())
+        (provider, received_at, body_text(b), hashlib.sha256(b).hexdigest())
         for b in bodies
     ]
     raw = engine.raw_connection()
@@ -321,9 +335,23 @@ def process_events(
                 log.info("fast path gave way to the per-event path: %s", exc)
                 cache.rolled_back()
                 slow_until = pos + exc.count
+            except Exception as exc:  # noqa: BLE001 - a look-up failed: the per-event path
+                log.warning("fast path look-ups failed: %s: %s", exc.__class__.__name__, exc)
+                cache.rolled_back()
+                slow_until = pos + FAST_CHUNK
         if not done:
             before_write()
-            outcome = _process_one(session, event_ids[pos], now, cache)
+            try:
+                outcome = _process_one(session, event_ids[pos], now, cache)
+            except Exception as exc:  # noqa: BLE001 - escaped the event's savepoint
+                # This transaction is undone (its events stay due and come next time); the
+                # failing event alone counts a try, so it is parked after the bounded retries
+                # instead of stopping every event behind it.
+                log.exception("webhook event %s failed outside its savepoint", event_ids[pos])
+                session.rollback()
+                cache.rolled_back()
+                _count_failure(session, event_ids[pos], exc, now)
+                return Outcome(taken=pos + 1)
             total.live.extend(outcome.live)
             total.media_to_fetch.extend(outcome.media_to_fetch)
             done = 1
@@ -372,17 +400,20 @@ def _fast_candidate(session: Session, row, cache: BatchCache) -> _FastEvent | No
     """The event parsed, if its shape fits the fast path (no DB writes here)."""
     event_id, state, body, attempts = row
     fe = _FastEvent(id=event_id, attempts=attempts)
-    if state in ("done", "rejected", "unhandled"):
+    if state not in (EventState.PENDING, EventState.RETRY):
         fe.skip = True
         return fe
     try:
         payload = parse_webhook(body)
-    except WebhookParseError:
+    except Exception:  # noqa: BLE001 - the per-event path records why
         return None
-    changes = [c for e in payload.entry for c in e.changes]
-    if len(changes) != 1 or changes[0].field != "messages":
+    if payload.problems:
+        return None  # the per-event path keeps the good parts and records the bad ones
+    changes = [(e, c) for e in payload.entry for c in e.changes]
+    if len(changes) != 1 or changes[0][1].field != "messages":
         return None
-    value = changes[0].value
+    entry, change = changes[0]
+    value = change.value
     if not isinstance(value, MessagesValue) or value.errors:
         return None
     if not value.messages and not value.statuses:
@@ -394,7 +425,7 @@ def _fast_candidate(session: Session, row, cache: BatchCache) -> _FastEvent | No
         if not st.id:
             return None
     try:
-        fe.number, fe.account, fe.plan = _number_for(session, value, cache.routing)
+        fe.number, fe.account, fe.plan = _number_for(session, value, cache.routing, entry.id)
     except Refused:
         return None
     fe.value = value
@@ -707,16 +738,21 @@ def _process_one(
 ) -> Outcome:
     event = session.get(WebhookEvent, event_id)
     outcome = Outcome()
-    if event is None or event.state in ("done", "rejected", "unhandled"):
+    if event is None or event.state not in (EventState.PENDING, EventState.RETRY):
         return outcome
     event.attempts += 1  # flushed by begin_nested below: survives the savepoint's rollback
     try:
         payload = parse_webhook(event.body)
     except WebhookParseError as exc:
-        _finish(event, "rejected", f"Malformed webhook: {exc}", now)
+        _finish(event, EventState.REJECTED, f"Malformed webhook: {exc}", now)
+        return outcome
+    except Exception as exc:  # noqa: BLE001 - whatever a body does to the parser, it is refused
+        _finish(event, EventState.REJECTED,
+                f"Malformed webhook: {exc.__class__.__name__}: {exc}", now)
         return outcome
     kinds = sorted({c.field for e in payload.entry for c in e.changes}) or ["empty"]
-    handled = False
+    handled = accepted = 0
+    refused: list[str] = []
     try:
         with session.begin_nested():
             event.kind = ",".join(kinds)[:64]  # like the handler's changes: kept only on success
@@ -725,26 +761,34 @@ def _process_one(
                     handler = CHANGE_HANDLERS.get(change.field)
                     if handler is None:
                         continue
-                    handled = True
-                    handler(session, event, entry.id, change.value, outcome, now,
-                            cache=cache)
+                    handled += 1
+                    try:  # a Refused is raised before the handler writes anything
+                        handler(session, event, entry.id, change.value, outcome, now,
+                                cache=cache)
+                    except Refused as exc:
+                        refused.append(str(exc))
+                    else:
+                        accepted += 1
     except Deferred as exc:
         cache.rolled_back()
         _defer(event, str(exc), now)
         return Outcome()
-    except Refused as exc:
-        cache.rolled_back()
-        _finish(event, "rejected", str(exc), now)
-        return Outcome()
-    except Exception as exc:  # noqa: BLE001 - kept in the journal for the replay job
+    except Exception as exc:  # noqa: BLE001 - tried again with backoff, then parked as dead
         cache.rolled_back()
         log.exception("webhook event %s failed", event_id)
         _defer(event, f"{exc.__class__.__name__}: {exc}", now)
         return Outcome()
-    if handled:
-        _finish(event, "done", "", now)
+    problems = refused + outcome.problems + [f"Left out {p}" for p in payload.problems]
+    if handled and not accepted:
+        _finish(event, EventState.REJECTED, "; ".join(problems), now)
+    elif problems:
+        _finish(event, EventState.PARTIAL, "; ".join(problems), now)
+    elif handled:
+        _finish(event, EventState.DONE, "", now)
     else:
-        _finish(event, "unhandled", f"No handler for {event.kind}; kept as received.", now)
+        _finish(event, EventState.UNHANDLED, f"No handler for {event.kind}; kept as received.",
+                now)
+    outcome.problems = []
     return outcome
 
 
@@ -753,6 +797,8 @@ def _finish(event: WebhookEvent, state: str, error: str, now: dt.datetime) -> No
     event.error = error[:2000]
     event.processed_at = now
     event.next_attempt_at = None
+    if error and state != EventState.DONE:
+        event.last_error_at = now
 
 
 def _defer(event: WebhookEvent, reason: str, now: dt.datetime) -> None:
@@ -760,12 +806,25 @@ def _defer(event: WebhookEvent, reason: str, now: dt.datetime) -> None:
     # this attempt counted, and without the kind/account the handler set.
     attempts = event.attempts
     event.error = reason[:2000]
+    event.last_error_at = now
     if attempts > len(RETRY_DELAYS):
-        event.state = "failed"
+        event.state = EventState.DEAD
         event.next_attempt_at = None
+        event.error = f"Parked after {attempts} tries: {reason}"[:2000]
     else:
-        event.state = "retry"
+        event.state = EventState.RETRY
         event.next_attempt_at = now + dt.timedelta(seconds=RETRY_DELAYS[attempts - 1])
+
+
+def _count_failure(session: Session, event_id: int, exc: BaseException, now: dt.datetime) -> None:
+    """An error that escaped the event's own handling (its transaction is rolled back): count
+    the try on the event alone, in a transaction of its own, so it cannot come back forever."""
+    event = session.get(WebhookEvent, event_id)
+    if event is None or event.state not in (EventState.PENDING, EventState.RETRY):
+        return
+    event.attempts += 1
+    _defer(event, f"{exc.__class__.__name__}: {exc}", now)
+    session.commit()
 
 
 # ------------------------------------------------------------------------- routing and plan
@@ -775,12 +834,17 @@ def _number_for(
     session: Session,
     value: MessagesValue,
     routing: dict[str, tuple[BusinessNumber, Account, Plan]] | None = None,
+    waba_id: str | None = None,
 ) -> tuple[BusinessNumber, Account, Plan]:
     """number -> account -> plan, checked; `routing` caches it for one batch (one transaction,
-    cleared whenever a savepoint rolls back)."""
+    cleared whenever a savepoint rolls back). The entry's WABA (`waba_id`, the entry id) must
+    be the one the number belongs to: a change naming another WABA's number is refused, never
+    routed into that number's account."""
     pnid = value.metadata.phone_number_id
     if routing is not None and pnid in routing:
-        return routing[pnid]
+        number, account, plan = routing[pnid]
+        _check_waba(number, waba_id)
+        return number, account, plan
     row = session.exec(
         select(BusinessNumber, Account, Plan)
         .join(Account, Account.id == BusinessNumber.account_id)
@@ -790,6 +854,7 @@ def _number_for(
     if row is None:
         raise Refused(f"No business number here has phone_number_id {pnid}.")
     number, account, plan = row
+    _check_waba(number, waba_id)
     if not plan.whatsapp_included:
         raise Refused(f"{account.name}'s plan ({plan.name}) does not include WhatsApp.")
     if not account.early_access:
@@ -797,6 +862,14 @@ def _number_for(
     if routing is not None:
         routing[pnid] = (number, account, plan)
     return number, account, plan
+
+
+def _check_waba(number: BusinessNumber, waba_id: str | None) -> None:
+    if waba_id is not None and number.waba_id != waba_id:
+        raise Refused(
+            f"phone_number_id {number.phone_number_id} does not belong to WhatsApp Business "
+            f"Account {waba_id}; refused."
+        )
 
 
 @functools.lru_cache(maxsize=4096)
@@ -1202,12 +1275,16 @@ def handle_messages(
 ) -> None:
     if not isinstance(value, MessagesValue):
         raise Refused("a 'messages' change without the expected value")
-    number, account, plan = _number_for(session, value, cache.routing if cache else None)
+    number, account, plan = _number_for(session, value, cache.routing if cache else None,
+                                        waba_id)
     event.account_id = account.id
     for msg in value.messages:
         _store_inbound(session, event, number, account, plan, value, msg, outcome, now, cache)
     for status in value.statuses:
-        _store_status(session, account, status, outcome, now)
+        try:  # raised before anything is written: the other statuses and messages go on
+            _store_status(session, account, status, outcome, now)
+        except Refused as exc:
+            outcome.problems.append(str(exc))
     if value.errors:
         first = value.errors[0]
         event.error = f"Meta reported error {first.code}: {first.title or first.message}"[:2000]
@@ -1229,6 +1306,9 @@ def handle_template_status(
     ).first()
     if template is None:
         raise Deferred(f"template {value.message_template_id} is not synced yet")
+    if waba_id is not None and template.waba_id != waba_id:
+        raise Refused(f"template {value.message_template_id} does not belong to WhatsApp "
+                      f"Business Account {waba_id}; refused.")
     event.account_id = template.account_id
     template.status = (value.event or template.status).upper()
     template.rejected_reason = value.reason if value.reason not in (None, "NONE") else None

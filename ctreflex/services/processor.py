@@ -148,6 +148,7 @@ class Processor:
         self._media_tasks: set[asyncio.Task] = set()
         self._child = None
         self._stopping = False
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def running(self) -> bool:
@@ -156,8 +157,17 @@ class Processor:
         return self._task is not None and not self._task.done()
 
     def notify(self) -> None:
+        """Wake the processor; callable from any thread (sync routes run in a thread pool)."""
         if self._child is not None:
             self._child.notify()
+            return
+        loop = self._loop
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if loop is not None and running is not loop and not loop.is_closed():
+            loop.call_soon_threadsafe(self._wake.set)
         else:
             self._wake.set()
 
@@ -171,7 +181,8 @@ class Processor:
         if self._task is None or self._task.done():
             self._stopping = False
             self._wake = asyncio.Event()  # bound to this loop (tests run several loops)
-            self._task = asyncio.get_running_loop().create_task(self._run())
+            self._loop = asyncio.get_running_loop()
+            self._task = self._loop.create_task(self._run())
 
     async def stop(self) -> None:
         if self._child is not None:

@@ -7,9 +7,10 @@ stored prefixed ("sms:SM…") so they never collide with a wamid.
 Webhooks are journaled (WebhookEvent, provider "sms") before the answer, then processed right
 away through SMS_HANDLERS. While in flight an SMS event is in state "sms_pending" or
 "sms_retry" (not "pending"/"retry", which the WhatsApp processor would take and reject); it
-ends "done", "rejected", "unhandled" or "failed" like a WhatsApp event. `replay_due` takes
-deferred events again (a receipt that came before its message's id was stored); it runs after
-every SMS webhook and every send, and can be scheduled as a job.
+ends "done", "rejected", "unhandled" or "dead" (after the bounded retries, parked for an
+admin's Retry or Discard) like a WhatsApp event. `replay_due` takes deferred events again (a
+receipt that came before its message's id was stored); it runs after every SMS webhook and
+every send, and can be scheduled as a job.
 
 There is no 24-hour window on SMS, and no platform fee (UsageRecord.fee_minor = 0).
 """
@@ -383,7 +384,8 @@ def process_event(*, session: Session, event_id: int, now: dt.datetime | None = 
         _finish(session, event, "unhandled", f"No handler for SMS {event.kind!r}; kept.", now)
         return outcome
     try:
-        params = dict(parse_form(event.body))
+        # NUL (from %00) cannot be stored in PostgreSQL's text: U+FFFD, like the journal does
+        params = {k: v.replace("\x00", "\ufffd") for k, v in parse_form(event.body)}
         handler(session, event, params, outcome, now)
         session.flush()
     except (SMSWebhookError, ValueError) as exc:
@@ -421,8 +423,9 @@ def _defer(session: Session, event: WebhookEvent, reason: str, now: dt.datetime)
     event.attempts += 1  # the rolled-back increment
     event.error = reason[:2000]
     delays = ingest.RETRY_DELAYS
-    if event.attempts > len(delays):
-        event.state, event.next_attempt_at = "failed", None
+    if event.attempts > len(delays):  # parked for an admin's Retry or Discard
+        event.state, event.next_attempt_at = "dead", None
+        event.error = f"Parked after {event.attempts} tries: {reason}"[:2000]
     else:
         event.state = RETRY
         event.next_attempt_at = now + dt.timedelta(seconds=delays[event.attempts - 1])

@@ -3,13 +3,18 @@
 Tolerant by design: unknown fields are kept (``model_extra``), unknown message types and
 unknown change ``field`` kinds are kept whole (``InboundMessage.raw`` / raw dict values), and a
 malformed known payload (e.g. ``"image": "oops"``) is moved to ``payload_errors`` instead of
-failing the whole batch. Only a body that is not JSON or not the envelope shape raises
-:class:`WebhookParseError` (the receiver journals it and still answers 200).
+failing the whole batch; an entry, change, message, status or contact that does not fit its
+model is left out and described in ``WebhookPayload.problems`` while the rest is kept. Only a
+body that is not JSON (or nested deeper than :data:`MAX_DEPTH`, larger than
+:data:`MAX_BODY_BYTES`, or holding NaN/Infinity) or not the envelope shape raises
+:class:`WebhookParseError` (the receiver journals it and still answers 200). Every string is
+storable: lone surrogates and NUL become U+FFFD.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -56,13 +61,95 @@ __all__ = [
     "WebhookError",
     "WebhookParseError",
     "WebhookPayload",
+    "MAX_BODY_BYTES",
+    "MAX_DEPTH",
+    "clean_text",
     "epoch_to_datetime",
+    "loads_json",
     "parse_webhook",
 ]
 
 
 class WebhookParseError(ValueError):
     """The webhook body is not JSON or not a WhatsApp webhook envelope."""
+
+
+# ---------------------------------------------------------------------------- safe JSON
+
+MAX_BODY_BYTES = 3 * 1024 * 1024  # Meta's bodies are a few KB; the webhook route refuses more
+MAX_DEPTH = 32  # Meta's deepest body (a contacts card) is 8 levels
+
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_RISKY_ESCAPE = re.compile(r"\\u(?:[dD][89a-fA-F]|0000)")
+_UNSTORABLE = re.compile("[\ud800-\udfff\x00]")
+
+
+def _nesting_problem(text: str) -> str | None:
+    """Why the JSON text cannot be parsed safely: nested deeper than MAX_DEPTH, or brackets
+    that do not pair up; None when fine. Linear and at C speed (str.replace/split, no
+    backtracking regex, no recursion): escapes out, strings out (every quote left delimits
+    one), brackets only, then each pass removes the innermost pairs."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return None
+    outside = "".join(text.replace("\\\\", "").replace('\\"', "").split('"')[0::2])
+    brackets = _NOT_BRACKET.sub("", outside)
+    for _ in range(MAX_DEPTH):
+        inner = brackets.replace("[]", "").replace("{}", "")
+        if not inner:
+            return None
+        if inner == brackets:
+            return "webhook body is not valid JSON: its brackets do not pair up"
+        brackets = inner
+    return f"webhook body is nested deeper than {MAX_DEPTH} levels"
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def clean_text(value: str) -> str:
+    """The text with lone surrogates and NUL replaced by U+FFFD (storable in UTF-8 and in
+    PostgreSQL's text)."""
+    if _UNSTORABLE.search(value) is None:
+        return value
+    return _UNSTORABLE.sub("\ufffd", value)
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {clean_text(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
+
+
+def loads_json(text: str | bytes) -> Any:
+    """json.loads for bodies from outside: at most MAX_BODY_BYTES, nested at most MAX_DEPTH
+    levels (checked before the parser recurses), no NaN/Infinity, every string storable.
+    Raises WebhookParseError with the reason."""
+    if isinstance(text, (bytes, bytearray)):
+        if len(text) > MAX_BODY_BYTES:
+            raise WebhookParseError(f"webhook body is larger than {MAX_BODY_BYTES} bytes")
+        try:
+            text = bytes(text).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise WebhookParseError(f"webhook body is not UTF-8: {exc}") from exc
+    elif len(text) > MAX_BODY_BYTES:
+        raise WebhookParseError(f"webhook body is larger than {MAX_BODY_BYTES} bytes")
+    problem = _nesting_problem(text)
+    if problem:
+        raise WebhookParseError(problem)
+    try:
+        data = json.loads(text, parse_constant=_refuse_constant)
+    except RecursionError as exc:  # unbalanced brackets deep enough to reach the parser's limit
+        raise WebhookParseError(f"webhook body is nested deeper than {MAX_DEPTH} levels") from exc
+    except ValueError as exc:
+        raise WebhookParseError(f"webhook body is not valid JSON: {exc}") from exc
+    if _RISKY_ESCAPE.search(text) is not None:
+        data = _clean(data)
+    return data
 
 
 class _Model(BaseModel):
@@ -602,6 +689,13 @@ class WebhookPayload(_Model):
     object: str
     entry: list[Entry] = Field(default_factory=list)
 
+    #: parts left out because they did not fit their model ("entry[0].changes[1]...: why")
+    _problems: list[str] = PrivateAttr(default_factory=list)
+
+    @property
+    def problems(self) -> list[str]:
+        return self._problems
+
     def messages_values(self) -> Iterator[tuple[Entry, MessagesValue]]:
         for entry in self.entry:
             for change in entry.changes:
@@ -635,26 +729,86 @@ def _short(exc: Exception) -> str:
 
 
 def parse_webhook(raw: bytes | bytearray | str | dict[str, Any]) -> WebhookPayload:
-    """Parse a webhook body (raw bytes as received, text, or an already-decoded dict)."""
-    if isinstance(raw, (bytes, bytearray)):
-        try:
-            text = bytes(raw).decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise WebhookParseError(f"webhook body is not UTF-8: {exc}") from exc
-    else:
-        text = raw  # type: ignore[assignment]
-    if isinstance(text, str):
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise WebhookParseError(f"webhook body is not valid JSON: {exc}") from exc
-    else:
-        data = text
+    """Parse a webhook body (raw bytes as received, text, or an already-decoded dict).
+
+    A sub-object that does not fit (an entry, a change, a message, a status, a contact, an
+    error) is left out and described in ``payload.problems``; the rest is kept."""
+    data = raw if isinstance(raw, dict) else loads_json(raw)
     if not isinstance(data, dict):
         raise WebhookParseError("webhook body must be a JSON object")
     if "entry" not in data or not isinstance(data.get("entry"), list):
         raise WebhookParseError("webhook body has no 'entry' list")
     try:
         return WebhookPayload.model_validate(data)
+    except ValidationError:
+        pass  # the common case is one validation; only a body with a bad part comes here
+    except RecursionError as exc:
+        raise WebhookParseError(f"webhook body is nested too deeply: {exc}") from exc
+    return _salvage(data)
+
+
+def _salvage(data: dict[str, Any]) -> WebhookPayload:
+    """Validate a body part by part, keeping every part that fits."""
+    problems: list[str] = []
+    try:
+        payload = WebhookPayload.model_validate({**data, "entry": []})
     except ValidationError as exc:
         raise WebhookParseError(f"webhook body has the wrong shape: {_short(exc)}") from exc
+    for i, entry in enumerate(data["entry"]):
+        where = f"entry[{i}]"
+        if not isinstance(entry, dict):
+            problems.append(f"{where}: not an object")
+            continue
+        changes = entry.get("changes", [])
+        if not isinstance(changes, list):
+            problems.append(f"{where}.changes: not a list")
+            changes = []
+        try:
+            model = Entry.model_validate({**entry, "changes": []})
+        except ValidationError as exc:
+            problems.append(f"{where}: {_short(exc)}")
+            continue
+        for j, change in enumerate(changes):
+            parsed = _salvage_change(change, f"{where}.changes[{j}]", problems)
+            if parsed is not None:
+                model.changes.append(parsed)
+        payload.entry.append(model)
+    payload._problems = problems
+    return payload
+
+
+def _salvage_change(change: Any, where: str, problems: list[str]) -> Change | None:
+    if not isinstance(change, dict):
+        problems.append(f"{where}: not an object")
+        return None
+    try:
+        return Change.model_validate(change)
+    except ValidationError as exc:
+        first = _short(exc)
+    value = change.get("value")
+    if change.get("field") != "messages" or not isinstance(value, dict):
+        problems.append(f"{where}: {first}")
+        return None
+    kept: dict[str, list] = {}
+    for key, model in (("messages", InboundMessage), ("statuses", Status),
+                       ("contacts", Contact), ("errors", WebhookError)):
+        items = value.get(key)
+        if items is None:
+            continue
+        if not isinstance(items, list):
+            problems.append(f"{where}.value.{key}: not a list")
+            items = []
+        kept[key] = []
+        for k, item in enumerate(items):
+            try:
+                kept[key].append(model.model_validate(item))
+            except ValidationError as exc:
+                problems.append(f"{where}.value.{key}[{k}]: {_short(exc)}")
+    try:
+        parsed = MessagesValue.model_validate({**value, **{key: [] for key in kept}})
+    except ValidationError as exc:  # e.g. no metadata: nothing in it can be routed
+        problems.append(f"{where}.value: {_short(exc)}")
+        return None
+    for key, items in kept.items():
+        setattr(parsed, key, items)
+    return Change.model_construct(field="messages", value=parsed)

@@ -105,7 +105,7 @@ def test_run_now_from_any_worker_records_a_manual_run(seeded):
 
 def test_rejected_webhooks_show_to_the_admins_of_the_number_only(seeded):
     body = (
-        b'{"object":"whatsapp_business_account","entry":[{"id":"100000000000003","changes":'
+        b'{"object":"whatsapp_business_account","entry":[{"id":"100000000000002","changes":'
         b'[{"field":"messages","value":{"messaging_product":"whatsapp","metadata":'
         b'{"display_phone_number":"1","phone_number_id":"200000000000011"},"messages":[]}}]}]}'
     )

@@ -249,7 +249,8 @@ def _scenario_bodies(tag: str, customers: list[str], outbound_wamid: str) -> lis
     replies, a reaction, statuses (one regressing), out-of-order times, two messages in one
     body, and a reply to an unknown message."""
     def value(messages=(), statuses=(), names=None):
-        return {"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{
+        return {"object": "whatsapp_business_account", "entry": [{"id": "100000000000001",
+                                                                   "changes": [{
             "field": "messages", "value": {
                 "messaging_product": "whatsapp",
                 "metadata": {"display_phone_number": "15550100100",

@@ -297,14 +297,29 @@ def test_template_status_update_and_unknown_field():
         b'{"object": "x"}',
         b'{"entry": "nope"}',
         b"\xff\xfe",
-        b'{"object": "whatsapp_business_account", "entry": [{"changes": []}]}',
-        b'{"object": "w", "entry": [{"id": "1", "changes": [{"field": "messages", '
-        b'"value": {"metadata": {"phone_number_id": "2"}, "messages": [{"id": "x"}]}}]}]}',
+        b'{"entry": NaN, "object": "w"}',
+        b"[" * 1000 + b"]" * 1000,
     ],
 )
 def test_malformed_raises(raw):
     with pytest.raises(WebhookParseError):
         parse_webhook(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
+        (b'{"object": "whatsapp_business_account", "entry": [{"changes": []}]}',
+         "entry[0]: id: Field required"),
+        (b'{"object": "w", "entry": [{"id": "1", "changes": [{"field": "messages", '
+         b'"value": {"metadata": {"phone_number_id": "2"}, "messages": [{"id": "x"}]}}]}]}',
+         "entry[0].changes[0].value.messages[0]: from: Field required"),
+    ],
+)
+def test_a_malformed_part_is_left_out_and_described(raw, problem):
+    payload = parse_webhook(raw)
+    assert problem in payload.problems
+    assert list(payload.iter_messages()) == []
 
 
 def test_parse_accepts_str_and_dict(fixture_bytes):

@@ -70,10 +70,13 @@ def resent_link(msg: rx.Var[MessageRow]) -> rx.Component:
 
 
 def status_tick(msg: rx.Var[MessageRow]) -> rx.Component:
-    """Clock (sending), ✓ (sent), ✓✓ (delivered), blue ✓✓ (read), red ! (failed)."""
+    """Clock (sending), ✓ (sent), ✓✓ (delivered), blue ✓✓ (read), red ! (failed), a turning
+    arrow (waiting in the outbox), a question mark (sent? unconfirmed)."""
     icon = rx.match(
         msg.status,
         ("pending", rx.icon("clock", size=14, aria_hidden="true")),
+        ("queued", rx.icon("rotate-cw", size=14, aria_hidden="true")),
+        ("unconfirmed", rx.icon("circle-help", size=15, aria_hidden="true")),
         ("accepted", rx.icon("check", size=15, aria_hidden="true")),
         ("sent", rx.icon("check", size=15, aria_hidden="true")),
         ("delivered", rx.icon("check-check", size=15, aria_hidden="true")),
@@ -201,6 +204,38 @@ def failure_help(
     )
 
 
+def send_note(msg: rx.Var[MessageRow]) -> rx.Component:
+    """Under an outbound bubble: the outbox's next try, or that the send is unconfirmed (no
+    Retry there: the customer may already have it)."""
+    return rx.fragment(
+        rx.cond(
+            msg.queued,
+            rx.el.div(
+                rx.el.div(
+                    rx.icon("rotate-cw", size=14, aria_hidden="true"),
+                    rx.el.span(msg.retry_line),
+                    class_name="ct-sendnote-title",
+                ),
+                class_name="ct-sendnote ct-retrying",
+                role="status",
+            ),
+        ),
+        rx.cond(
+            msg.unconfirmed,
+            rx.el.div(
+                rx.el.div(
+                    rx.icon("circle-help", size=14, aria_hidden="true"),
+                    rx.el.strong(msg.unconfirmed_title),
+                    class_name="ct-sendnote-title",
+                ),
+                rx.el.p(msg.unconfirmed_text),
+                class_name="ct-sendnote ct-unconfirmed",
+                role="status",
+            ),
+        ),
+    )
+
+
 def notice_bubble(msg: rx.Var[MessageRow]) -> rx.Component:
     return rx.el.div(
         rx.el.div(
@@ -295,6 +330,7 @@ def bubble(
             class_name="ct-bubble-wrap",
         ),
         rx.cond(msg.failed, failure_help(msg, on_retry, on_resend)),
+        rx.cond(outbound, send_note(msg)),
         class_name=rx.cond(outbound, "ct-msg-row ct-out", "ct-msg-row ct-in"),
     )
 

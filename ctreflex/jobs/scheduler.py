@@ -74,6 +74,13 @@ JOBS: dict[str, JobSpec] = {
             tasks.journal_replay,
         ),
         JobSpec(
+            "send_outbox",
+            "Send outbox",
+            "Retries WhatsApp messages Meta refused for now (rate limit, outage) at their time.",
+            dt.timedelta(minutes=1),
+            tasks.send_outbox,
+        ),
+        JobSpec(
             "media_retention",
             "Media retention",
             "Deletes media files older than the retention period from disk.",

@@ -232,3 +232,16 @@ async def media_retention(*, now: dt.datetime | None = None) -> str:
     with db.session_scope() as session:
         expired, removed = expire_media(session=session, now=now)
     return f"{expired} file record(s) expired; {removed} file(s) deleted from disk"
+
+
+# ------------------------------------------------------------------------------- send outbox
+
+
+async def send_outbox(*, now: dt.datetime | None = None) -> str:
+    """Send the WhatsApp messages waiting in the outbox whose retry time has come (each claimed
+    first, so two runs never send one twice); sends left "pending" by a lost process become
+    "unconfirmed". Platform-wide: the summary has totals only."""
+    from ctreflex.services import outbound
+
+    run = await outbound.run_outbox(now=now)
+    return run.summary()

@@ -17,7 +17,10 @@ class Direction(StrEnum):
 
 
 class MessageStatus(StrEnum):
-    pending = "pending"  # stored, not yet accepted by the provider
+    pending = "pending"  # stored, the request to the provider under way
+    queued = "queued"  # the provider refused for now (rate limit, outage): the outbox retries it
+    unconfirmed = "unconfirmed"  # the request may have reached the provider (timeout): never
+    # sent again on its own; a status webhook carrying its callback id reconciles it
     accepted = "accepted"  # provider answered 200 with an id
     sent = "sent"
     delivered = "delivered"
@@ -67,7 +70,10 @@ class MediaFile(SQLModel, table=True):
 
 
 class Message(SQLModel, table=True):
-    __table_args__ = (Index("ix_message_conversation_created", "conversation_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_message_conversation_created", "conversation_id", "created_at"),
+        Index("ix_message_status_next_attempt", "status", "next_attempt_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     account_id: int = Field(foreign_key="account.id", index=True)
@@ -96,3 +102,10 @@ class Message(SQLModel, table=True):
     delivered_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     read_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     failed_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # sends (services/outbound.py): the callback id Meta echoes in status webhooks
+    # (biz_opaque_callback_data), the outbox's attempts and next try, the last retryable error
+    callback_id: str | None = Field(default=None, unique=True, max_length=64)
+    send_attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    next_attempt_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_attempt_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str = Field(default="", sa_column_kwargs={"server_default": ""})

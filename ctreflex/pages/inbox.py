@@ -801,7 +801,7 @@ class InboxState(InboxListState):
             refused = "Sending isn't available yet on this server."
         except Exception:  # the service stores failures on the message; this is a bug
             log.exception("send failed")
-            refused = "Something went wrong while sending. Try again."
+            refused = "Something went wrong while sending; check the thread before sending again."
         async with self:
             same = self.open_id == job["conversation_id"]
             if refused and same:
@@ -846,7 +846,7 @@ class InboxState(InboxListState):
             error = exc.message or str(exc)
         except Exception:
             log.exception("%s", failure)
-            error = f"Something went wrong while {failure}. Try again."
+            error = f"Something went wrong while {failure}; check the thread before trying again."
         async with self:
             if self.open_id == conversation_id:
                 self.composer_error = error
@@ -1273,7 +1273,10 @@ class InboxState(InboxListState):
                 refused, field = exc.message or str(exc), getattr(exc, "field", "") or ""
         except Exception:
             log.exception("template send failed")
-            refused = "Something went wrong while sending the template. Try again."
+            refused = (
+                "Something went wrong while sending the template; check the thread before "
+                "sending it again."
+            )
         async with self:
             same = self.open_id == job["conversation_id"]
             if same and refused and self.picker_id == job["template_id"]:

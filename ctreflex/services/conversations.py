@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 
 from ctreflex.models import Contact, Conversation, MediaFile, Message, User, utc_now
 from ctreflex.services import phones
+from ctreflex.services.outbound import send_state
 from ctreflex.services.templates import PreviewView, preview_from_payload
 from ctreflex.services.timefmt import format_duration, format_local, window_label, zone
 from ctreflex.whatsapp.codes import describe_error
@@ -126,6 +127,12 @@ class MessageRow:
     resend_offered: bool = False
     resent_as_id: int = 0
     resent_from_id: int = 0
+    # sends Meta refused for now (the outbox retries them) or never confirmed (outbound.py)
+    queued: bool = False
+    retry_line: str = ""  # "Not sent yet: … Retrying at 14:05 (attempt 2 of 5)."
+    unconfirmed: bool = False
+    unconfirmed_title: str = ""
+    unconfirmed_text: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -147,6 +154,8 @@ STATUS_LABELS = {
     "read": "Read",
     "failed": "Not delivered",
     "received": "Received",
+    "queued": "Waiting to retry",
+    "unconfirmed": "Sent? Waiting for confirmation",
 }
 
 # Inbound kinds the channel can't show: a notice bubble in place of the content.
@@ -543,6 +552,8 @@ def thread_rows(
             )
         if msg.id in offers:
             row = dataclasses.replace(row, resend_offered=True)
+        if msg.direction == "outbound" and msg.status in ("queued", "unconfirmed", "failed"):
+            row = dataclasses.replace(row, **send_state(msg, local, now))
         out.append(row)
         previous_day = day
         previous_channel = channel
@@ -685,10 +696,10 @@ def _message_row(
             help_ = describe_error(msg.error_code)
             error_title, error_plain, error_todo = help_.title, help_.plain_words, help_.what_to_do
             retryable = help_.retryable
-        else:  # failed before WhatsApp answered (network, timeout): safe to try again
+        else:  # refused before any request or could not connect (a timeout is "unconfirmed")
             error_title = msg.error_title or "Not sent"
             error_plain = msg.error_detail or "The message could not be handed to WhatsApp."
-            error_todo = "Try again. If it keeps failing, contact support."
+            error_todo = "Retry sends it again. If it keeps failing, contact support."
             retryable = True
     # reply quote
     has_reply = bool(msg.reply_to_id or msg.reply_to_provider_id)

@@ -1,18 +1,39 @@
 """Sending: free-form text and media inside the 24-hour window, reactions, read receipts.
 
 A message is stored as "pending" (the agent sees it as sending) before the Graph API call,
-then becomes "accepted" with its wamid, or "failed" with Meta's code and reason. Status
-webhooks move it on from there. Live events are published after every commit.
+with a callback id that goes out as ``biz_opaque_callback_data`` (Meta echoes it in every
+status webhook). The answer decides what happens next -- Meta de-duplicates nothing, so a
+send that may have reached Meta is never repeated on its own:
+
+* 200 with a wamid: "accepted"; status webhooks move it on from there;
+* a timeout or a dropped connection after the request was written (or a 504): "unconfirmed"
+  -- shown as such, no Retry. A later status webhook carrying its callback id reconciles it
+  to the wamid (:func:`reconcile_status`, called by ingest) and moves it forward; after
+  ``UNCONFIRMED_CHECK_AFTER`` the thread says to check with the customer before resending;
+* Meta certainly did not take it and a later try can work (130429, 131000, 131016, 131057,
+  429/5xx, a connect failure): "queued" in the durable outbox (the message row: attempts,
+  ``next_attempt_at``, ``last_error``). :func:`run_outbox` (a scheduled job, and a timer in
+  the process that queued it) sends due ones with exponential backoff, at most
+  ``MAX_ATTEMPTS`` sends in all, then "failed" with the reason. Each try first claims the row
+  with a conditional UPDATE, so several workers never send one message twice;
+* any other refusal: "failed" with Meta's code and reason (the only state with Retry).
+
+Live events are published after every commit.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import logging
+import secrets
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
-from sqlmodel import Session, select
+from sqlalchemy import update
+from sqlmodel import Session, col, select
 
 from ctreflex import db
 from ctreflex.models import (
@@ -23,15 +44,43 @@ from ctreflex.models import (
     MediaFile,
     Message,
     Plan,
+    Template,
     utc_now,
 )
 from ctreflex.realtime import broker
 from ctreflex.services import graph, ingest, media
-from ctreflex.whatsapp import GraphAPIError, GraphError, SendResult, TextTooLongError, check_text
+from ctreflex.whatsapp import (
+    GraphAPIError,
+    GraphError,
+    GraphTransportError,
+    SendResult,
+    Status,
+    TextTooLongError,
+    check_text,
+)
+from ctreflex.whatsapp.errors import send_disposition
 
 log = logging.getLogger("ctreflex.outbound")
 
 MEDIA_ID_TTL = dt.timedelta(days=29)  # Meta keeps uploaded media 30 days
+
+#: Sends of one message at most (the first one included); then it fails with the reason.
+MAX_ATTEMPTS = 5
+#: Wait before try n+1 after try n failed with a retryable error (a longer Retry-After wins).
+BACKOFF = (
+    dt.timedelta(seconds=30),
+    dt.timedelta(minutes=1),
+    dt.timedelta(minutes=2),
+    dt.timedelta(minutes=4),
+)
+BACKOFF_MAX = dt.timedelta(minutes=15)
+#: An unconfirmed send nobody reconciled for this long: "check with the customer".
+UNCONFIRMED_CHECK_AFTER = dt.timedelta(hours=24)
+#: A send still "pending" after this long lost its process (killed mid-call): it may be out.
+STALE_PENDING_AFTER = dt.timedelta(minutes=10)
+#: The outbox timer in the process that queued a message (tests switch it off).
+AUTO_WAKE = True
+CALLBACK_PREFIX = "ctreflex:m"
 
 
 class SendRefused(Exception):
@@ -134,8 +183,12 @@ def _pending(
         reply_to_provider_id=reply.provider_message_id if reply else None,
         payload=payload,
         created_at=now,
+        send_attempts=1,  # the send starts right after this commit
+        last_attempt_at=now,
     )
     session.add(message)
+    session.flush()
+    message.callback_id = f"{CALLBACK_PREFIX}{message.id}.{secrets.token_hex(6)}"
     conv = t.conversation
     conv.last_message_at = now
     conv.last_preview = (body or kind.title())[:200]
@@ -153,45 +206,111 @@ async def _publish(account_id: int, conversation_id: int, message_id: int) -> No
     )
 
 
-def _settle(message_id: int, result: SendResult | None, error: GraphError | None) -> Message:
+def _accept(session: Session, message: Message, wamid: str) -> bool:
+    """Meta took the message as `wamid`; True when this is the first we hear of it."""
+    if message.provider_message_id is not None:
+        return False
+    message.provider_message_id = wamid
+    if message.status in ("pending", "queued", "unconfirmed"):
+        message.status = "accepted"
+    message.next_attempt_at = None
+    message.last_error = ""
+    plan = session.exec(
+        select(Plan)
+        .join(Account, Account.plan_id == Plan.id)
+        .where(Account.id == message.account_id)
+    ).one()
+    session.add(message)
+    session.flush()
+    ingest.record_usage(session, message, plan, message.created_at)
+    return True
+
+
+def _error_text(error: BaseException) -> str:
+    if isinstance(error, GraphAPIError):
+        help_ = error.help
+        title = help_.title if error.code is not None else (error.title or help_.title)
+        code = f" ({error.code})" if error.code is not None else ""
+        return f"{title}{code}"
+    if isinstance(error, GraphTransportError):
+        return "Could not reach WhatsApp" if error.request_sent is False else "No answer in time"
+    return str(error) or error.__class__.__name__
+
+
+def backoff(attempts: int, retry_after: float | None = None) -> dt.timedelta:
+    """The wait after the `attempts`-th try failed with a retryable error."""
+    wait = BACKOFF[min(max(attempts, 1), len(BACKOFF)) - 1]
+    if retry_after is not None and retry_after > wait.total_seconds():
+        wait = dt.timedelta(seconds=retry_after)
+    return min(wait, BACKOFF_MAX)
+
+
+def _fail(message: Message, now: dt.datetime, error: BaseException | None, title: str = "") -> None:
+    message.status = "failed"
+    message.failed_at = now
+    message.next_attempt_at = None
+    if isinstance(error, GraphAPIError):
+        message.error_code = error.code
+        message.error_title = (error.title or title)[:255]
+        message.error_detail = error.details or str(error)
+    else:
+        message.error_code = None
+        message.error_title = (title or "Could not reach WhatsApp")[:255]
+        message.error_detail = str(error) if error is not None else ""
+
+
+def _settle(
+    message_id: int,
+    result: SendResult | None,
+    error: BaseException | None,
+    now: dt.datetime | None = None,
+) -> Message:
+    now = now or utc_now()
     with db.session_scope() as session:
         message = session.get(Message, message_id)
         if result is not None:
-            message.provider_message_id = result.wamid
-            if message.status == "pending":
-                message.status = "accepted"
-            plan = session.exec(
-                select(Plan)
-                .join(Account, Account.plan_id == Plan.id)
-                .where(Account.id == message.account_id)
-            ).one()
-            session.add(message)
-            session.flush()
-            ingest.record_usage(session, message, plan, message.created_at)
+            _accept(session, message, result.wamid)
+            return message
+        if message.provider_message_id is not None or message.status not in (
+            "pending",
+            "unconfirmed",  # the stale sweep's guess, while this call was still under way
+        ):
+            return message  # a status webhook reconciled it meanwhile: Meta has it
+        disposition = send_disposition(error)
+        if disposition == "unconfirmed":
+            message.status = "unconfirmed"
+            message.last_error = _error_text(error)[:2000]
+            log.warning("send of message %s unconfirmed: %s", message_id, error)
+        elif disposition == "retry" and message.send_attempts < MAX_ATTEMPTS:
+            message.status = "queued"
+            message.last_error = _error_text(error)[:2000]
+            wait = backoff(message.send_attempts, getattr(error, "retry_after", None))
+            message.next_attempt_at = now + wait
         else:
-            message.status = "failed"
-            message.failed_at = utc_now()
-            if isinstance(error, GraphAPIError):
-                message.error_code = error.code
-                message.error_title = (error.title or "")[:255]
-                message.error_detail = error.details or str(error)
-            else:
-                message.error_code = None
-                message.error_title = "Could not reach WhatsApp"
-                message.error_detail = str(error)
+            _fail(message, now, error)
+            if disposition == "retry":
+                message.last_error = _error_text(error)[:2000]
         session.add(message)
         return message
 
 
-async def _deliver(message_id: int, call) -> int:
+async def _deliver(
+    message_id: int,
+    call: Callable[[], Awaitable[SendResult]],
+    now: dt.datetime | None = None,
+) -> int:
     result: SendResult | None = None
-    error: GraphError | None = None
+    error: BaseException | None = None
     try:
         result = await call()
-    except GraphError as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure is settled on the message
         error = exc
-    message = _settle(message_id, result, error)
+        if not isinstance(exc, GraphError):
+            log.exception("send of message %s raised", message_id)
+    message = _settle(message_id, result, error, now)
     await _publish(message.account_id, message.conversation_id, message.id)
+    if message.status == "queued" and message.next_attempt_at is not None:
+        _wake_at(message.next_attempt_at)
     return message.id
 
 
@@ -214,15 +333,36 @@ async def send_text(
         t = _target(session, account_id, conversation_id)
         _require_window(t)
         reply = _reply_target(session, t, reply_to_id)
+        client = _client(t.number)
         message = _pending(session, t, user_id=user_id, kind="text", body=text, reply=reply)
         ids = (message.id, t.number.phone_number_id, t.contact.wa_id or t.contact.e164)
         quoted = reply.provider_message_id if reply else None
-        client = graph.client_for(t.number)
+        callback = message.callback_id
     await _publish(account_id, conversation_id, ids[0])
     return await _deliver(
         ids[0],
-        lambda: client.send_text(ids[1], ids[2], text, reply_to=quoted, preview_url="http" in text),
+        lambda: client.send_text(
+            ids[1],
+            ids[2],
+            text,
+            reply_to=quoted,
+            preview_url="http" in text,
+            biz_opaque_callback_data=callback,
+        ),
     )
+
+
+def _client(number: BusinessNumber):
+    try:
+        return graph.client_for(number)
+    except graph.NoAccessToken as exc:
+        raise SendRefused(
+            f"{exc} An admin must reconnect the WhatsApp number before sending.", "number"
+        ) from exc
+
+
+class UploadNotSent(GraphTransportError):
+    """The media upload before a send did not get an answer: the message itself is not out."""
 
 
 async def _provider_media_id(client, number: BusinessNumber, mf: MediaFile) -> str:
@@ -230,9 +370,14 @@ async def _provider_media_id(client, number: BusinessNumber, mf: MediaFile) -> s
     if fresh:
         return mf.provider_media_id
     path: Path = media.absolute_path(mf)
-    media_id = await client.upload_media(
-        number.phone_number_id, path, mf.mime_type, mf.filename or path.name
-    )
+    try:
+        media_id = await client.upload_media(
+            number.phone_number_id, path, mf.mime_type, mf.filename or path.name
+        )
+    except GraphTransportError as exc:  # an upload twice is harmless; the message is not out
+        raise UploadNotSent(f"Uploading the attachment failed: {exc}", request_sent=False) from exc
+    except OSError as exc:
+        raise GraphError(f"The attachment's file is not available: {exc}") from exc
     with db.session_scope() as session:
         row = session.get(MediaFile, mf.id)
         row.provider_media_id = media_id
@@ -259,36 +404,52 @@ async def send_media(
         if mf is None or mf.account_id != account_id or mf.state != "ready":
             raise SendRefused("The attachment is not available; attach it again.", "attachment")
         reply = _reply_target(session, t, reply_to_id)
+        client = _client(t.number)
         message = _pending(
             session, t, user_id=user_id, kind=mf.kind, body=caption, media_id=mf.id, reply=reply
         )
         message_id = message.id
         number, contact_to = t.number, t.contact.wa_id or t.contact.e164
         quoted = reply.provider_message_id if reply else None
-        client = graph.client_for(t.number)
+        callback = message.callback_id
     await _publish(account_id, conversation_id, message_id)
+    return await _deliver(
+        message_id, _media_call(client, number, contact_to, mf, caption, quoted, callback)
+    )
 
+
+def _media_call(client, number, to, mf: MediaFile, caption: str, quoted, callback):
     async def call() -> SendResult:
         provider_id = await _provider_media_id(client, number, mf)
         return await client.send_media(
             number.phone_number_id,
-            contact_to,
+            to,
             mf.kind,
             media_id=provider_id,
             caption=caption or None,
             filename=mf.filename if mf.kind == "document" else None,
             reply_to=quoted,
+            biz_opaque_callback_data=callback,
         )
 
-    return await _deliver(message_id, call)
+    return call
 
 
 async def retry(*, account_id: int, user_id: int, message_id: int) -> int:
-    """Send a failed message again, as a new message."""
+    """Send a failed message again, as a new message (only "failed": Meta refused it, so the
+    customer has no copy; never an unconfirmed one, which may already be on their phone)."""
     with db.session_scope() as session:
         old = session.get(Message, message_id)
         if old is None or old.account_id != account_id or old.direction != "outbound":
             raise SendRefused("That message cannot be retried.", "message")
+        if old.status == "unconfirmed":
+            raise SendRefused(
+                "WhatsApp may already have this message; check with the customer before "
+                "sending it again.",
+                "message",
+            )
+        if old.status == "queued":
+            raise SendRefused("This message is already waiting to be retried.", "message")
         if old.status != "failed":
             raise SendRefused("Only a failed message can be retried.", "message")
         kind, body, media_id, conv_id, reply_id = (
@@ -345,3 +506,307 @@ async def send_read_receipt(*, account_id: int, conversation_id: int) -> bool:
     except GraphError as exc:
         log.info("read receipt for %s not sent: %s", wamid, exc)
         return False
+
+
+# ----------------------------------------------------------------------------- the outbox
+
+
+def _publish_soon(events: list[tuple[int, int, int]]) -> list[Awaitable[None]]:
+    return [_publish(a, c, m) for a, c, m in events]
+
+
+def _wake_at(when: dt.datetime) -> None:
+    """Run the outbox in this process when `when` comes (the scheduled job is the backstop
+    when this process goes away first)."""
+    if not AUTO_WAKE:
+        return
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    delay = max(0.0, (when - utc_now()).total_seconds()) + 0.5
+
+    def wake() -> None:
+        task = loop.create_task(_wake())
+        _wake_tasks.add(task)
+        task.add_done_callback(_wake_tasks.discard)
+
+    loop.call_later(delay, wake)
+
+
+_wake_tasks: set[asyncio.Task] = set()
+
+
+async def _wake() -> None:
+    try:
+        await run_outbox()
+    except Exception:  # noqa: BLE001 - the scheduled job tries again
+        log.exception("outbox run failed")
+
+
+def _fail_queued(message_id: int, now: dt.datetime, title: str, detail: str = "") -> Message:
+    with db.session_scope() as session:
+        message = session.get(Message, message_id)
+        _fail(message, now, None, title)
+        message.error_detail = detail
+        session.add(message)
+        return message
+
+
+def _call_for(session: Session, message: Message, now: dt.datetime):
+    """The Graph API call that sends this stored message again, or a refusal (str)."""
+    number = (
+        session.get(BusinessNumber, message.business_number_id)
+        if message.business_number_id
+        else None
+    )
+    if number is None or number.channel != "whatsapp" or number.status != "connected":
+        return "The WhatsApp number of this message is no longer connected."
+    conv = session.get(Conversation, message.conversation_id)
+    contact = session.get(Contact, conv.contact_id)
+    if message.kind != "template" and not window_open(conv, now):
+        return (
+            "The 24-hour window closed before WhatsApp took the message; "
+            "only an approved template can reach the customer now."
+        )
+    try:
+        client = graph.client_for(number)
+    except graph.NoAccessToken as exc:
+        return str(exc)
+    to = contact.wa_id or contact.e164
+    callback, quoted = message.callback_id, message.reply_to_provider_id
+    mf = session.get(MediaFile, message.media_id) if message.media_id else None
+    if mf is not None and mf.state != "ready":
+        return "The attachment is no longer available."
+    if message.kind == "text":
+        body = message.body
+        return lambda: client.send_text(
+            number.phone_number_id,
+            to,
+            body,
+            reply_to=quoted,
+            preview_url="http" in body,
+            biz_opaque_callback_data=callback,
+        )
+    if message.kind in ("image", "video", "document") and mf is not None:
+        return _media_call(client, number, to, mf, message.body, quoted, callback)
+    if message.kind == "template" and message.template_id:
+        return _template_call(session, message, client, number, to, mf, quoted, callback)
+    return f"A {message.kind} message cannot be sent again from the outbox."
+
+
+def _template_call(session, message, client, number, to, mf, quoted, callback):
+    from ctreflex.services.templates import to_graph  # templates imports this module
+    from ctreflex.whatsapp.templates import MediaRef, build_components
+
+    row = session.get(Template, message.template_id)
+    if row is None:
+        return "The template of this message no longer exists."
+    tpl = to_graph(row)
+    values: dict[str, Any] = dict((message.payload or {}).get("values") or {})
+    name, language = row.name, row.language
+
+    async def call() -> SendResult:
+        vals = dict(values)
+        if mf is not None:
+            provider_id = await _provider_media_id(client, number, mf)
+            vals["header.media"] = MediaRef(
+                kind=mf.kind, media_id=provider_id, filename=mf.filename or None
+            )
+        build = build_components(tpl, vals)
+        if build.errors:
+            raise GraphError(build.errors[0].message)
+        return await client.send_template(
+            number.phone_number_id,
+            to,
+            name=name,
+            language=language,
+            components=build.components,
+            reply_to=quoted,
+            biz_opaque_callback_data=callback,
+        )
+
+    return call
+
+
+def _claim(message_id: int, attempts: int, now: dt.datetime) -> bool:
+    """Take one queued message for a send: only one worker's UPDATE matches the row."""
+    with db.session_scope() as session:
+        result = session.exec(  # type: ignore[call-overload]
+            update(Message)
+            .where(
+                col(Message.id) == message_id,
+                col(Message.status) == "queued",
+                col(Message.send_attempts) == attempts,
+            )
+            .values(
+                status="pending",
+                send_attempts=attempts + 1,
+                last_attempt_at=now,
+                next_attempt_at=None,
+            )
+        )
+        return (result.rowcount or 0) == 1
+
+
+def mark_stale_unconfirmed(*, session: Session, now: dt.datetime) -> list[tuple[int, int, int]]:
+    """Sends still "pending" long after their try started lost their process mid-call: they
+    may be out, so they become "unconfirmed" (never sent again on their own)."""
+    cutoff = now - STALE_PENDING_AFTER
+    rows = session.exec(
+        select(Message).where(
+            Message.status == "pending",
+            Message.direction == "outbound",
+            col(Message.provider_message_id).is_(None),
+            col(Message.last_attempt_at) < cutoff,
+        )
+    ).all()
+    for message in rows:
+        message.status = "unconfirmed"
+        message.last_error = "The send was interrupted before an answer came"
+        session.add(message)
+    session.commit()
+    return [(m.account_id, m.conversation_id, m.id) for m in rows]
+
+
+@dataclasses.dataclass
+class OutboxRun:
+    sent: int = 0
+    requeued: int = 0
+    failed: int = 0
+    unconfirmed: int = 0
+    skipped: int = 0  # claimed by another worker first
+    stale: int = 0
+
+    def summary(self) -> str:
+        return (
+            f"{self.sent} sent, {self.requeued} to retry later, {self.failed} failed, "
+            f"{self.unconfirmed} unconfirmed, {self.stale} interrupted send(s) marked unconfirmed"
+        )
+
+
+async def run_outbox(*, now: dt.datetime | None = None, limit: int = 100) -> OutboxRun:
+    """Send the queued messages that are due (oldest first), each claimed first."""
+    now = now or utc_now()
+    run = OutboxRun()
+    with db.session_scope() as session:
+        stale = mark_stale_unconfirmed(session=session, now=now)
+        due = session.exec(
+            select(Message.id, Message.send_attempts)
+            .where(Message.status == "queued", col(Message.next_attempt_at) <= now)
+            .order_by(col(Message.next_attempt_at), col(Message.id))
+            .limit(limit)
+        ).all()
+    run.stale = len(stale)
+    for coro in _publish_soon(stale):
+        await coro
+    for message_id, attempts in due:
+        if not _claim(message_id, attempts, now):
+            run.skipped += 1
+            continue
+        with db.session_scope() as session:
+            message = session.get(Message, message_id)
+            call = _call_for(session, message, now)
+        if isinstance(call, str):
+            message = _fail_queued(message_id, now, "Not sent", call)
+            await _publish(message.account_id, message.conversation_id, message.id)
+            run.failed += 1
+            continue
+        await _deliver(message_id, call, now)
+        with db.session_scope() as session:
+            status = session.get(Message, message_id).status
+        if status == "queued":
+            run.requeued += 1
+        elif status == "failed":
+            run.failed += 1
+        elif status == "unconfirmed":
+            run.unconfirmed += 1
+        else:
+            run.sent += 1
+    return run
+
+
+def reconcile_status(session: Session, account_id: int, status: Status) -> Message | None:
+    """The message a status webhook is about when its wamid is not stored yet: one whose send
+    got no answer (unconfirmed), found by the ``biz_opaque_callback_data`` it was sent with.
+    A send still under way ("pending") is left alone: the status is deferred until the answer
+    (or the timeout) settles it. It takes the wamid and is moved on by the
+    status like any other. None when the callback data is not one of this account's sends."""
+    callback = status.biz_opaque_callback_data
+    if not callback or not callback.startswith(CALLBACK_PREFIX) or not status.id:
+        return None
+    message = session.exec(select(Message).where(Message.callback_id == callback)).first()
+    if (
+        message is None
+        or message.account_id != account_id
+        or message.direction != "outbound"
+        or message.provider_message_id is not None
+        or message.status == "pending"  # its answer is on the way: the status waits for it
+    ):
+        return None
+    was = message.status
+    if was == "failed":  # a refusal we misread: Meta's word about its own wamid wins
+        message.status, message.failed_at = "accepted", None
+    _accept(session, message, status.id)
+    log.info("message %s (%s) reconciled to %s by a status webhook", message.id, was, status.id)
+    return message
+
+
+# ------------------------------------------------------------------------ what the thread says
+
+
+def send_state(message: Message, local: dt.tzinfo, now: dt.datetime) -> dict[str, Any]:
+    """Extra fields of an outbound message's thread row (services/conversations.MessageRow):
+    the outbox's "Retrying at 14:05 (attempt 2 of 5)" line, the unconfirmed notice, and for a
+    message that failed after the outbox's tries, what happened and that Retry is safe."""
+    if message.direction != "outbound":
+        return {}
+    whatsapp = (message.channel or "whatsapp") == "whatsapp"
+    provider = "WhatsApp" if whatsapp else "the SMS provider"
+    if message.status == "queued" and message.next_attempt_at is not None:
+        at = message.next_attempt_at.astimezone(local)
+        when = at.strftime("%H:%M") if at.date() == now.astimezone(local).date() else (
+            at.strftime("%d %b, %H:%M")
+        )
+        reason = f" {message.last_error}." if message.last_error else ""
+        return {
+            "queued": True,
+            "retry_line": (
+                f"Not sent yet:{reason} Retrying at {when} "
+                f"(attempt {message.send_attempts + 1} of {MAX_ATTEMPTS})."
+            ),
+        }
+    if message.status == "unconfirmed":
+        since = message.last_attempt_at or message.created_at
+        why = f" ({message.last_error})" if message.last_error else ""
+        if now - since >= UNCONFIRMED_CHECK_AFTER:
+            return {
+                "unconfirmed": True,
+                "unconfirmed_title": "Unconfirmed: check with the customer before resending",
+                "unconfirmed_text": (
+                    f"{provider} never confirmed this message{why}. It may or may not have "
+                    "reached the customer; it is not sent again on its own."
+                ),
+            }
+        return {
+            "unconfirmed": True,
+            "unconfirmed_title": f"Sent? Waiting for {provider} to confirm",
+            "unconfirmed_text": (
+                f"{provider} did not answer in time{why}, so the message may already be on "
+                "the customer's phone. It is not sent again on its own"
+                + (
+                    "; its status appears here as soon as WhatsApp reports it."
+                    if whatsapp
+                    else "."
+                )
+            ),
+        }
+    if message.status == "failed" and whatsapp and message.send_attempts > 1 and message.last_error:
+        return {
+            "error_todo": (
+                f"Tried {message.send_attempts} times; WhatsApp refused each time, so the "
+                "customer has no copy. Retry sends it again."
+            ),
+            "retryable": True,
+        }
+    return {}

@@ -817,6 +817,11 @@ def _settle(message_id: int, result: MessageResource | None, error: SMSError | N
             ingest.record_usage(
                 session, message, _plan(session, message.account_id), message.created_at
             )
+        elif result is None and getattr(error, "request_sent", False) is not False:
+            # no answer after the request went out: it may be on its way; never sent again
+            message.status = "unconfirmed"
+            message.last_attempt_at = message.last_attempt_at or message.created_at
+            message.last_error = str(error)[:2000]
         else:
             message.status = "failed"
             message.failed_at = utc_now()

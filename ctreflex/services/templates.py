@@ -713,6 +713,7 @@ async def send_template(
         session.add(message)
         session.commit()
         message_id = message.id
+        callback = message.callback_id  # echoed in status webhooks (outbound.reconcile_status)
         number = t.number
         to = t.contact.wa_id or t.contact.e164
         quoted = reply.provider_message_id if reply else None
@@ -738,6 +739,7 @@ async def send_template(
             language=language,
             components=build.components,
             reply_to=quoted,
+            biz_opaque_callback_data=callback,
         )
 
     return await _deliver(message_id, call)

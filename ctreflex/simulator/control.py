@@ -293,9 +293,12 @@ def build_control_router(sim: Simulator) -> APIRouter:
                         value = float(value)
                         if not 0 <= value <= 1:
                             raise ValueError
-                    elif key in ("latency_ms",):
+                    elif key in ("latency_ms", "hang_after_accept_ms"):
                         value = int(value)
-                    elif key in ("force_error_code", "force_error_count"):
+                        if value < 0:
+                            raise ValueError
+                    elif key in ("force_error_code", "force_error_count",
+                                 "hang_after_accept_count"):
                         value = None if value is None else int(value)
                     elif key == "force_error_scope" and value not in ("messages", "all"):
                         raise ValueError

@@ -204,6 +204,20 @@ class Simulator:
         self.mark_dirty()
         return code, is_async
 
+    def hang_after_accept(self, answer: dict[str, Any]) -> float:
+        """Seconds to hold the answer of an accepted send (fault ``hang_after_accept_ms``)."""
+        f = self.state.faults
+        if not f.hang_after_accept_ms or "messages" not in answer:
+            return 0.0
+        seconds = f.hang_after_accept_ms / 1000
+        if f.hang_after_accept_count is not None:
+            f.hang_after_accept_count -= 1
+            if f.hang_after_accept_count <= 0:
+                f.hang_after_accept_ms = 0
+                f.hang_after_accept_count = None
+        self.mark_dirty()
+        return seconds
+
     def send(self, pn: PhoneNumber, body: Any) -> dict[str, Any]:
         """``POST /{PNID}/messages``. Raises :class:`GraphError` for synchronous errors."""
         if not isinstance(body, dict):

@@ -277,7 +277,11 @@ async def _dispatch(sim: Simulator, request: Request, version: str, path: str, w
         params, body = await read_params(request)
         if body is None:
             body = params  # form-encoded send (nested values given as JSON strings)
-        return sim.send(pn, body)
+        answer = sim.send(pn, body)
+        hold = sim.hang_after_accept(answer)
+        if hold:  # accepted: the message and its statuses exist whatever the client sees
+            await asyncio.sleep(hold)
+        return answer
 
     if method == "POST" and edge == "media":
         pn = sim.phone_for(waba_id, obj_id)

@@ -138,6 +138,10 @@ class Faults:
     force_error_scope: str = "messages"  # messages | all
     webhook_paused: bool = False
     skip_delivered: bool = False
+    # accept a send (stored, statuses follow as usual), then hold its answer this long: a
+    # client with a shorter timeout sees a read timeout, as when Meta's answer is lost
+    hang_after_accept_ms: int = 0
+    hang_after_accept_count: int | None = None  # None = until cleared
 
 
 @dataclass

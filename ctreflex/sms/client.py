@@ -5,7 +5,9 @@
                              status_callback="https://app.example/webhooks/sms/status")
 
 Requests are form-encoded with HTTP basic auth (account SID, auth token); answers are JSON.
-A refusal raises SMSAPIError with the provider's code; a network failure SMSTransportError.
+A refusal raises SMSAPIError with the provider's code; a network failure SMSTransportError,
+whose ``request_sent`` is False when the request certainly never reached the provider and None
+when it may have (a read timeout: the text may be on its way, so it must not be sent again).
 """
 
 from __future__ import annotations
@@ -19,6 +21,13 @@ from ctreflex.sms.errors import SMSAPIError, SMSTransportError
 from ctreflex.sms.models import API_VERSION, MessageResource
 
 DEFAULT_BASE_URL = "https://api.twilio.com"
+_NOT_SENT = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.UnsupportedProtocol,
+    httpx.LocalProtocolError,
+)
 
 
 class SMSClient:
@@ -58,9 +67,13 @@ class SMSClient:
         try:
             response = await self._http.request(method, url, **kwargs)
         except httpx.HTTPError as exc:
-            raise SMSTransportError(
+            error = SMSTransportError(
                 f"Could not reach the SMS provider: {exc.__class__.__name__}: {exc}"
-            ) from exc
+            )
+            # Only a failure to connect proves the provider never got the request; after a
+            # read timeout or a dropped connection a text may be on its way (None: unknown).
+            error.request_sent = False if isinstance(exc, _NOT_SENT) else None
+            raise error from exc
         try:
             data = response.json()
         except ValueError:
@@ -75,9 +88,12 @@ class SMSClient:
                 http_status=response.status_code,
                 more_info=str(data.get("more_info") or ""),
             )
-        raise SMSTransportError(
+        error = SMSTransportError(
             f"The SMS provider answered HTTP {response.status_code} without its JSON body."
         )
+        # a 2xx we cannot read, or a gateway that gave up waiting: the text may be out
+        error.request_sent = None if response.is_success or response.status_code == 504 else False
+        raise error
 
     async def send(
         self,

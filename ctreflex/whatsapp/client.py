@@ -13,10 +13,13 @@ second message on the customer's phone. So requests fall in three groups:
 * **sends and other non-idempotent POSTs** (messages, media upload, phone-number management):
   retried only when the request certainly was *not* accepted -- a connect failure/connect or
   pool timeout (nothing left this machine), or an error *response* that is retryable (HTTP
-  429/5xx, Graph codes 1, 2, 130429, 131016, 131057, and 131000 once). A read timeout or a
-  dropped connection after the request was written is **not** retried: the message may
-  already be out, and the caller gets a :class:`GraphTransportError` with
-  ``request_sent=None`` to show "unknown -- check before resending";
+  429/5xx but 504, Graph codes 1, 2, 130429, 131016, 131057, and 131000 once). A read timeout,
+  a dropped connection after the request was written or a gateway timeout (504 without a
+  Graph body) is **not** retried: the message may already be out, and the caller gets a
+  :class:`GraphTransportError` with ``request_sent=None`` (or the 504) to show "unconfirmed"
+  (:func:`ctreflex.whatsapp.errors.send_disposition` says which is which). Every send should
+  carry ``biz_opaque_callback_data``: Meta echoes it in the status webhooks, which is how such
+  a message is found again;
 * **non-replayable bodies** (upload from an async iterator): never retried.
 
 Never retried: 4xx-style Graph errors such as 100, 131047, 132000, 190, and pair/app rate
@@ -603,6 +606,8 @@ class CloudAPIClient:
                     return True
                 if code is None:
                     status = exc.http_status or 0
+                    if status == 504 and mode != "idempotent":
+                        return False  # a gateway timeout: the send may have gone out
                     return status == 429 or status >= 500
                 return False
             return False

@@ -67,7 +67,7 @@ ERROR_HELP: dict[int, ErrorHelp] = {
     4: _h(
         "Too many requests (app limit)",
         "Our app made too many calls to Meta in a short time.",
-        "Wait a few minutes and try again; the system slows down automatically.",
+        "Wait a few minutes, then try again.",
         retryable=True,
     ),
     80007: _h(
@@ -92,7 +92,7 @@ ERROR_HELP: dict[int, ErrorHelp] = {
     130429: _h(
         "Sending too fast",
         "This number reached its messages-per-second limit.",
-        "Nothing to do: the message is retried automatically in a moment.",
+        "Wait a minute, then send it again.",
         retryable=True,
     ),
     130472: _h(
@@ -132,7 +132,7 @@ ERROR_HELP: dict[int, ErrorHelp] = {
     131016: _h(
         "WhatsApp temporarily unavailable",
         "WhatsApp's service is temporarily overloaded or unavailable.",
-        "Try again shortly; the system retries automatically.",
+        "Wait a few minutes, then send it again.",
         retryable=True,
     ),
     131021: _h(
@@ -231,7 +231,7 @@ ERROR_HELP: dict[int, ErrorHelp] = {
     131057: _h(
         "Account in maintenance",
         "The WhatsApp account is briefly in maintenance (for example during a throughput upgrade).",
-        "Try again in about a minute; the system retries automatically.",
+        "Wait about a minute, then send it again.",
         retryable=True,
     ),
     131063: _h(

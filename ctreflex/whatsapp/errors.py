@@ -37,6 +37,7 @@ __all__ = [
     "describe_error",
     "error_class_for",
     "from_error_payload",
+    "send_disposition",
 ]
 
 
@@ -256,6 +257,41 @@ def error_class_for(code: int | None, http_status: int | None = None) -> type[Gr
     if http_status is not None and http_status >= 500:
         return ServiceUnavailableError
     return GraphAPIError
+
+
+#: Graph codes where Meta certainly did not take the message and a later try can succeed.
+RETRY_LATER_CODES = frozenset({1, 2, 130429, 131000, 131016, 131057})
+
+
+def send_disposition(exc: BaseException) -> str:
+    """What a failed ``POST /messages`` means for the message (Meta de-duplicates nothing):
+
+    * ``"retry"``: Meta certainly did not take it and trying again later can work -- a connect
+      failure (nothing left this machine), 130429, 131000, 131016, 131057, codes 1/2, a Graph
+      error marked ``is_transient``, HTTP 429 or a 5xx without a Graph body (but 504);
+    * ``"unconfirmed"``: the request may have reached Meta -- a read/write timeout, a dropped
+      connection, a gateway timeout (504), a 2xx answer that could not be read; it must never
+      be sent again blindly;
+    * ``"failed"``: Meta refused it; sending the same again will not help.
+    """
+    if isinstance(exc, GraphTransportError):
+        return "retry" if exc.request_sent is False else "unconfirmed"
+    if isinstance(exc, GraphAPIError):
+        status = exc.http_status
+        if exc.code is None:
+            if status is not None and 200 <= status < 300:
+                return "unconfirmed"  # a 2xx we could not read: it may well be out
+            if status == 504:
+                return "unconfirmed"  # a gateway gave up waiting; Meta may have sent it
+            if status is not None and (status == 429 or status >= 500):
+                return "retry"
+            return "failed"
+        if exc.code in RETRY_LATER_CODES or exc.is_transient is True:
+            return "retry"
+        return "failed"
+    if isinstance(exc, GraphError):
+        return "failed"  # raised before any request (e.g. a template that cannot be built)
+    return "unconfirmed"  # anything unexpected: we cannot know whether it went out
 
 
 _CODE_PREFIX = re.compile(r"^\(#\d+\)\s*")

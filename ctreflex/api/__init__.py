@@ -24,6 +24,7 @@ def build_api() -> FastAPI:
     api.include_router(webhooks.router)  # the GET handshake
     api.add_middleware(webhooks.WebhookLane)  # the signed POSTs
     api.include_router(media.router)
+    api.add_middleware(media.UploadSizeLimit)  # refuses an over-size upload before it spools
     api.include_router(sms_webhooks.router)
     sim = simulator.build_simulator()
     if sim is not None:

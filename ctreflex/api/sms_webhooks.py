@@ -1,6 +1,7 @@
 """SMS provider webhooks: incoming texts and delivery receipts, signed with the account's auth
 token (X-Twilio-Signature over the URL the provider called). Verified, journaled, processed,
-answered. Plus the signed, expiring URL the provider fetches an MMS photo from."""
+answered. Plus the short-lived signed URL, bound to one outbound SMS waiting for the provider,
+that the provider fetches an MMS photo from."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 
 from ctreflex import db
-from ctreflex.models import MediaFile
 from ctreflex.services import media, sms
 from ctreflex.settings import get_settings
 from ctreflex.sms import HEADER, SMSWebhookError, parse_form, verify_signature
@@ -77,14 +77,24 @@ async def status(request: Request):
 
 
 @router.get("/webhooks/sms/media/{media_id}")
-def mms_media(media_id: int, exp: int = 0, sig: str = ""):
-    if not sms.media_url_valid(media_id, exp, sig):
-        return JSONResponse({"error": "invalid or expired link"}, status_code=403)
+def mms_media(media_id: int, t: str = ""):
+    """The provider's fetch of an outbound MMS photo: the signed token must name this file and
+    an outbound SMS of it that still waits for the provider, within a few minutes
+    (services/sms.media_for_provider). Every refusal is the same 403."""
     with db.session_scope() as session:
-        row = session.get(MediaFile, media_id)
-        if row is None or row.state != "ready":
-            return JSONResponse({"error": "no such file"}, status_code=404)
-        path, mime = media.absolute_path(row), row.mime_type
+        row = sms.media_for_provider(session, media_id, t)
+        if row is None:
+            return JSONResponse({"error": "invalid or expired link"}, status_code=403)
+        path = media.absolute_path(row)
+        mime = media.inline_type(row, path) or "application/octet-stream"
     if not path.is_file():
         return JSONResponse({"error": "the file is no longer stored"}, status_code=410)
-    return FileResponse(path, media_type=mime, headers={"Cache-Control": "no-store"})
+    return FileResponse(
+        path,
+        media_type=mime,
+        headers={
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "sandbox",
+        },
+    )

@@ -17,7 +17,7 @@ import reflex as rx
 from ctreflex.components.template_preview import template_preview
 from ctreflex.services.sms import ChannelOption
 from ctreflex.services.templates import FormField, PreviewView, TemplateRow
-from ctreflex.whatsapp.limits import MAX_TEXT_CHARS
+from ctreflex.whatsapp.limits import MAX_TEXT_CHARS, MEDIA_RULES
 
 UPLOAD_ID = "composer-upload"
 HEADER_UPLOAD_ID = "template-header-upload"
@@ -64,7 +64,9 @@ ACCEPT = {
     "video/3gpp": [".3gp"],
     "application/pdf": [".pdf"],
 }
-BROWSER_MAX_BYTES = 100_000_000
+# The browser refuses a file over the largest attachment (100 MB PDF) before sending a byte;
+# the server enforces it again (api/media.UploadSizeLimit) and per type while copying.
+BROWSER_MAX_BYTES = max(rule.max_bytes for rule in MEDIA_RULES.values())
 
 
 def reply_chip(author: rx.Var[str], snippet: rx.Var[str], on_cancel) -> rx.Component:
@@ -484,7 +486,7 @@ def _field_input(
                     ("document", HEADER_ACCEPT["document"]),
                     HEADER_ACCEPT["image"],
                 ),
-                max_size=100_000_000,
+                max_size=BROWSER_MAX_BYTES,
                 multiple=False,
                 max_files=1,
                 no_drag=True,

@@ -916,25 +916,24 @@ class InboxState(InboxListState):
         upload = files[0]
         filename = (upload.filename or "attachment").rsplit("/", 1)[-1]
         declared = getattr(upload, "content_type", None) or ""
-        data = await upload.read()
         try:
             from ctreflex.services import media
         except ImportError:
             self.composer_error = "Attachments aren't available yet on this server."
             return
-        try:
-            with db.session_scope() as session:
-                stored = media.store_upload(
-                    session=session,
-                    account_id=user.account_id,
-                    filename=filename,
-                    data=data,
-                    declared_mime=declared,
-                )
-                self.attachment_id = stored.id
-                self.attachment_name = stored.filename or filename
-                self.attachment_size = convs.human_size(stored.size)
-                self.attachment_kind = stored.kind
+        try:  # copied in chunks from the spooled upload, the size limit checked as it goes
+            stored = await asyncio.to_thread(
+                media.save_upload,
+                account_id=user.account_id,
+                filename=filename,
+                file=upload.file,
+                declared_mime=declared,
+                declared_size=upload.size,
+            )
+            self.attachment_id = stored.id
+            self.attachment_name = stored.filename or filename
+            self.attachment_size = convs.human_size(stored.size)
+            self.attachment_kind = stored.kind
         except MediaRuleError as exc:
             self.composer_error = exc.user_message
             return
@@ -1124,18 +1123,18 @@ class InboxState(InboxListState):
         upload = files[0]
         filename = (upload.filename or "header").rsplit("/", 1)[-1]
         declared = getattr(upload, "content_type", None) or ""
-        data = await upload.read()
         from ctreflex.services import media
 
         try:
+            stored = await asyncio.to_thread(
+                media.save_upload,
+                account_id=user.account_id,
+                filename=filename,
+                file=upload.file,
+                declared_mime=declared,
+                declared_size=upload.size,
+            )
             with db.session_scope() as session:
-                stored = media.store_upload(
-                    session=session,
-                    account_id=user.account_id,
-                    filename=filename,
-                    data=data,
-                    declared_mime=declared,
-                )
                 self.header_media_id = stored.id
                 self.header_media_name = stored.filename or filename
                 error = ""

@@ -24,11 +24,12 @@ import datetime as dt
 import hashlib
 import hmac
 import logging
-import time
+import secrets
 from collections.abc import Callable
 from urllib.parse import urlencode
 
 import phonenumbers
+from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, or_, select
 
@@ -64,6 +65,7 @@ from ctreflex.sms import (
     parse_status,
 )
 from ctreflex.sms.models import MessageResource
+from ctreflex.whatsapp.limits import INBOUND_MIME_TYPES, UNSUPPORTED_FILE_NOTICE
 
 log = logging.getLogger("ctreflex.sms")
 
@@ -73,7 +75,9 @@ MB = 1_000_000
 MMS_MAX_BYTES = 5 * MB
 MMS_REGIONS = frozenset({"US", "CA"})
 MMS_MIME_TYPES = frozenset({"image/jpeg", "image/png", "image/gif"})
-MEDIA_URL_TTL = 3600  # seconds a signed MediaUrl stays valid for the provider's fetch
+MEDIA_URL_TTL = 300  # seconds a signed MediaUrl stays valid for the provider's fetch
+# an outbound SMS whose provider may still fetch its photo (not yet sent, delivered or failed)
+MEDIA_WAITING_STATUSES = frozenset({"pending", "queued", "unconfirmed", "accepted"})
 RESENDABLE_CODES = {
     131026: "WhatsApp could not deliver it",
     131047: "the 24-hour window was closed",
@@ -156,22 +160,62 @@ def _connected_sms_number(session: Session, account_id: int, preferred: int | No
 # -------------------------------------------------------------------- signed media URLs
 
 
-def _media_sig(media_id: int, expires: int) -> str:
-    key = get_settings().secret_key.get_secret_value().encode()
-    return hmac.new(key, f"sms-media:{media_id}:{expires}".encode(), hashlib.sha256).hexdigest()
+# The provider fetches an MMS photo without a login, from a URL that is a capability for ONE
+# outbound message: its token (itsdangerous: salted HMAC-SHA1 over the payload and a timestamp,
+# keyed with the secret key) names the message, the file and a random nonce stored on the
+# message, and is good for MEDIA_URL_TTL seconds while that message still waits for the
+# provider. The nonce means even a known secret key forges nothing.
+
+_MEDIA_SALT = "ctreflex.sms-media.v2"
 
 
-def media_url(media_id: int, *, ttl: int = MEDIA_URL_TTL, now: float | None = None) -> str:
-    """A URL the provider can fetch an MMS attachment from without a login, for `ttl` s."""
-    expires = int((now or time.time()) + ttl)
-    query = urlencode({"exp": expires, "sig": _media_sig(media_id, expires)})
-    return f"{get_settings().base_url}/webhooks/sms/media/{media_id}?{query}"
+def _media_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(get_settings().secret_key.get_secret_value(), salt=_MEDIA_SALT)
 
 
-def media_url_valid(media_id: int, expires: int, sig: str, now: float | None = None) -> bool:
-    if expires < (now or time.time()):
-        return False
-    return hmac.compare_digest(_media_sig(media_id, expires), sig or "")
+def media_nonce() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def media_url(message_id: int, media_id: int, nonce: str) -> str:
+    """The URL the provider fetches message `message_id`'s photo `media_id` from."""
+    token = _media_serializer().dumps({"m": message_id, "f": media_id, "n": nonce})
+    return f"{get_settings().base_url}/webhooks/sms/media/{media_id}?{urlencode({'t': token})}"
+
+
+def media_for_provider(
+    session: Session, media_id: int, token: str, *, max_age: int | None = None
+) -> MediaFile | None:
+    """The file a signed MediaUrl may fetch, or None: the token must be genuine and fresh,
+    name this file, and belong to an outbound SMS of this file still waiting for the provider,
+    whose stored nonce it carries."""
+    try:
+        data = _media_serializer().loads(
+            token or "", max_age=MEDIA_URL_TTL if max_age is None else max_age
+        )
+    except BadData:
+        return None
+    if not isinstance(data, dict) or data.get("f") != media_id:
+        return None
+    if not isinstance(data.get("m"), int):
+        return None
+    message = session.get(Message, data["m"])
+    if (
+        message is None
+        or message.channel != "sms"
+        or message.direction != "outbound"
+        or message.media_id != media_id
+        or message.status not in MEDIA_WAITING_STATUSES
+    ):
+        return None
+    payload = message.payload if isinstance(message.payload, dict) else {}
+    nonce = payload.get("media_nonce")
+    if not isinstance(nonce, str) or not hmac.compare_digest(nonce, str(data.get("n") or "")):
+        return None
+    row = session.get(MediaFile, media_id)
+    if row is None or row.state != "ready" or row.account_id != message.account_id:
+        return None
+    return row
 
 
 # ----------------------------------------------------------------- who can get an SMS
@@ -549,6 +593,15 @@ def _media_kind(content_type: str) -> str:
     return {"image": "image", "video": "video"}.get(major, "document")
 
 
+def _inbound_media_refusal(content_type: str) -> str | None:
+    """Why a customer's MMS file is not fetched at all (its declared type is not one the inbox
+    keeps), or None. The bytes are checked again once fetched (media.store_bytes)."""
+    declared = (content_type or "").split(";")[0].strip().lower()
+    if declared not in INBOUND_MIME_TYPES[_media_kind(declared)]:
+        return f"declared as {declared[:60] or 'no type'}"
+    return None
+
+
 def handle_inbound(
     session: Session, event: WebhookEvent, params: dict, outcome: Outcome, now: dt.datetime
 ) -> None:
@@ -566,7 +619,15 @@ def handle_inbound(
     conv = ingest.conversation_for(session, contact=contact, number=number, channel="sms")
 
     media_id = None
-    if msg.media:
+    kind, body = ("mms" if msg.media else "text"), msg.body
+    refusal = _inbound_media_refusal(msg.media[0].content_type) if msg.media else None
+    if refusal:  # never fetched nor served: the notice in its place, the text kept after it
+        first_name = (contact.name or contact.profile_name or "The customer").split()[0]
+        kind = "unsupported"
+        body = f"{first_name} {UNSUPPORTED_FILE_NOTICE} ({refusal})" + (
+            f": {msg.body}" if msg.body else ""
+        )
+    elif msg.media:
         first = msg.media[0]
         placeholder = MediaFile(
             account_id=number.account_id,
@@ -586,8 +647,8 @@ def handle_inbound(
         business_number_id=number.id,
         direction="inbound",
         channel="sms",
-        kind="mms" if msg.media else "text",
-        body=msg.body,
+        kind=kind,
+        body=body,
         media_id=media_id,
         payload={"media": [m.model_dump() for m in msg.media]} if msg.media else None,
         provider_message_id=pid,
@@ -609,7 +670,7 @@ def handle_inbound(
         conv.business_number_id = number.id
     conv.unread_count += 1
     session.add(conv)
-    _apply_keyword(session, contact, conv, number, message, now)
+    _apply_keyword(session, contact, conv, number, message, now, text=msg.body)
     outcome.live.append(
         (conv.account_id, {"type": "message", "conversation_id": conv.id, "message_id": message.id})
     )
@@ -622,8 +683,10 @@ def _apply_keyword(
     number: BusinessNumber,
     message: Message,
     now: dt.datetime,
+    text: str | None = None,
 ) -> None:
-    intent = optouts.sms_keyword(message.body)
+    text = message.body if text is None else text
+    intent = optouts.sms_keyword(text)
     if intent is None or (intent == "in" and not contact.sms_opted_out):
         return  # "Yes" from a subscribed customer is an answer, not a consent change
     optouts.record(
@@ -632,7 +695,7 @@ def _apply_keyword(
         channel="sms",
         scope="all",
         action=intent,
-        source=f'SMS keyword "{message.body.strip()[:20]}"',
+        source=f'SMS keyword "{text.strip()[:20]}"',
         at=now,
     )
     # The provider answers STOP/START itself (carrier rules); mirror its reply in the thread.
@@ -871,6 +934,7 @@ async def send_sms(
             marketing=marketing,
         )
         now = utc_now()
+        nonce = media_nonce() if media_file_id else ""
         message = Message(
             account_id=account_id,
             conversation_id=conversation_id,
@@ -880,7 +944,7 @@ async def send_sms(
             kind="mms" if media_file_id else "text",
             body=text,
             media_id=media_file_id,
-            payload=payload,
+            payload={**(payload or {}), "media_nonce": nonce} if nonce else payload,
             status="pending",
             sender_user_id=user_id,
             created_at=now,
@@ -895,7 +959,7 @@ async def send_sms(
         session.flush()
         message_id = message.id
         to, from_ = t.contact.e164, t.number.e164
-        urls = [media_url(media_file_id)] if media_file_id else []
+        urls = [media_url(message_id, media_file_id, nonce)] if media_file_id else []
         client = client_for(t.number)
     await _publish_message(account_id, conversation_id, message_id)
     result, error = None, None

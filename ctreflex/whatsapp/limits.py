@@ -27,7 +27,12 @@ __all__ = [
     "classify_upload",
     "grapheme_count",
     "inbound_support",
+    "inbound_file_refusal",
+    "sniff_mime",
+    "INBOUND_MIME_TYPES",
+    "INLINE_MIME_TYPES",
     "SNIFF_BYTES",
+    "UNSUPPORTED_FILE_NOTICE",
 ]
 
 MB = 1_000_000
@@ -39,6 +44,19 @@ AUDIO_UNSUPPORTED_REASON = (
     "Audio files and voice messages are not supported on the WhatsApp channel"
 )
 INBOUND_AUDIO_NOTICE = "sent a voice message, which this channel does not support"
+UNSUPPORTED_FILE_NOTICE = "sent a file this channel does not support"
+
+# Stored media that /media/{id} may show inline (the type re-sniffed from the stored bytes must
+# be one of these and match the stored type); anything else is served as a download.
+INLINE_MIME_TYPES = frozenset(
+    {"image/jpeg", "image/png", "image/webp", "video/mp4", "video/3gpp", "application/pdf"}
+)
+# What a customer's file may be, per message kind, for it to be stored at all (sniffed bytes).
+INBOUND_MIME_TYPES: dict[str, frozenset[str]] = {
+    "image": frozenset({"image/jpeg", "image/png", "image/webp", "image/gif"}),
+    "video": frozenset({"video/mp4", "video/3gpp"}),
+    "document": frozenset({"application/pdf"}),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +131,28 @@ def _isobmff_mime(head: bytes) -> str | None:
     return None
 
 
+def sniff_mime(head: bytes) -> str:
+    """The type the leading bytes really are ("" when unknown): filetype plus ISO-BMFF brands."""
+    head = bytes(head[:SNIFF_BYTES])
+    guess = filetype.guess(head) if head else None
+    return _isobmff_mime(head) or (_normalise_mime(guess.mime) if guess else "")
+
+
+def inbound_file_refusal(kind: str, declared_mime: str | None, head: bytes) -> str | None:
+    """Why a customer's fetched file is not kept (a notice detail), or None when its bytes are
+    an allowed type for the message kind. The declared type is never trusted on its own."""
+    allowed = INBOUND_MIME_TYPES.get(kind)
+    if not allowed:
+        return f"{kind or 'unknown'} files are not kept"
+    declared = _normalise_mime(declared_mime)
+    if declared and declared not in allowed and declared != "application/octet-stream":
+        return f"declared as {declared[:60]}"
+    sniffed = sniff_mime(head)
+    if sniffed not in allowed:
+        return f"the file is {sniffed[:60] or 'not a recognised ' + kind}"
+    return None
+
+
 def classify_upload(data_head: bytes, declared_mime: str | None, size: int) -> tuple[str, str]:
     """Decide ``(kind, mime)`` for an outbound attachment, or raise :class:`MediaRuleError`.
 
@@ -167,7 +207,12 @@ def _describe(mime: str, guess: object) -> str:
 def inbound_support(message_type: str, mime_type: str | None = None) -> tuple[bool, str | None]:
     """Whether an inbound message kind is rendered, and the notice to show when it is not."""
     t = message_type
-    if t in ("text", "image", "video", "reaction", "button", "interactive", "location", "contacts"):
+    if t in ("image", "video"):
+        declared = _normalise_mime(mime_type)
+        if declared and declared not in INBOUND_MIME_TYPES[t]:
+            return False, f"{UNSUPPORTED_FILE_NOTICE} ({declared[:60]})"
+        return True, None
+    if t in ("text", "reaction", "button", "interactive", "location", "contacts"):
         return True, None
     if t == "document":
         if _normalise_mime(mime_type) in ("", "application/pdf"):

@@ -65,7 +65,7 @@ def download(media_id: int, user: UserDep, session: SessionDep, download: bool =
 
 # ------------------------------------------------------------------------ upload size guard
 
-UPLOAD_PATHS = frozenset({"/_upload"})
+UPLOAD_PATH = "/_upload"  # Reflex's upload endpoint (reflex_base.constants.Endpoint.UPLOAD)
 # the largest attachment plus room for the multipart envelope and the event's own fields
 MAX_UPLOAD_REQUEST_BYTES = media.MAX_UPLOAD_BYTES + 1_000_000
 
@@ -102,7 +102,7 @@ class UploadSizeLimit:
         if not (
             scope["type"] == "http"
             and scope["method"] == "POST"
-            and scope["path"].rstrip("/") in UPLOAD_PATHS
+            and scope["path"].rstrip("/").endswith(UPLOAD_PATH)  # also under a backend_path
         ):
             await self.app(scope, receive, send)
             return
@@ -137,6 +137,11 @@ class UploadSizeLimit:
             started = True
             await send(message)
 
-        await self.app(scope, counted_receive, guarded_send)
+        try:
+            await self.app(scope, counted_receive, guarded_send)
+        except Exception:
+            if not over:
+                raise
+            # the app gave up on the cut-off body (e.g. Starlette's ClientDisconnect): our 413
         if over and not started:
             await self._refuse(send)

@@ -493,5 +493,15 @@ def test_upload_endpoint_refuses_an_over_size_body_before_the_framework_reads_it
     r = small.post("/_upload", content=(b"\0" * MB for _ in range(20)))
     assert r.status_code == 413
     assert sum(reached) <= 3 * MB
+    # an app that raises on the cut-off body (Starlette's ClientDisconnect) still gives a 413
+    async def raising(scope, receive, send):
+        while (await receive())["type"] == "http.request":
+            pass
+        raise RuntimeError("client disconnected")
+
+    r = TestClient(UploadSizeLimit(raising, max_bytes=3 * MB)).post(
+        "/_upload", content=(b"\0" * MB for _ in range(20))
+    )
+    assert r.status_code == 413
     # other paths are untouched
     assert client.post("/api/x", content=b"x").status_code == 200

@@ -51,17 +51,37 @@ def usage_json(user: AdminDep, session: SessionDep, start: str = "", end: str = 
 
 @router.get("/jobs")
 def jobs_list(user: AdminDep) -> list[dict]:
-    return [
-        dataclasses.asdict(j)
-        for j in scheduler.overview(fmt=lambda d: d.isoformat(timespec="seconds"))
-    ]
+    """The operator: the platform jobs. A tenant admin: their own account's runs only."""
+    fmt = lambda d: d.isoformat(timespec="seconds")  # noqa: E731
+    if user.is_operator:
+        rows = scheduler.overview(fmt=fmt)
+    else:
+        rows = scheduler.account_overview(account_id=user.account_id, fmt=fmt)
+    return [dataclasses.asdict(j) for j in rows]
 
 
 @router.post("/jobs/{job_id}/run")
 async def run_now(job_id: str, user: AdminDep) -> dict:
-    if job_id not in scheduler.JOBS:
+    """The operator runs platform jobs; a tenant admin runs account-scoped jobs for their own
+    account only. A run in progress or started within the cool-down is refused (429)."""
+    if user.is_operator:
+        if job_id not in scheduler.JOBS:
+            raise HTTPException(status_code=404, detail="No such job.")
+        result = await scheduler.run_job(job_id, trigger="manual")
+    elif job_id in scheduler.ACCOUNT_JOBS:
+        result = await scheduler.run_account_job(job_id, user.account_id, trigger="manual")
+    elif job_id in scheduler.JOBS:
+        raise HTTPException(
+            status_code=403, detail="Only the platform operator can run platform jobs."
+        )
+    else:
         raise HTTPException(status_code=404, detail="No such job.")
-    result = await scheduler.run_job(job_id, trigger="manual")
+    if not result.ran:
+        raise HTTPException(
+            status_code=429,
+            detail=result.message,
+            headers={"Retry-After": str(max(1, result.retry_after))},
+        )
     return dataclasses.asdict(result)
 
 

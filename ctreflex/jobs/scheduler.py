@@ -100,34 +100,153 @@ class RunResult:
     ran: bool
     ok: bool
     message: str
+    retry_after: int = 0  # a refused manual run: seconds until it may be asked again
 
 
 class UnknownJob(KeyError):
     pass
 
 
-async def run_job(job_id: str, *, trigger: str = "schedule", holder: str = jobs.HOLDER, **kwargs):
-    """Run one job now under its lease and record the run. Never raises for a job's failure."""
-    spec = JOBS.get(job_id)
-    if spec is None:
-        raise UnknownJob(job_id)
-    lease = jobs.job_lease(job_id)
+# "Run now" is refused while the same run is in progress, and for MANUAL_COOLDOWN after the
+# last manual start of the same job (for an account-scoped run: of the same account).
+MANUAL_COOLDOWN = dt.timedelta(seconds=30)
+
+
+@dataclasses.dataclass(frozen=True)
+class AccountJobSpec:
+    """A run a tenant admin may start for their own account only (recorded as `job@account`)."""
+
+    id: str
+    title: str
+    description: str
+    func: Callable[[int], Awaitable[str]]
+
+
+async def _account_template_sync(account_id: int) -> str:
+    from ctreflex.services.templates import sync_account_templates
+
+    result = await sync_account_templates(account_id)
+    if result.errors:
+        raise RuntimeError("; ".join(result.errors)[:400])
+    changed = result.added + result.updated + result.removed
+    return f"Your templates synced; {changed} template(s) changed"
+
+
+async def _account_usage_rollup(account_id: int) -> str:
+    from ctreflex.services import usage
+
+    today = dt.datetime.now(dt.UTC).date()
+    days = [today - dt.timedelta(days=1), today]
+
+    def roll() -> int:
+        with db.session_scope() as session:
+            return sum(
+                usage.roll_up_day(session=session, day=day, account_id=account_id) for day in days
+            )
+
+    changed = await asyncio.to_thread(roll)
+    return f"Your usage for {len(days)} day(s) recomputed; {changed} row(s) written"
+
+
+ACCOUNT_JOBS: dict[str, AccountJobSpec] = {
+    spec.id: spec
+    for spec in (
+        AccountJobSpec(
+            "template_sync",
+            "Template sync",
+            "Copies your WhatsApp Business Account's templates from Meta now "
+            "(the platform also syncs every account every hour).",
+            _account_template_sync,
+        ),
+        AccountJobSpec(
+            "usage_rollup",
+            "Usage roll-up",
+            "Recomputes your usage figures for yesterday and today now "
+            "(the platform also does it every 10 minutes).",
+            _account_usage_rollup,
+        ),
+    )
+}
+
+
+def account_run_id(job_id: str, account_id: int) -> str:
+    """The JobRun.job_id (and lease) of an account-scoped run."""
+    return f"{job_id}@{account_id}"
+
+
+async def _run(
+    record_id: str,
+    title: str,
+    call: Callable[[], Awaitable[str]],
+    *,
+    trigger: str,
+    holder: str,
+    result_id: str,
+) -> RunResult:
+    lease = jobs.job_lease(record_id)
     with db.session_scope() as session:
         if not jobs.acquire(session=session, name=lease, holder=holder, ttl=JOB_LEASE_TTL):
-            return RunResult(job_id, False, False, f"{spec.title} is already running.")
-        run_id = jobs.start_run(session=session, job_id=job_id, trigger=trigger, holder=holder)
+            return RunResult(result_id, False, False, f"{title} is already running.", 5)
+        if trigger == "manual":
+            last = jobs.last_started(session=session, job_id=record_id, trigger="manual")
+            now = dt.datetime.now(dt.UTC)
+            if last is not None and now - last < MANUAL_COOLDOWN:
+                jobs.release(session=session, name=lease, holder=holder)
+                wait = max(1, int((last + MANUAL_COOLDOWN - now).total_seconds() + 0.999))
+                return RunResult(
+                    result_id,
+                    False,
+                    False,
+                    f"{title} was started less than {int(MANUAL_COOLDOWN.total_seconds())} s "
+                    f"ago. Try again in {wait} s.",
+                    wait,
+                )
+        run_id = jobs.start_run(session=session, job_id=record_id, trigger=trigger, holder=holder)
     try:
-        summary = await spec.func(**kwargs)
+        summary = await call()
         ok, error = True, ""
     except Exception as exc:  # noqa: BLE001 - recorded for the Jobs page
-        log.exception("job %s failed", job_id)
+        log.exception("job %s failed", record_id)
         summary, ok, error = "", False, f"{exc.__class__.__name__}: {exc}"
     finally:
         with db.session_scope() as session:
             jobs.release(session=session, name=lease, holder=holder)
     with db.session_scope() as session:
         jobs.finish_run(session=session, run_id=run_id, ok=ok, summary=summary, error=error)
-    return RunResult(job_id, True, ok, summary if ok else error)
+    return RunResult(result_id, True, ok, summary if ok else error)
+
+
+async def run_job(job_id: str, *, trigger: str = "schedule", holder: str = jobs.HOLDER, **kwargs):
+    """Run one platform job now under its lease and record the run. Never raises for a job's
+    failure. Platform jobs touch every account: only the scheduler and the operator run them."""
+    spec = JOBS.get(job_id)
+    if spec is None:
+        raise UnknownJob(job_id)
+    return await _run(
+        job_id,
+        spec.title,
+        lambda: spec.func(**kwargs),
+        trigger=trigger,
+        holder=holder,
+        result_id=job_id,
+    )
+
+
+async def run_account_job(
+    job_id: str, account_id: int, *, trigger: str = "manual", holder: str = jobs.HOLDER
+) -> RunResult:
+    """Run one account-scoped job for `account_id` only (a tenant admin's "Run now")."""
+    spec = ACCOUNT_JOBS.get(job_id)
+    if spec is None:
+        raise UnknownJob(job_id)
+    return await _run(
+        account_run_id(job_id, account_id),
+        spec.title,
+        lambda: spec.func(account_id),
+        trigger=trigger,
+        holder=holder,
+        result_id=job_id,
+    )
 
 
 class Scheduler:
@@ -235,6 +354,7 @@ class JobRow:
     last_error: str
     last_error_at: str
     running: bool
+    scope: str = "platform"  # "platform" (operator only) or "account" (the viewer's own)
 
 
 def _every(delta: dt.timedelta) -> str:
@@ -290,6 +410,44 @@ def overview(*, fmt: Callable[[dt.datetime], str], now: dt.datetime | None = Non
                     last_error=st.last_error,
                     last_error_at=fmt(st.last_error_at) if st.last_error_at else "",
                     running=st.running,
+                )
+            )
+    return rows
+
+
+def account_overview(
+    *, account_id: int, fmt: Callable[[dt.datetime], str], now: dt.datetime | None = None
+) -> list[JobRow]:
+    """A tenant admin's Jobs table: the account-scoped runs of this account only (no platform
+    job, no figure about another account)."""
+    now = now or dt.datetime.now(dt.UTC)
+    rows = []
+    with db.session_scope() as session:
+        for spec in ACCOUNT_JOBS.values():
+            st = jobs.status(session=session, job_id=account_run_id(spec.id, account_id), now=now)
+            rows.append(
+                JobRow(
+                    id=spec.id,
+                    title=spec.title,
+                    description=spec.description,
+                    every="when you run it",
+                    last_run=fmt(st.last_started) if st.last_started else "Never",
+                    last_result=(
+                        "Running…"
+                        if st.last_ok is None and st.last_started
+                        else st.last_summary
+                        if st.last_ok
+                        else "Failed"
+                        if st.last_started
+                        else ""
+                    ),
+                    last_ok=bool(st.last_ok),
+                    never_ran=st.last_started is None,
+                    next_run="When you run it",
+                    last_error=st.last_error,
+                    last_error_at=fmt(st.last_error_at) if st.last_error_at else "",
+                    running=st.running,
+                    scope="account",
                 )
             )
     return rows

@@ -1,5 +1,7 @@
-"""/admin/jobs (admins): each scheduled job's last run, next run and last error, "Run now",
-and this account's customer windows closing within the hour (for a keep-alive nudge)."""
+"""/admin/jobs (admins). The platform operator: each platform job's last run, next run and last
+error, and "Run now". A tenant admin: only their own account's runs (sync its templates,
+recompute its usage) with "Run now" for those; never a platform job or another account's
+figures. Both: this account's customer windows closing within the hour (keep-alive nudge)."""
 
 from __future__ import annotations
 
@@ -27,12 +29,18 @@ class ClosingRow:
 class JobsState(AuthState):
     jobs: list[scheduler.JobRow] = []
     closing: list[ClosingRow] = []
+    platform: bool = False  # the viewer is the platform operator
     running: str = ""
     notice: str = ""
     error: str = ""
 
     def _refresh(self, user) -> None:
-        self.jobs = scheduler.overview(fmt=lambda d: timefmt.format_local(d, user.timezone))
+        fmt = lambda d: timefmt.format_local(d, user.timezone)  # noqa: E731
+        self.platform = user.is_operator
+        if user.is_operator:
+            self.jobs = scheduler.overview(fmt=fmt)
+        else:
+            self.jobs = scheduler.account_overview(account_id=user.account_id, fmt=fmt)
         with db.session_scope() as session:
             soon = tasks.windows_closing_soon(session=session, account_id=user.account_id)
         self.closing = [
@@ -51,7 +59,7 @@ class JobsState(AuthState):
         self.notice = self.error = ""
         user = admin_user(self)
         if user is None:
-            self.jobs, self.closing = [], []
+            self.jobs, self.closing, self.platform = [], [], False
             return
         self._refresh(user)
 
@@ -59,16 +67,30 @@ class JobsState(AuthState):
     async def run_now(self, job_id: str):
         async with self:
             user = admin_user(self)
-            if user is None or job_id not in scheduler.JOBS or self.running:
+            if user is None or self.running:
+                return
+            self.notice = self.error = ""
+            if user.is_operator:
+                spec = scheduler.JOBS.get(job_id)
+            else:
+                spec = scheduler.ACCOUNT_JOBS.get(job_id)
+            if spec is None:
+                self.error = (
+                    "Only the platform operator can run platform jobs."
+                    if job_id in scheduler.JOBS
+                    else "No such job."
+                )
                 return
             self.running = job_id
-            self.notice = self.error = ""
         try:
-            result = await scheduler.run_job(job_id, trigger="manual")
+            if user.is_operator:
+                result = await scheduler.run_job(job_id, trigger="manual")
+            else:
+                result = await scheduler.run_account_job(job_id, user.account_id)
         except Exception as exc:  # noqa: BLE001 - shown, and the run is recorded
             result = scheduler.RunResult(job_id, True, False, str(exc))
         async with self:
-            title = scheduler.JOBS[job_id].title
+            title = spec.title
             if result.ran and result.ok:
                 self.notice = f"{title}: {result.message}"
             elif result.ran:
@@ -144,17 +166,32 @@ def _closing_row(c: rx.Var[ClosingRow]) -> rx.Component:
 
 def jobs_body() -> rx.Component:
     return page_body(
-        rx.text(
-            "One process runs these jobs even when the app runs with several workers. "
-            "Run now works from any of them; a job never runs twice at once.",
-            size="2",
-            color_scheme="gray",
+        rx.cond(
+            JobsState.platform,
+            rx.text(
+                "Platform jobs: they touch every account. One process runs them even when the "
+                "app runs with several workers. Run now works from any of them; a job never runs "
+                "twice at once, nor again within 30 seconds of a Run now.",
+                size="2",
+                color_scheme="gray",
+            ),
+            rx.text(
+                "Runs for your account only. CT Text runs the platform's jobs (window sweep, "
+                "usage roll-up, template sync, webhook journal replay, media retention) for every "
+                "account on its own schedule. A run can be started again 30 seconds after the "
+                "last one.",
+                size="2",
+                color_scheme="gray",
+            ),
         ),
         notice_callout(JobsState.notice),
         error_callout(JobsState.error),
         rx.box(
             rx.table.root(
-                rx.el.caption("Scheduled jobs", class_name="sr-only"),
+                rx.el.caption(
+                    rx.cond(JobsState.platform, "Scheduled jobs", "Your account's jobs"),
+                    class_name="sr-only",
+                ),
                 rx.table.header(
                     rx.table.row(
                         *[

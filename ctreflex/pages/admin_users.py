@@ -159,11 +159,14 @@ class UsersState(AuthState):
         self._refresh(user)
 
 
-def _field(label: str, id_: str, control: rx.Component, key: str) -> rx.Component:
+def _field(
+    label: str, id_: str, control: rx.Component, key: str, hint: str = ""
+) -> rx.Component:
     err = UsersState.field_errors.get(key, "")
     return rx.vstack(
         rx.el.label(label, html_for=id_, style={"fontWeight": 500, "fontSize": "0.9rem"}),
         control,
+        *([rx.text(hint, size="1", color_scheme="gray", id=id_ + "-hint")] if hint else []),
         rx.cond(err != "", rx.text(err, size="1", color="red", id=id_ + "-error")),
         spacing="1",
         min_width="12rem",
@@ -227,8 +230,11 @@ def _add_form() -> rx.Component:
                             value=UsersState.new_password,
                             on_change=UsersState.set_new_password,
                             width="100%",
+                            aria_describedby="new-password-hint new-password-error",
                         ),
                         "password",
+                        hint=f"At least {users.PASSWORD_MIN} characters; not a common password, "
+                        "and not the name in the person's e-mail address.",
                     ),
                     gap="3",
                     wrap="wrap",

@@ -9,11 +9,13 @@ import math
 import secrets
 
 from pwdlib import PasswordHash
-from sqlalchemy import and_, case, delete, func, or_, update
+from sqlalchemy import bindparam, case, delete, func, insert, or_, tuple_, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from ctreflex.models import Account, AuthSession, LoginThrottle, Plan, Role, User, utc_now
+from ctreflex.models._base import UTCDateTime
 from ctreflex.services.crypto import token_digest
 from ctreflex.settings import get_settings
 
@@ -36,7 +38,8 @@ PASSWORD_MAX = 128
 FREE_FAILURES = {"pair": 5, "ip": 10, "email": 20, "adduser": 5}  # adduser: services/users.py
 DELAY_MAX = dt.timedelta(minutes=15)
 WINDOW = dt.timedelta(hours=1)
-THROTTLE_MAX_ROWS = 5000  # the table is pruned to this size on every new counter
+THROTTLE_MAX_ROWS = 5000  # the table is pruned to this size…
+PRUNE_EVERY = 100  # …each time this process has created this many new counters
 
 GENERIC_LOGIN_ERROR = "That e-mail and password do not match an active account."
 TOO_MANY = "Too many attempts, try again in {seconds} s."
@@ -111,9 +114,11 @@ def _address_key(client_ip: str) -> str:
         addr = ipaddress.ip_address(client_ip.strip())
     except ValueError:
         return client_ip.strip()[:64]
-    if addr.version == 6 and addr.ipv4_mapped is None:
+    if isinstance(addr, ipaddress.IPv6Address):
+        if addr.ipv4_mapped is not None:
+            return str(addr.ipv4_mapped)
         return str(ipaddress.ip_network(f"{addr}/64", strict=False))
-    return str(addr.ipv4_mapped or addr)
+    return str(addr)
 
 
 def _throttle_keys(email: str, client_ip: str | None) -> list[tuple[str, str]]:
@@ -125,8 +130,27 @@ def _throttle_keys(email: str, client_ip: str | None) -> list[tuple[str, str]]:
     return keys
 
 
-def _where(kind: str, key: str):
-    return and_(col(LoginThrottle.kind) == kind, col(LoginThrottle.key) == key)
+# Core statements on the table, built once (a failed login is a handful of cheap statements).
+_T = LoginThrottle.__table__
+_KEYS = tuple_(_T.c.kind, _T.c.key).in_(bindparam("p_keys", expanding=True))
+_NOW = bindparam("p_now", type_=UTCDateTime())
+_STALE = _T.c.last_failure_at < bindparam("p_stale_before", type_=UTCDateTime())
+_WAIT_Q = sa_select(_T.c.blocked_until).where(_KEYS, _T.c.blocked_until > _NOW)
+_BUMP = (
+    update(_T)
+    .where(_KEYS)
+    .values(
+        failures=case((_STALE, 1), else_=_T.c.failures + 1),
+        window_start=case((_STALE, _NOW), else_=_T.c.window_start),
+        last_failure_at=_NOW,
+    )
+)
+_COUNTS = sa_select(_T.c.kind, _T.c.key, _T.c.failures).where(_KEYS)
+_BLOCK = (
+    update(_T)
+    .where(_T.c.kind == bindparam("p_kind"), _T.c.key == bindparam("p_key"))
+    .values(blocked_until=bindparam("p_until", type_=UTCDateTime()))
+)
 
 
 def throttle_wait(
@@ -146,25 +170,24 @@ def throttle_wait_for(
 def count_failure_for(
     *, session: Session, kind: str, value: str, now: dt.datetime | None = None
 ) -> None:
-    _count_failure(session, kind, token_digest(f"{kind}:{value}"), now or utc_now())
+    _count_failures(session, [(kind, token_digest(f"{kind}:{value}"))], now or utc_now())
 
 
 def _wait(session: Session, keys: list[tuple[str, str]], now: dt.datetime) -> int:
-    until = session.exec(
-        select(func.max(LoginThrottle.blocked_until)).where(
-            or_(*(_where(kind, key) for kind, key in keys)),
-            col(LoginThrottle.blocked_until) > now,
-        )
-    ).first()
-    if until is None:
+    rows = session.connection().execute(_WAIT_Q, {"p_keys": keys, "p_now": now}).all()
+    if not rows:
         return 0
-    if until.tzinfo is None:  # an aggregate skips the column type on SQLite
-        until = until.replace(tzinfo=dt.UTC)
+    until = max(r[0] for r in rows)
     return max(1, math.ceil((until - now).total_seconds()))
 
 
-def _prune(session: Session, now: dt.datetime) -> None:
-    """Drop counters past their window, then the oldest beyond THROTTLE_MAX_ROWS."""
+_new_rows = 0  # counters created by this process since it last pruned
+
+
+def prune_throttle(*, session: Session, now: dt.datetime | None = None) -> int:
+    """Drop counters past their window (and no longer waiting), then the oldest beyond
+    THROTTLE_MAX_ROWS. Returns how many rows are left. Commits."""
+    now = now or utc_now()
     session.exec(  # type: ignore[call-overload]
         delete(LoginThrottle).where(
             col(LoginThrottle.last_failure_at) < now - WINDOW,
@@ -183,43 +206,46 @@ def _prune(session: Session, now: dt.datetime) -> None:
             session.exec(  # type: ignore[call-overload]
                 delete(LoginThrottle).where(col(LoginThrottle.last_failure_at) <= cutoff)
             )
-
-
-def _count_failure(session: Session, kind: str, key: str, now: dt.datetime) -> None:
-    """One more failure on a counter: an atomic UPDATE (a stale counter starts again at 1), or
-    a new row; then its wait."""
-    stale = col(LoginThrottle.last_failure_at) < now - WINDOW
-    for _ in range(3):
-        result = session.exec(  # type: ignore[call-overload]
-            update(LoginThrottle)
-            .where(_where(kind, key))
-            .values(
-                failures=case((stale, 1), else_=col(LoginThrottle.failures) + 1),
-                window_start=case((stale, now), else_=col(LoginThrottle.window_start)),
-                last_failure_at=now,
-            )
-        )
-        if result.rowcount:
-            break
-        try:
-            session.add(
-                LoginThrottle(kind=kind, key=key, failures=1, window_start=now, last_failure_at=now)
-            )
-            session.flush()
-            _prune(session, now)
-            session.commit()
-            break
-        except IntegrityError:  # another attempt created it at the same moment
-            session.rollback()
-    failures = session.exec(
-        select(LoginThrottle.failures).where(_where(kind, key))
-    ).first()
-    wait = delay_for(kind, failures or 0)
-    if wait:
-        session.exec(  # type: ignore[call-overload]
-            update(LoginThrottle).where(_where(kind, key)).values(blocked_until=now + wait)
-        )
+        count = session.exec(select(func.count()).select_from(LoginThrottle)).one()
     session.commit()
+    return count
+
+
+def _count_failures(session: Session, keys: list[tuple[str, str]], now: dt.datetime) -> None:
+    """One more failure on each counter, in one transaction: an atomic UPDATE (a counter past
+    its window starts again at 1), new rows for the missing ones, then each counter's wait.
+    Every PRUNE_EVERY new rows the table is pruned, so it never holds more than
+    THROTTLE_MAX_ROWS + PRUNE_EVERY + 3 rows."""
+    global _new_rows
+    params = {"p_keys": keys, "p_now": now, "p_stale_before": now - WINDOW}
+    for _ in range(3):
+        try:
+            conn = session.connection()
+            conn.execute(_BUMP, params)
+            counts = {(k, h): n for k, h, n in conn.execute(_COUNTS, {"p_keys": keys}).all()}
+            new = [
+                {"kind": k, "key": h, "failures": 1, "window_start": now, "last_failure_at": now}
+                for k, h in keys
+                if (k, h) not in counts
+            ]
+            if new:
+                conn.execute(insert(_T), new)
+            blocks = [
+                {"p_kind": k, "p_key": h, "p_until": now + delay_for(k, n)}
+                for (k, h), n in counts.items()
+                if delay_for(k, n)
+            ]
+            if blocks:
+                conn.execute(_BLOCK, blocks)
+            session.commit()
+        except IntegrityError:  # another attempt created one of them at the same moment
+            session.rollback()
+            continue
+        _new_rows += len(new)
+        if _new_rows >= PRUNE_EVERY:
+            _new_rows = 0
+            prune_throttle(session=session, now=now)
+        return
 
 
 def login(
@@ -246,14 +272,13 @@ def login(
     user = session.exec(select(User).where(User.email == email)).first()
     ok = _hasher.verify(password, user.password_hash if user else _DUMMY_HASH)
     if not ok or user is None or not user.active:
-        for kind, key in _throttle_keys(email, client_ip):
-            _count_failure(session, kind, key, now)
+        _count_failures(session, _throttle_keys(email, client_ip), now)
         raise AuthError(GENERIC_LOGIN_ERROR)
     # The right password: this account's counters start again; the address keeps its own (one
     # good login of the attacker's own must not reset a spray).
     for kind, key in _throttle_keys(email, client_ip):
         if kind != "ip":
-            session.exec(delete(LoginThrottle).where(_where(kind, key)))  # type: ignore[call-overload]
+            session.connection().execute(delete(_T).where(_T.c.kind == kind, _T.c.key == key))
     token = secrets.token_urlsafe(32)
     session.add(
         AuthSession(

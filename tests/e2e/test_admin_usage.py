@@ -74,14 +74,47 @@ def test_usage_page_and_csv_agree(page: Page, base_url):
 
 
 def test_jobs_page_runs_a_job_now(page: Page, base_url):
+    """A tenant admin: their own account's runs only, no platform job, no second run at once."""
     login(page, base_url, "admin@demo.test", "demo-admin-1")
     page.goto(base_url + "/admin/jobs")
+    table = page.get_by_role("table", name="Your account's jobs")
     row = page.locator("#job-usage_rollup")
     expect(row).to_contain_text("Usage roll-up")
+    expect(table).to_contain_text("Template sync")
+    for platform_job in ("Window expiry sweep", "Webhook journal replay", "Media retention"):
+        expect(page.get_by_role("button", name=f"Run {platform_job} now")).to_have_count(0)
+        expect(page.get_by_text(platform_job, exact=True)).to_have_count(0)
     page.get_by_role("button", name="Run Usage roll-up now").click()
-    expect(page.get_by_role("status")).to_contain_text("Usage roll-up:")
+    expect(page.get_by_role("status")).to_contain_text("Usage roll-up: Your usage")
     expect(row).not_to_contain_text("Never")
-    expect(page.get_by_role("table", name="Scheduled jobs")).to_contain_text("Template sync")
+    page.get_by_role("button", name="Run Usage roll-up now").click()
+    expect(page.get_by_role("alert")).to_contain_text("Try again in")
+
+
+def test_the_operator_runs_platform_jobs(page: Page, served_app):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    done = subprocess.run(
+        [sys.executable, "-m", "ctreflex.cli", "operator-add", "ops@ctt-platform.test"],
+        input="tall-ferns-at-dusk\n",
+        cwd=ROOT,
+        env=served_app.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    login(page, served_app.url, "ops@ctt-platform.test", "tall-ferns-at-dusk")
+    page.goto(served_app.url + "/admin/jobs")
+    table = page.get_by_role("table", name="Scheduled jobs")
+    expect(table).to_contain_text("Window expiry sweep")
+    expect(table).to_contain_text("Media retention")
+    page.get_by_role("button", name="Run Window expiry sweep now").click()
+    expect(page.get_by_role("status")).to_contain_text("Window expiry sweep:")
+    expect(page.locator("#job-window_sweep")).not_to_contain_text("Never")
 
 
 def test_users_page_adds_and_deactivates_an_agent(page: Page, base_url, browser):
@@ -91,12 +124,12 @@ def test_users_page_adds_and_deactivates_an_agent(page: Page, base_url, browser)
     page.get_by_role("button", name="Add user").click()
     page.get_by_label("Name", exact=True).fill("Temp Helper")
     page.get_by_label("E-mail", exact=True).fill("temp@demo.test")
-    page.get_by_label("Initial password").fill("temp-helper-1")
+    page.get_by_label("Initial password").fill("violet-kettle-42")
     page.get_by_role("button", name="Add user").click()
     expect(page.get_by_role("status")).to_contain_text("can now sign in as an agent")
 
     other = browser.new_context().new_page()
-    login(other, base_url, "temp@demo.test", "temp-helper-1")
+    login(other, base_url, "temp@demo.test", "violet-kettle-42")
     assert other.request.get(base_url + "/api/me").status == 200
 
     page.get_by_role("button", name="Deactivate temp@demo.test").click()

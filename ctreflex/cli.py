@@ -1,4 +1,5 @@
-"""Operator commands: `python -m ctreflex.cli seed | check-db | early-access NAME on|off`."""
+"""Operator commands: `python -m ctreflex.cli seed | check-db | early-access NAME on|off |
+operator-add EMAIL [PASSWORD]`."""
 
 from __future__ import annotations
 
@@ -26,6 +27,13 @@ def main(argv: list[str] | None = None) -> int:
     early = sub.add_parser("early-access", help="grant or revoke WhatsApp early access (operator)")
     early.add_argument("account")
     early.add_argument("state", choices=["on", "off"])
+    operator = sub.add_parser(
+        "operator-add",
+        help="create a platform operator (platform jobs and figures), or reset their password; "
+        "without PASSWORD it is read from the terminal or stdin",
+    )
+    operator.add_argument("email")
+    operator.add_argument("password", nargs="?", default=None)
     args = parser.parse_args(argv)
 
     if args.command == "host":
@@ -58,6 +66,27 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             account.early_access = args.state == "on"
             print(f"early access for {account.name}: {args.state}")
+        elif args.command == "operator-add":
+            return _operator_add(session, args.email, args.password)
+    return 0
+
+
+def _operator_add(session, email: str, password: str | None) -> int:
+    import getpass
+
+    from ctreflex.services import users
+
+    if password is None:
+        password = (
+            getpass.getpass("Password: ") if sys.stdin.isatty() else sys.stdin.readline()
+        ).rstrip("\n")
+    seed.ensure_plans(session=session)
+    try:
+        user = users.add_operator(session=session, email=email, password=password)
+    except users.UserError as exc:
+        print(f"error: {exc.field or 'operator'}: {exc.message}", file=sys.stderr)
+        return 1
+    print(f"{user.email} is a platform operator of {users.PLATFORM_ACCOUNT!r}")
     return 0
 
 

@@ -38,7 +38,7 @@ class AuthState(rx.State):
 
     @rx.var
     def is_admin(self) -> bool:
-        return self.role == "admin"
+        return self.role in ("admin", "operator")  # the operator administers its own account
 
     @rx.var
     def initials(self) -> str:

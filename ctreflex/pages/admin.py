@@ -183,7 +183,7 @@ def admin_body() -> rx.Component:
                 "Jobs",
                 routes.ADMIN_JOBS,
                 "timer",
-                ["Window sweep, usage roll-up, template sync, journal replay, media retention."],
+                ["Sync your templates and recompute your usage now; windows closing soon."],
             ),
             _card(
                 "Webhook events",

@@ -62,6 +62,16 @@ class Settings(BaseSettings):
         default="",
         description="URL the app is reachable at; default http://127.0.0.1:<port>.",
     )
+    api_rate_limit: int = Field(
+        default=120,
+        ge=1,
+        description="Public API (/api/v1): requests per API key per minute; more get 429.",
+    )
+    webhooks_allow_local: bool = Field(
+        default=False,
+        description="Outbound webhooks may target http://127.0.0.1 / localhost (tests, the "
+        "simulator); otherwise only public https:// URLs.",
+    )
     whatsapp_mode: Literal["simulator", "cloud"] = Field(
         default="simulator",
         description="simulator: the local Cloud API simulator under /simulator; cloud: Meta.",

@@ -12,6 +12,7 @@ from ctreflex.api import (
     sms_simulator,
     sms_webhooks,
     templates,
+    v1,
     webhooks,
 )
 
@@ -26,6 +27,7 @@ def build_api() -> FastAPI:
     api.include_router(media.router)
     api.add_middleware(media.UploadSizeLimit)  # refuses an over-size upload before it spools
     api.include_router(sms_webhooks.router)
+    v1.include(api)  # the public REST API (API keys), /api/v1
     sim = simulator.build_simulator()
     if sim is not None:
         api.mount("/simulator", sim.app)

@@ -2,6 +2,14 @@
 
 from ctreflex.models._base import UTCDateTime, utc_now
 from ctreflex.models.account import Account, AuthSession, LoginThrottle, Plan, Role, User
+from ctreflex.models.api import (
+    ApiIdempotency,
+    ApiKey,
+    ApiRateWindow,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from ctreflex.models.channel import BusinessNumber, Channel, NumberStatus, Template
 from ctreflex.models.contact import Contact, OptOutEvent
 from ctreflex.models.conversation import (
@@ -18,6 +26,9 @@ from ctreflex.models.ops import UsageDaily, UsageRecord, WebhookEvent
 __all__ = [
     "STATUS_RANK",
     "Account",
+    "ApiIdempotency",
+    "ApiKey",
+    "ApiRateWindow",
     "AuthSession",
     "BusinessNumber",
     "Channel",
@@ -39,6 +50,9 @@ __all__ = [
     "UsageDaily",
     "UsageRecord",
     "User",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "WebhookEvent",
     "utc_now",
 ]

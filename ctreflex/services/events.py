@@ -22,7 +22,8 @@ PROBLEM_STATES = (
 )
 RETRYABLE = frozenset({EventState.DEAD, EventState.REJECTED, EventState.PARTIAL,
                        EventState.UNHANDLED})
-DISCARDABLE = RETRYABLE | {EventState.RETRY}
+# Not "retry": the processor may be taking it this very moment; it is dead after its tries.
+DISCARDABLE = RETRYABLE
 LIMIT = 200
 
 

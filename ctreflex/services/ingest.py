@@ -79,6 +79,7 @@ class Outcome:
     media_to_fetch: list[int] = dataclasses.field(default_factory=list)
     taken: int = 0  # process_events: how many of the ids it went through
     problems: list[str] = dataclasses.field(default_factory=list)  # parts refused, kept going
+    deferred: list[str] = dataclasses.field(default_factory=list)  # parts waiting (retried)
 
 
 # ------------------------------------------------------------------------------ the journal
@@ -753,6 +754,7 @@ def _process_one(
     kinds = sorted({c.field for e in payload.entry for c in e.changes}) or ["empty"]
     handled = accepted = 0
     refused: list[str] = []
+    deferred: list[str] = []
     try:
         with session.begin_nested():
             event.kind = ",".join(kinds)[:64]  # like the handler's changes: kept only on success
@@ -767,18 +769,23 @@ def _process_one(
                                 cache=cache)
                     except Refused as exc:
                         refused.append(str(exc))
+                    except Deferred as exc:  # this change waits for something; others go on
+                        deferred.append(str(exc))
                     else:
                         accepted += 1
-    except Deferred as exc:
-        cache.rolled_back()
-        _defer(event, str(exc), now)
-        return Outcome()
     except Exception as exc:  # noqa: BLE001 - tried again with backoff, then parked as dead
         cache.rolled_back()
         log.exception("webhook event %s failed", event_id)
         _defer(event, f"{exc.__class__.__name__}: {exc}", now)
         return Outcome()
     problems = refused + outcome.problems + [f"Left out {p}" for p in payload.problems]
+    deferred += outcome.deferred
+    outcome.problems, outcome.deferred = [], []
+    if deferred:
+        # What could be stored is kept and published (a retry skips it: one row per wamid,
+        # statuses only move forward); the event is tried again for the parts that wait.
+        _defer(event, "; ".join(deferred + problems), now)
+        return outcome
     if handled and not accepted:
         _finish(event, EventState.REJECTED, "; ".join(problems), now)
     elif problems:
@@ -788,7 +795,6 @@ def _process_one(
     else:
         _finish(event, EventState.UNHANDLED, f"No handler for {event.kind}; kept as received.",
                 now)
-    outcome.problems = []
     return outcome
 
 
@@ -1289,6 +1295,8 @@ def handle_messages(
             _store_status(session, account, status, outcome, now)
         except Refused as exc:
             outcome.problems.append(str(exc))
+        except Deferred as exc:  # the messages stored so far are kept; the event is retried
+            outcome.deferred.append(str(exc))
     if value.errors:
         first = value.errors[0]
         event.error = f"Meta reported error {first.code}: {first.title or first.message}"[:2000]
@@ -1314,8 +1322,8 @@ def handle_template_status(
         raise Refused(f"template {value.message_template_id} does not belong to WhatsApp "
                       f"Business Account {waba_id}; refused.")
     event.account_id = template.account_id
-    template.status = (value.event or template.status).upper()
-    template.rejected_reason = value.reason if value.reason not in (None, "NONE") else None
+    template.status = (value.event or template.status).upper()[:32]
+    template.rejected_reason = value.reason[:64] if value.reason not in (None, "NONE") else None
     template.updated_at = now
     session.add(template)
     outcome.live.append((template.account_id, {"type": "template", "template_id": template.id}))

@@ -14,16 +14,18 @@ storable: lone surrogates and NUL become U+FFFD.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     PrivateAttr,
+    StringConstraints,
     ValidationError,
     field_validator,
     model_validator,
@@ -107,6 +109,13 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (math.inf, -math.inf):
+        raise ValueError(f"{text[:20]} is out of range")
+    return value
+
+
 def clean_text(value: str) -> str:
     """The text with lone surrogates and NUL replaced by U+FFFD (storable in UTF-8 and in
     PostgreSQL's text)."""
@@ -142,7 +151,7 @@ def loads_json(text: str | bytes) -> Any:
     if problem:
         raise WebhookParseError(problem)
     try:
-        data = json.loads(text, parse_constant=_refuse_constant)
+        data = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except RecursionError as exc:  # unbalanced brackets deep enough to reach the parser's limit
         raise WebhookParseError(f"webhook body is nested deeper than {MAX_DEPTH} levels") from exc
     except ValueError as exc:
@@ -154,6 +163,14 @@ def loads_json(text: str | bytes) -> Any:
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True, coerce_numbers_to_str=True)
+
+
+# Ids longer than the columns that keep them are not ids Meta sends: the part holding one is
+# left out as malformed (never a database error that would fail the whole body).
+WaId = Annotated[str, StringConstraints(max_length=32)]
+MessageId = Annotated[str, StringConstraints(max_length=128)]
+MediaId = Annotated[str, StringConstraints(max_length=64)]
+INT32 = 2**31 - 1
 
 
 def epoch_to_datetime(value: str | int | float | None) -> datetime | None:
@@ -193,9 +210,10 @@ class WebhookError(_Model):
     @classmethod
     def _code(cls, v: Any) -> Any:
         try:
-            return int(v) if v is not None else None
-        except (TypeError, ValueError):
+            code = int(v) if v is not None else None
+        except (TypeError, ValueError, OverflowError):
             return None
+        return code if code is None or -INT32 <= code <= INT32 else None
 
     @property
     def details(self) -> str | None:
@@ -218,6 +236,11 @@ class Profile(_Model):
     name: str | None = None
     username: str | None = None
 
+    @field_validator("name", mode="after")
+    @classmethod
+    def _name(cls, v: str | None) -> str | None:
+        return v[:120] if v else v  # the contact's profile name column
+
 
 class Contact(_Model):
     profile: Profile | None = None
@@ -238,9 +261,9 @@ class TextPayload(_Model):
 
 
 class _Media(_Model):
-    id: str
-    mime_type: str | None = None
-    sha256: str | None = None
+    id: MediaId
+    mime_type: Annotated[str, StringConstraints(max_length=128)] | None = None
+    sha256: Annotated[str, StringConstraints(max_length=64)] | None = None
     url: str | None = None
 
 
@@ -375,8 +398,8 @@ class ButtonPayload(_Model):
 
 
 class ReactionPayload(_Model):
-    message_id: str
-    emoji: str | None = None
+    message_id: MessageId
+    emoji: Annotated[str, StringConstraints(max_length=16)] | None = None
 
     @property
     def removed(self) -> bool:
@@ -417,7 +440,7 @@ class ReferredProduct(_Model):
 
 class MessageContext(_Model):
     from_: str | None = Field(default=None, alias="from")
-    id: str | None = None
+    id: MessageId | None = None
     forwarded: bool = False
     frequently_forwarded: bool = False
     referred_product: ReferredProduct | None = None
@@ -480,8 +503,8 @@ KNOWN_MESSAGE_TYPES = frozenset(
 class InboundMessage(_Model):
     """One ``value.messages[]`` entry. ``raw`` always holds the original dict."""
 
-    from_: str = Field(alias="from")
-    id: str
+    from_: WaId = Field(alias="from")
+    id: MessageId
     timestamp: str
     type: str
     from_user_id: str | None = None
@@ -585,7 +608,7 @@ class Conversation(_Model):
 class Pricing(_Model):
     billable: bool | None = None
     pricing_model: str | None = None
-    category: str | None = None
+    category: Annotated[str, StringConstraints(max_length=32)] | None = None
     type: str | None = None
 
 
@@ -596,7 +619,7 @@ STATUS_RANK: dict[str, int] = {"sent": 1, "delivered": 2, "read": 3, "played": 4
 class Status(_Model):
     """One ``value.statuses[]`` entry about a message we sent."""
 
-    id: str
+    id: MessageId
     status: str  # sent | delivered | read | failed | played | (unknown kept as is)
     timestamp: str
     recipient_id: str | None = None

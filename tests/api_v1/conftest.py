@@ -25,7 +25,10 @@ def make_key(name: str = BAKERY, scopes=("read", "send", "admin")) -> str:
 
     with Session(db.get_engine()) as s:
         return api_keys.create_key(
-            session=s, account_id=account_id(name), name="test", scopes=scopes,
+            session=s,
+            account_id=account_id(name),
+            name="test",
+            scopes=scopes,
             created_by_id=None,
         ).key
 
@@ -63,7 +66,7 @@ def key(seeded) -> str:
 
 
 @pytest.fixture
-def live(live_api, monkeypatch):
+def live(live_api, monkeypatch):  # noqa: F811 - the imported fixture
     """The served app (simulators included), sends go out for real; the outbox timer off."""
     from ctreflex.services import outbound
 

@@ -54,7 +54,10 @@ def test_key_is_stored_hashed_and_last_use_recorded(client, seeded):
     from ctreflex.services import api_keys
 
     new = api_keys.create_key(
-        session=seeded, account_id=account_id(BAKERY), name="Shop", scopes=["read"],
+        session=seeded,
+        account_id=account_id(BAKERY),
+        name="Shop",
+        scopes=["read"],
         created_by_id=None,
     )
     with Session(db.get_engine()) as s:
@@ -70,7 +73,10 @@ def test_revoked_key_stops_at_once(client, seeded):
     from ctreflex.services import api_keys
 
     new = api_keys.create_key(
-        session=seeded, account_id=account_id(BAKERY), name="CRM", scopes=["read"],
+        session=seeded,
+        account_id=account_id(BAKERY),
+        name="CRM",
+        scopes=["read"],
         created_by_id=None,
     )
     assert client.get("/api/v1/contacts", headers=auth(new.key)).status_code == 200
@@ -84,7 +90,10 @@ def test_another_accounts_admin_cannot_revoke_a_key(seeded):
     from ctreflex.services import api_keys
 
     new = api_keys.create_key(
-        session=seeded, account_id=account_id(BAKERY), name="CRM", scopes=["read"],
+        session=seeded,
+        account_id=account_id(BAKERY),
+        name="CRM",
+        scopes=["read"],
         created_by_id=None,
     )
     with pytest.raises(api_keys.ApiKeyError):
@@ -166,7 +175,8 @@ def test_create_contact_validates_and_is_idempotent_by_phone(client, key):
     )
     problem(extra, 422, "nmae")
     r = client.post(
-        "/api/v1/contacts", json={"phone": "+1 (555) 010-9999", "name": "Ann Booker"},
+        "/api/v1/contacts",
+        json={"phone": "+1 (555) 010-9999", "name": "Ann Booker"},
         headers=auth(key),
     )
     assert r.status_code == 201, r.text
@@ -194,8 +204,9 @@ def test_update_contact_name_and_marketing_opt_out_goes_to_the_ledger(client, ke
         f"/api/v1/contacts/{dev.id}", json={"marketing_opted_out": False}, headers=auth(key)
     )
     problem(back_in, 422, "marketing_opted_out")
-    too_long = client.patch(f"/api/v1/contacts/{dev.id}", json={"name": "x" * 121},
-                            headers=auth(key))
+    too_long = client.patch(
+        f"/api/v1/contacts/{dev.id}", json={"name": "x" * 121}, headers=auth(key)
+    )
     problem(too_long, 422, "name")
 
 
@@ -212,8 +223,11 @@ def test_conversations_use_the_inbox_filters(client, key):
     assert set(opened).isdisjoint(closed) and len(opened) + len(closed) == 12
     assert ids(q="sourdough") == [conversation_of(MARIA)]
     assert ids(sort="closing")[0] == conversation_of("+14165550123")  # 23.6 h ago: soonest
-    problem(client.get("/api/v1/conversations", params={"filter": "nope"}, headers=auth(key)),
-            422, "filter")
+    problem(
+        client.get("/api/v1/conversations", params={"filter": "nope"}, headers=auth(key)),
+        422,
+        "filter",
+    )
     one = client.get(f"/api/v1/conversations/{conversation_of(MARIA)}", headers=auth(key)).json()
     assert one["contact"]["phone"] == MARIA and one["window"]["state"] == "open"
 
@@ -224,22 +238,41 @@ def test_messages_cursor_paging(client, key, seeded):
     conv_id = conversation_of(MARIA)
     base = utc_now() - dt.timedelta(minutes=5)
     for i in range(7):
-        seeded.add(Message(account_id=account_id(BAKERY), conversation_id=conv_id,
-                           direction="outbound", channel="whatsapp", kind="text",
-                           body=f"note {i}", status="read", created_at=base))
+        seeded.add(
+            Message(
+                account_id=account_id(BAKERY),
+                conversation_id=conv_id,
+                direction="outbound",
+                channel="whatsapp",
+                kind="text",
+                body=f"note {i}",
+                status="read",
+                created_at=base,
+            )
+        )
     seeded.commit()
     seen, cursor = [], ""
     while True:
-        r = client.get(f"/api/v1/conversations/{conv_id}/messages",
-                       params={"limit": 3, "cursor": cursor}, headers=auth(key))
+        r = client.get(
+            f"/api/v1/conversations/{conv_id}/messages",
+            params={"limit": 3, "cursor": cursor},
+            headers=auth(key),
+        )
         assert r.status_code == 200, r.text
         seen += [m["id"] for m in r.json()["data"]]
         cursor = r.json()["next_cursor"]
         if not cursor:
             break
     assert len(seen) == 8 and seen == sorted(seen, reverse=True)  # the seeded inbound + 7
-    problem(client.get(f"/api/v1/conversations/{conv_id}/messages",
-                       params={"cursor": "garbage"}, headers=auth(key)), 422, "cursor")
+    problem(
+        client.get(
+            f"/api/v1/conversations/{conv_id}/messages",
+            params={"cursor": "garbage"},
+            headers=auth(key),
+        ),
+        422,
+        "cursor",
+    )
     one = client.get(f"/api/v1/messages/{seen[-1]}", headers=auth(key)).json()
     assert one["direction"] == "inbound" and one["status"] == "received"
 
@@ -280,10 +313,14 @@ def test_other_accounts_ids_are_404(client, seeded):
     ):
         body = problem(client.get(path, headers=auth(harbor)), 404)
         assert "Maria" not in str(body)
-    problem(client.patch(f"/api/v1/contacts/{maria.id}", json={"name": "x"},
-                         headers=auth(harbor)), 404)
-    r = client.post("/api/v1/messages", json={"conversation_id": conv_id, "type": "text",
-                                              "text": "hi"}, headers=auth(harbor))
+    problem(
+        client.patch(f"/api/v1/contacts/{maria.id}", json={"name": "x"}, headers=auth(harbor)), 404
+    )
+    r = client.post(
+        "/api/v1/messages",
+        json={"conversation_id": conv_id, "type": "text", "text": "hi"},
+        headers=auth(harbor),
+    )
     problem(r, 404, "conversation_id")
     assert client.get("/api/v1/contacts", headers=auth(harbor)).json()["data"] == []
     assert client.get("/api/v1/conversations", headers=auth(harbor)).json()["data"] == []
@@ -294,8 +331,9 @@ def test_other_accounts_ids_are_404(client, seeded):
 def test_openapi_document_and_docs_page(client):
     doc = client.get("/api/v1/openapi.json").json()
     assert doc["openapi"].startswith("3.1")
-    assert "/api/v1/messages" in doc["paths"] and "bearerAuth" in doc["components"][
-        "securitySchemes"]
+    assert (
+        "/api/v1/messages" in doc["paths"] and "bearerAuth" in doc["components"]["securitySchemes"]
+    )
     page = client.get("/api/v1/docs")
     assert page.status_code == 200 and "POST" not in page.text.upper()[:0]
     assert "/api/v1/conversations/{conversation_id}/messages" in page.text

@@ -822,6 +822,30 @@ def _defer(event: WebhookEvent, reason: str, now: dt.datetime) -> None:
         event.next_attempt_at = now + dt.timedelta(seconds=RETRY_DELAYS[attempts - 1])
 
 
+def count_try_first(session: Session, event_id: int, now: dt.datetime | None = None) -> bool:
+    """Count a try of the event and COMMIT it before the event is processed (see
+    processor.process_carefully): True when it may be processed now, False when it is no
+    longer due, or had all its tries already (each one ended with the processor gone): then
+    it is parked as dead here."""
+    now = now or utc_now()
+    event = session.get(WebhookEvent, event_id)
+    if event is None or event.state not in (EventState.PENDING, EventState.RETRY):
+        session.rollback()
+        return False
+    if event.attempts > len(RETRY_DELAYS):
+        event.state = EventState.DEAD
+        event.next_attempt_at = None
+        event.last_error_at = now
+        event.error = (f"Parked after {event.attempts} tries: the processor stopped while "
+                       f"processing it. {event.error}")[:2000]
+        session.commit()
+        return False
+    event.attempts += 1
+    session.commit()
+    event.attempts -= 1  # processing counts this try again: committed as the same number
+    return True
+
+
 def _count_failure(session: Session, event_id: int, exc: BaseException, now: dt.datetime) -> None:
     """An error that escaped the event's own handling (its transaction is rolled back): count
     the try on the event alone, in a transaction of its own, so it cannot come back forever."""

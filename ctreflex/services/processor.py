@@ -22,13 +22,16 @@ log = logging.getLogger("ctreflex.processor")
 CHUNK_SECONDS = 0.05  # longest a processing transaction holds the write gate when unasked
 
 
-def process_due(limit: int = 500) -> tuple[int, ingest.Outcome]:
+def process_due(limit: int = 500, careful: bool = False) -> tuple[int, ingest.Outcome]:
     """Process up to `limit` due events (synchronous; run in a thread). Returns how many were
     taken and what to publish (only what is committed).
 
     Events go in id order, in transactions of many events (one commit each, a savepoint per
     event), each holding the write gate until the journal writer asks for it or CHUNK_SECONDS
-    pass: the webhook's 200 never waits behind a long batch."""
+    pass: the webhook's 200 never waits behind a long batch. `careful`: see process_carefully.
+    """
+    if careful:
+        return process_carefully(limit)
     total = ingest.Outcome()
     taken = 0
     with db.session_scope() as session:
@@ -45,6 +48,29 @@ def process_due(limit: int = 500) -> tuple[int, ingest.Outcome]:
                 outcome = ingest.process_events(session=session, event_ids=ids[taken:],
                                                 stop=stop, before_write=turn.take)
             taken += outcome.taken
+            total.live.extend(outcome.live)
+            total.media_to_fetch.extend(outcome.media_to_fetch)
+    total.live = _coalesce(total.live)
+    return len(ids), total
+
+
+def process_carefully(limit: int = 500) -> tuple[int, ingest.Outcome]:
+    """The first batch after the processor starts. Whatever was being processed when a previous
+    processor died (killed, out of memory, a crash in a C extension) is among the first due
+    events, and may be what killed it: here each event's try is counted and committed BEFORE it
+    is processed, one event per transaction, so an event that kills the processor every time
+    is parked as dead after its bounded tries instead of stopping everything behind it, across
+    every restart. Costs one more commit per event, for one batch per start."""
+    total = ingest.Outcome()
+    with db.session_scope() as session:
+        ids = ingest.due_event_ids(session=session, limit=limit)
+        session.rollback()
+        for event_id in ids:
+            session.expire_all()
+            with ingest.write_gate.processing():
+                if not ingest.count_try_first(session, event_id):
+                    continue  # parked (or no longer due)
+                outcome = ingest.process_events(session=session, event_ids=[event_id])
             total.live.extend(outcome.live)
             total.media_to_fetch.extend(outcome.media_to_fetch)
     total.live = _coalesce(total.live)
@@ -149,6 +175,7 @@ class Processor:
         self._child = None
         self._stopping = False
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._careful = True  # the first batch after a start: see process_carefully
 
     @property
     def running(self) -> bool:
@@ -181,6 +208,7 @@ class Processor:
         if self._task is None or self._task.done():
             self._stopping = False
             self._wake = asyncio.Event()  # bound to this loop (tests run several loops)
+            self._careful = True
             self._loop = asyncio.get_running_loop()
             self._task = self._loop.create_task(self._run())
 
@@ -202,7 +230,8 @@ class Processor:
         """Process until nothing is due; returns the number of live events published."""
         published = 0
         while True:
-            taken, outcome = await asyncio.to_thread(process_due)
+            taken, outcome = await asyncio.to_thread(process_due, 500, self._careful)
+            self._careful = False
             if not taken:
                 return published
             await publish(outcome.live)

@@ -411,3 +411,44 @@ def test_hypothesis_signed_bodies_never_5xx_nor_stall(hooks, seeded):
             Message.provider_message_id.in_(must_store))).all())
     assert "pending" not in states, states
     assert not set(must_store) - stored, sorted(set(must_store) - stored)[:5]
+
+
+# --------------------------------------------------------- a body that kills the processor
+
+
+class ProcessorKilled(BaseException):
+    """Stands for the processor process dying mid-transaction (killed, out of memory, a crash
+    in a C extension): nothing after it runs, its transaction is never committed."""
+
+
+def test_an_event_that_kills_the_processor_is_parked_after_its_tries(seeded, monkeypatch):
+    from ctreflex.services import processor
+
+    def journal(mid: str) -> int:
+        body = dumps(envelope(change([text_message(mid, "hi")])))
+        return ingest.journal_bodies(provider="whatsapp", bodies=[body])[0]
+
+    poison_mid, good_mid = wamid("killer"), wamid("behind-the-killer")
+    poison, good = journal(poison_mid), journal(good_mid)
+    assert good == poison + 1  # behind it in the journal
+    real = ingest.process_events
+
+    def dying(*, session, event_ids, **kwargs):
+        if poison in event_ids:
+            raise ProcessorKilled
+        return real(session=session, event_ids=event_ids, **kwargs)
+
+    monkeypatch.setattr(ingest, "process_events", dying)
+    with pytest.raises(ProcessorKilled):  # the batch dies: nothing committed, nothing counted
+        processor.process_due()
+    assert event(poison).attempts == 0 and message(good_mid) is None
+    for restart in range(1, len(ingest.RETRY_DELAYS) + 2):  # each start: the careful batch
+        with pytest.raises(ProcessorKilled):
+            processor.process_due(careful=True)
+        assert event(poison).attempts == restart  # counted before it was processed
+    taken, _ = processor.process_due(careful=True)
+    parked = event(poison)
+    assert (taken, parked.state) == (2, "dead")
+    assert "the processor stopped while processing it" in parked.error
+    assert message(good_mid).body == "hi" and message(poison_mid) is None
+    assert processor.process_due() == (0, ingest.Outcome())  # nothing left that is due

@@ -59,11 +59,19 @@ class Broker:
         self._redis = None
         self._redis_task: asyncio.Task | None = None
         self._relay: Callable[[int, dict], None] | None = None
+        self._listeners: list[Callable[[int, dict], None]] = []
 
     def set_relay(self, relay: Callable[[int, dict], None] | None) -> None:
         """Hand every published event to `relay` instead (the processor's child process sends
         them to its web worker, which publishes them to its tabs)."""
         self._relay = relay
+
+    def add_listener(self, listener: Callable[[int, dict], None]) -> None:
+        """Call `listener(account_id, event)` on the event loop for every event this process
+        publishes for real (not when relaying to the web worker, which publishes it again). It
+        must return at once (e.g. the outbound webhooks hand the work to a thread)."""
+        if listener not in self._listeners:
+            self._listeners.append(listener)
 
     def subscriber_count(self, account_id: int | None = None) -> int:
         if account_id is None:
@@ -94,6 +102,11 @@ class Broker:
         if self._relay is not None:
             self._relay(account_id, event)
             return
+        for listener in self._listeners:
+            try:
+                listener(account_id, event)
+            except Exception:  # noqa: BLE001 - a listener never stops the live update
+                log.exception("realtime listener %r failed", listener)
         await self._ensure_redis()  # a worker with no tab open still publishes to the others
         if self._redis is not None:
             await self._redis.publish(f"ctreflex:account:{account_id}", json.dumps(event))

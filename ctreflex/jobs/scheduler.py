@@ -40,6 +40,12 @@ class JobSpec:
     run_at_start: bool = False  # a fresh install should not wait a whole interval
 
 
+async def _webhook_deliveries(*, now: dt.datetime | None = None) -> str:
+    from ctreflex.services import outbound_webhooks
+
+    return await outbound_webhooks.deliver_job(now=now)
+
+
 JOBS: dict[str, JobSpec] = {
     spec.id: spec
     for spec in (
@@ -79,6 +85,13 @@ JOBS: dict[str, JobSpec] = {
             "Retries WhatsApp messages Meta refused for now (rate limit, outage) at their time.",
             dt.timedelta(minutes=1),
             tasks.send_outbox,
+        ),
+        JobSpec(
+            "webhook_deliveries",
+            "Outbound webhooks",
+            "Delivers queued events to the accounts' webhook endpoints; retries with backoff.",
+            dt.timedelta(minutes=1),
+            _webhook_deliveries,
         ),
         JobSpec(
             "media_retention",

@@ -14,6 +14,8 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from ctreflex.api.v1 import messages, resources
+from ctreflex.realtime import broker
+from ctreflex.services import outbound_webhooks
 
 VERSION = "1.0.0"
 DESCRIPTION = (
@@ -132,3 +134,5 @@ def include(api: FastAPI) -> None:
     api.include_router(docs_router)
     api.include_router(resources.router)
     api.include_router(messages.router)
+    # outbound webhooks: message events are queued from the live-event stream
+    broker.add_listener(outbound_webhooks.on_live_event)

@@ -249,6 +249,7 @@ def _fail(message: Message, now: dt.datetime, error: BaseException | None, title
     message.status = "failed"
     message.failed_at = now
     message.next_attempt_at = None
+    message.last_error = ""  # set again by the caller when the outbox gave up on it
     if isinstance(error, GraphAPIError):
         message.error_code = error.code
         message.error_title = (error.title or title)[:255]
@@ -784,7 +785,8 @@ def send_state(message: Message, local: dt.tzinfo, now: dt.datetime) -> dict[str
                 "unconfirmed": True,
                 "unconfirmed_title": "Unconfirmed: check with the customer before resending",
                 "unconfirmed_text": (
-                    f"{provider} never confirmed this message{why}. It may or may not have "
+                    f"{provider[0].upper()}{provider[1:]} never confirmed this message{why}. "
+                    "It may or may not have "
                     "reached the customer; it is not sent again on its own."
                 ),
             }
@@ -792,7 +794,8 @@ def send_state(message: Message, local: dt.tzinfo, now: dt.datetime) -> dict[str
             "unconfirmed": True,
             "unconfirmed_title": f"Sent? Waiting for {provider} to confirm",
             "unconfirmed_text": (
-                f"{provider} did not answer in time{why}, so the message may already be on "
+                f"{provider[0].upper()}{provider[1:]} did not answer in time{why}, so the "
+                "message may already be on "
                 "the customer's phone. It is not sent again on its own"
                 + (
                     "; its status appears here as soon as WhatsApp reports it."

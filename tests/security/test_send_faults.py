@@ -306,3 +306,66 @@ def test_a_send_left_pending_by_a_lost_process_becomes_unconfirmed_not_resent(si
     assert run.stale == 1 and run.sent == 0
     assert _message(message_id).status == "unconfirmed"
     assert len(_copies(sim, body)) == 1
+
+
+def test_a_rate_limited_template_is_sent_again_by_the_outbox_exactly_as_built(sim):
+    from ctreflex.models import Template
+    from ctreflex.services import templates
+
+    canada = "14165550123"  # Emma Tremblay: a closed window, only a template reaches her
+    account_id, _ = _conversation()
+    sync = sim.run(templates.sync_account_templates(account_id))
+    assert not sync.errors
+    with Session(db.get_engine()) as s:
+        contact = s.exec(select(Contact).where(Contact.wa_id == canada)).one()
+        conv = s.exec(select(Conversation).where(Conversation.contact_id == contact.id)).one()
+        conv.window_expires_at = utc_now() - dt.timedelta(hours=3)
+        s.add(conv)
+        s.commit()
+        conv_id = conv.id
+        row = s.exec(select(Template).where(Template.name == "order_ready",
+                                            Template.language == "en_US")).one()
+    values = {"header.text": "#77", "body.1": "Emma", "body.2": "rye loaf",
+              "body.3": "12 Baker Street"}
+    sim.control("PUT", "/faults", json={"force_error_code": 130429, "count": 1})
+    message_id = sim.run(templates.send_template(
+        account_id=account_id, user_id=1, conversation_id=conv_id, template_id=row.id,
+        values=values))
+    msg = _message(message_id)
+    assert msg.status == "queued"
+
+    def sent():
+        out = sim.control("GET", "/outbox", params={"to": canada}).json()["messages"]
+        return [o for o in out if o["request"].get("type") == "template"]
+
+    assert sent() == []
+    assert _outbox(sim, msg.next_attempt_at).sent == 1
+    copies = sent()
+    assert len(copies) == 1
+    request = copies[0]["request"]
+    assert request["biz_opaque_callback_data"] == msg.callback_id
+    assert request["template"]["name"] == "order_ready"
+    body = next(c for c in request["template"]["components"] if c["type"] == "body")
+    assert [p["text"] for p in body["parameters"]] == ["Emma", "rye loaf", "12 Baker Street"]
+    assert copies[0]["template"]["body"] == _message(message_id).body  # as previewed
+    assert _message(message_id).provider_message_id == copies[0]["wamid"]
+
+
+def test_a_queued_message_refused_for_good_on_its_retry_fails_with_that_reason(sim):
+    from ctreflex.whatsapp.codes import describe_error
+
+    body = "Rate limited, then the customer is unreachable"
+    sim.control("PUT", "/faults", json={"force_error_code": 130429, "count": 1})
+    message_id = _send(sim, body)
+    msg = _message(message_id)
+    assert msg.status == "queued"
+    sim.control("PUT", "/faults", json={"force_error_code": 131026, "count": 1})
+    run = _outbox(sim, msg.next_attempt_at)
+    assert (run.sent, run.failed) == (0, 1)
+    msg = _message(message_id)
+    assert (msg.status, msg.error_code, msg.last_error) == ("failed", 131026, "")
+    row = _row(message_id)
+    help_ = describe_error(131026)
+    assert row.failed and row.error_todo == help_.what_to_do
+    assert row.retryable == help_.retryable
+    assert _copies(sim, body) == []

@@ -62,6 +62,11 @@ class Settings(BaseSettings):
         default="",
         description="URL the app is reachable at; default http://127.0.0.1:<port>.",
     )
+    allowed_origins: str = Field(
+        default="",
+        description="Other origins (comma separated, e.g. https://admin.example.com) allowed to "
+        "call the routes with credentials and to open the websocket, besides the public URL's.",
+    )
     api_rate_limit: int = Field(
         default=120,
         ge=1,
@@ -161,6 +166,25 @@ class Settings(BaseSettings):
     @property
     def base_url(self) -> str:
         return (self.public_url or f"http://127.0.0.1:{self.port}").rstrip("/")
+
+    @property
+    def origins(self) -> list[str]:
+        """Origins the browser may use this app from: the public URL's (with both loopback
+        names when it is a loopback one: http://localhost:3000 is what `make run` prints), the
+        pages' port too when that differs (make dev), and CTREFLEX_ALLOWED_ORIGINS."""
+        from urllib.parse import urlsplit
+
+        base = urlsplit(self.base_url)
+        found = [f"{base.scheme}://{base.netloc}"]
+        if (base.hostname or "") in ("127.0.0.1", "localhost", "::1"):
+            for port in dict.fromkeys([base.port, self.port]):
+                suffix = f":{port}" if port else ""
+                found += [f"{base.scheme}://127.0.0.1{suffix}", f"{base.scheme}://localhost{suffix}"]
+        for item in self.allowed_origins.split(","):
+            item = item.strip().rstrip("/")
+            if item and item != "*":
+                found.append(item)
+        return list(dict.fromkeys(found))
 
     @property
     def graph_url(self) -> str:

@@ -8,6 +8,7 @@ from ctreflex.api import (
     account,
     admin,
     media,
+    security,
     simulator,
     sms_simulator,
     sms_webhooks,
@@ -34,4 +35,6 @@ def build_api() -> FastAPI:
     sms_sim = sms_simulator.build_sms_simulator()
     if sms_sim is not None:
         api.mount("/sms-simulator", sms_sim.app)
+    # outermost of our middlewares: every page, route and websocket passes through it
+    api.add_middleware(security.SecurityHeaders)
     return api

@@ -21,12 +21,36 @@ def get_session() -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def current_user(request: Request, session: SessionDep) -> CurrentUser:
+def session_token(request: Request) -> str:
+    """The session token: the HttpOnly cookie, or `Authorization: Bearer` for scripts."""
     token = request.cookies.get(routes.SESSION_COOKIE) or ""
     header = request.headers.get("authorization", "")
     if not token and header.lower().startswith("bearer "):
-        token = header[7:]
-    user = auth.resolve(session=session, token=token)
+        token = header[7:].strip()
+    return token
+
+
+def client_ip(request: Request) -> str | None:
+    """The address the request came from. X-Forwarded-For counts only behind as many trusted
+    proxies as Reflex's `trusted_proxy_hops` says (0 by default: the header is ignored, since
+    anyone can send it)."""
+    direct = request.client.host if request.client else None
+    try:
+        from reflex_base.config import get_config
+
+        hops = int(get_config().trusted_proxy_hops or 0)
+    except Exception:  # noqa: BLE001 - no Reflex config (a bare FastAPI app in tests)
+        hops = 0
+    if hops:
+        forwarded = [p.strip() for p in request.headers.get("x-forwarded-for", "").split(",")]
+        forwarded = [p for p in forwarded if p]
+        if len(forwarded) >= hops:
+            return forwarded[-hops]
+    return direct
+
+
+def current_user(request: Request, session: SessionDep) -> CurrentUser:
+    user = auth.resolve(session=session, token=session_token(request))
     if user is None:
         raise HTTPException(status_code=401, detail="Sign in first.")
     return user

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import reflex as rx
 
 from ctreflex import routes, styles
-from ctreflex.state.auth import AuthState
+from ctreflex.state.auth import AuthState, backend_url
 
 NAV = [
     # label, href, icon, admin only
@@ -99,6 +99,15 @@ def mobile_menu() -> rx.Component:
     )
 
 
+def logout_form() -> rx.Component:
+    """The target of the account menu's "Log out": POST /auth/logout, answered 303 /login."""
+    form = rx.el.form(
+        action=backend_url("/auth/logout"), method="post", id="logout-form", display="none"
+    )
+    form.event_triggers.pop("on_submit", None)  # the browser submits it itself
+    return form
+
+
 def header(title: str) -> rx.Component:
     return rx.hstack(
         mobile_menu(),
@@ -131,9 +140,15 @@ def header(title: str) -> rx.Component:
                     padding="0.25rem 0.5rem",
                 ),
                 rx.menu.separator(),
-                rx.menu.item("Log out", on_click=AuthState.logout),
+                # a real POST (the server revokes the session and clears its HttpOnly cookie);
+                # the form sits outside the menu, the item is its submit button
+                rx.menu.item(
+                    rx.el.button("Log out", type="submit", form="logout-form", id="logout"),
+                    as_child=True,
+                ),
             ),
         ),
+        logout_form(),
         align="center",
         spacing="3",
         padding_x="1rem",

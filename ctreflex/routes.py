@@ -10,8 +10,9 @@ ADMIN = "/admin"
 ADMIN_USERS = "/admin/users"
 ADMIN_PLANS = "/admin/plans"
 ADMIN_JOBS = "/admin/jobs"
+ADMIN_API = "/admin/api"  # API keys and outbound webhooks
 
-ADMIN_ONLY = (NUMBERS, USAGE, ADMIN, ADMIN_USERS, ADMIN_PLANS, ADMIN_JOBS)
+ADMIN_ONLY = (NUMBERS, USAGE, ADMIN, ADMIN_USERS, ADMIN_PLANS, ADMIN_JOBS, ADMIN_API)
 
 SESSION_COOKIE = "ctreflex_session"
 

@@ -2,6 +2,7 @@
 
 from ctreflex.pages import (  # noqa: F401
     admin,
+    admin_api,
     admin_events,
     admin_jobs,
     admin_plans,

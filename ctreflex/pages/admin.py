@@ -19,6 +19,7 @@ ADMIN_TABS = [
     ("Plans", routes.ADMIN_PLANS, "badge-dollar-sign"),
     ("Jobs", routes.ADMIN_JOBS, "timer"),
     ("Webhook events", ADMIN_EVENTS, "webhook"),
+    ("API & webhooks", routes.ADMIN_API, "key-round"),
 ]
 
 

@@ -647,6 +647,7 @@ class DeliveryRow:
     next_attempt: str
     delivered: str
     history: list[AttemptRow]
+    history_text: str  # one line per try, for the page
 
 
 def list_deliveries(
@@ -692,6 +693,13 @@ def list_deliveries(
                     )
                     for a in attempts.get(d.id, [])
                 ],
+                history_text="\n".join(
+                    f"{_fmt(a.at, fmt)}: "
+                    + (f"HTTP {a.status_code}" if a.status_code is not None else "no answer")
+                    + (f" ({a.error})" if a.error and a.status_code is None else "")
+                    + f", {a.duration_ms} ms"
+                    for a in attempts.get(d.id, [])
+                ),
             )
         )
     return out

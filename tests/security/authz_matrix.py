@@ -67,6 +67,8 @@ def row(anonymous, logged_out, agent, admin, other_admin, operator, **kw) -> Row
 SIGNED_IN = ("401", "401", "ok", "ok", "ok", "ok")
 ADMIN_ONLY = ("401", "401", "403", "ok", "ok", "ok")
 BLIND = ("cookie-blind",) * 6
+API_KEY_ONLY = ("401",) * 6
+API_ARGS = {"contact_id": 1, "conversation_id": "conversation", "message_id": "message"}
 
 HTTP_ROUTES: dict[str, Row] = {
     # signing in and out (C): a form POST; the answer never depends on who asks
@@ -103,6 +105,31 @@ HTTP_ROUTES: dict[str, Row] = {
     "POST /webhooks/whatsapp": row(*BLIND),
     "POST /webhooks/sms": row(*BLIND),
     "POST /webhooks/sms/status": row(*BLIND),
+    # The public REST API (issue 16): an API key (Bearer) opens it, never the session cookie, so
+    # every cookie role gets 401; the key's scopes and tenant are tests/api_v1's matrix.
+    **{
+        route: row(*API_KEY_ONLY, args=API_ARGS)
+        for route in (
+            "GET /api/v1/contacts",
+            "POST /api/v1/contacts",
+            "GET /api/v1/contacts/{contact_id}",
+            "PATCH /api/v1/contacts/{contact_id}",
+            "GET /api/v1/contacts/{contact_id}/opt-out",
+            "GET /api/v1/conversations",
+            "GET /api/v1/conversations/{conversation_id}",
+            "GET /api/v1/conversations/{conversation_id}/messages",
+            "GET /api/v1/messages/{message_id}",
+            "POST /api/v1/messages",
+            "POST /api/v1/media",
+            "GET /api/v1/templates",
+            "GET /api/v1/numbers",
+            "GET /api/v1/usage",
+            "GET /api/v1/usage.csv",
+        )
+    },
+    # its OpenAPI document and reference page are public (no account data)
+    "GET /api/v1/openapi.json": row(*BLIND),
+    "GET /api/v1/docs": row(*BLIND),
     # The simulators are fakes of Meta / Twilio, mounted only in their simulator modes; their data
     # is the simulator's own, never the app's sessions.
     "MOUNT /simulator": row(*BLIND, optional=True),
@@ -129,6 +156,7 @@ PAGES: dict[str, Row] = {
     "/admin/plans": row(*LOGIN_FIRST, "redirect-inbox", "ok", "ok", "ok"),
     "/admin/jobs": row(*LOGIN_FIRST, "redirect-inbox", "ok", "ok", "ok"),
     "/admin/events": row(*LOGIN_FIRST, "redirect-inbox", "ok", "ok", "ok"),
+    "/admin/api": row(*LOGIN_FIRST, "redirect-inbox", "ok", "ok", "ok"),
 }
 
 # ----------------------------------------------------------------------------- event handlers
@@ -217,6 +245,13 @@ HANDLERS: dict[str, Row] = {
     **handlers("EventsState", ADMIN, "load set_state_filter setvar"),
     **handlers("EventsState", ADMIN, "retry", args={"event_id": "foreign:event"}),
     **handlers("EventsState", ADMIN, "discard", args={"event_id": "foreign:event_b"}),
+    # API keys and outbound webhooks (issue 16); ids of another account are refused
+    **handlers(
+        "ApiKeysState",
+        ADMIN,
+        "load create_key dismiss_key revoke create_endpoint dismiss_secret "
+        "set_endpoint_active replay refresh setvar",
+    ),
 }
 
 # Arguments by parameter name for handlers without their own `args` (the rest get a harmless
@@ -245,6 +280,7 @@ STATE_PAGES = {
     "PlansState": "/admin/plans",
     "JobsState": "/admin/jobs",
     "EventsState": "/admin/events",
+    "ApiKeysState": "/admin/api",
     "LoginState": "/login",
 }
 

@@ -369,3 +369,41 @@ def test_a_queued_message_refused_for_good_on_its_retry_fails_with_that_reason(s
     assert row.failed and row.error_todo == help_.what_to_do
     assert row.retryable == help_.retryable
     assert _copies(sim, body) == []
+
+
+class AnswerLostTransport(httpx.AsyncBaseTransport):
+    """Hands the request to the provider, then loses the answer (a read timeout)."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        await response.aread()
+        raise httpx.ReadTimeout("no answer in time (test)", request=request)
+
+
+def test_an_sms_whose_answer_is_lost_is_unconfirmed_without_retry(live_api, monkeypatch):  # noqa: F811
+    from ctreflex.services import sms
+    from ctreflex.sms.client import SMSClient
+
+    monkeypatch.setattr(
+        sms, "SMSClient", lambda *a, **kw: SMSClient(*a, transport=AnswerLostTransport(), **kw)
+    )
+    sms._clients.clear()
+    body = "Your order is ready (SMS, answer lost)"
+    account_id, conv_id = _conversation()
+    try:
+        message_id = live_api.run(
+            sms.send_sms(account_id=account_id, user_id=1, conversation_id=conv_id, body=body)
+        )
+    finally:
+        sms._clients.clear()
+    msg = _message(message_id)
+    assert msg.channel == "sms" and msg.status == "unconfirmed"
+    outbox = live_api.http.get("/sms-simulator/control/outbox",
+                               params={"to": "+" + MARIA}).json()["messages"]
+    assert [m["body"] for m in outbox].count(body) == 1  # it did reach the provider
+    row = _row(message_id)
+    assert row.unconfirmed and not row.failed and not row.retryable
+    assert row.unconfirmed_title == "Sent? Waiting for the SMS provider to confirm"

@@ -54,7 +54,7 @@ from ctreflex.models.ops import EventState
 from ctreflex.services import optouts, phones
 from ctreflex.whatsapp import InboundMessage, MessagesValue, Status, parse_webhook
 from ctreflex.whatsapp.limits import inbound_support
-from ctreflex.whatsapp.webhooks import TemplateStatusUpdate, WebhookParseError
+from ctreflex.whatsapp.webhooks import TemplateStatusUpdate, WebhookParseError, clean_text
 
 log = logging.getLogger("ctreflex.ingest")
 
@@ -800,7 +800,7 @@ def _process_one(
 
 def _finish(event: WebhookEvent, state: str, error: str, now: dt.datetime) -> None:
     event.state = state
-    event.error = error[:2000]
+    event.error = clean_text(error)[:2000]  # a reason quoting the body stays storable
     event.processed_at = now
     event.next_attempt_at = None
     if error and state != EventState.DONE:
@@ -811,6 +811,7 @@ def _defer(event: WebhookEvent, reason: str, now: dt.datetime) -> None:
     # After a savepoint rollback the event is reloaded as it was before the savepoint: with
     # this attempt counted, and without the kind/account the handler set.
     attempts = event.attempts
+    reason = clean_text(reason)
     event.error = reason[:2000]
     event.last_error_at = now
     if attempts > len(RETRY_DELAYS):

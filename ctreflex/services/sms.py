@@ -456,7 +456,7 @@ def process_event(*, session: Session, event_id: int, now: dt.datetime | None = 
 
 def _finish(session: Session, event: WebhookEvent, state: str, error: str, now) -> None:
     event.state = state
-    event.error = error[:2000]
+    event.error = ingest.clean_text(error)[:2000]
     event.processed_at = now
     event.next_attempt_at = None
     session.add(event)
@@ -465,6 +465,7 @@ def _finish(session: Session, event: WebhookEvent, state: str, error: str, now) 
 
 def _defer(session: Session, event: WebhookEvent, reason: str, now: dt.datetime) -> None:
     event.attempts += 1  # the rolled-back increment
+    reason = ingest.clean_text(reason)
     event.error = reason[:2000]
     delays = ingest.RETRY_DELAYS
     if event.attempts > len(delays):  # parked for an admin's Retry or Discard

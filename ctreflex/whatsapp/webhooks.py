@@ -80,6 +80,9 @@ class WebhookParseError(ValueError):
 
 MAX_BODY_BYTES = 3 * 1024 * 1024  # Meta's bodies are a few KB; the webhook route refuses more
 MAX_DEPTH = 32  # Meta's deepest body (a contacts card) is 8 levels
+# Messages + statuses in one body: Meta batches far fewer. More would hold the database's one
+# write turn (SQLite) for long enough to delay every webhook's 200 behind it.
+MAX_PARTS = 1000
 
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _RISKY_ESCAPE = re.compile(r"\\u(?:[dD][89a-fA-F]|0000)")
@@ -761,6 +764,12 @@ def parse_webhook(raw: bytes | bytearray | str | dict[str, Any]) -> WebhookPaylo
         raise WebhookParseError("webhook body must be a JSON object")
     if "entry" not in data or not isinstance(data.get("entry"), list):
         raise WebhookParseError("webhook body has no 'entry' list")
+    parts = _count_parts(data["entry"])
+    if parts > MAX_PARTS:
+        raise WebhookParseError(
+            f"webhook body has {parts} entries, changes, messages and statuses; "
+            f"at most {MAX_PARTS} are taken from one body"
+        )
     try:
         return WebhookPayload.model_validate(data)
     except ValidationError:
@@ -768,6 +777,22 @@ def parse_webhook(raw: bytes | bytearray | str | dict[str, Any]) -> WebhookPaylo
     except RecursionError as exc:
         raise WebhookParseError(f"webhook body is nested too deeply: {exc}") from exc
     return _salvage(data)
+
+
+def _count_parts(entries: list) -> int:
+    count = len(entries)
+    for entry in entries:
+        changes = entry.get("changes") if isinstance(entry, dict) else None
+        if not isinstance(changes, list):
+            continue
+        count += len(changes)
+        for change in changes:
+            value = change.get("value") if isinstance(change, dict) else None
+            if isinstance(value, dict):
+                for key in ("messages", "statuses", "contacts"):
+                    items = value.get(key)
+                    count += len(items) if isinstance(items, list) else 0
+    return count
 
 
 def _salvage(data: dict[str, Any]) -> WebhookPayload:

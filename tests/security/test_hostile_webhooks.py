@@ -155,6 +155,10 @@ POISON = {  # name: (body, expected status, expected state or None when not jour
     "top-level array": (b"[1,2,3]", 200, "rejected"),
     "entry not a list": (b'{"object":"w","entry":{"id":1}}', 200, "rejected"),
     "over 3 MB": (b'{"pad":"' + b"x" * MAX_BODY_BYTES + b'"}', 413, None),
+    "almost 3 MB of text": (dumps(envelope(change([text_message("wamid.big", "y" * (
+        MAX_BODY_BYTES - 1000))]))), 200, "done"),
+    "1,200 messages": (dumps(envelope(change([text_message(f"wamid.many.{i}") for i in range(
+        1200)]))), 200, "rejected"),
 }
 
 
@@ -169,9 +173,11 @@ def test_no_poison_body_answers_5xx_or_stops_processing(hooks, seeded, operator)
     for name, (_, _, state) in POISON.items():
         if name in posted:
             e = settled(posted[name])
-            assert e.state == state and e.error, (name, e.state, e.error)
+            assert e.state == state and (e.error or state == "done"), (name, e.state, e.error)
     assert "nested deeper than 32 levels" in event(posted["deep arrays"]).error
     assert "NaN" in event(posted["NaN entry"]).error
+    assert "at most 1000" in event(posted["1,200 messages"]).error
+    assert len(message("wamid.big").body) == MAX_BODY_BYTES - 1000
 
     # The journal as the admins see it: never a 500, even with these bodies in it.
     admin = login_client(hooks.api, seeded, "admin@demo.test", "demo-admin-1")
@@ -184,7 +190,9 @@ def test_no_poison_body_answers_5xx_or_stops_processing(hooks, seeded, operator)
     seen_by_operator = {e["id"] for e in op.get("/api/admin/events").json()}
     seen_by_admin = {e["id"] for e in admin.get("/api/admin/events").json()}
     assert {posted["NaN entry"], posted["deep arrays"]} <= seen_by_operator
-    assert not set(posted.values()) & seen_by_admin
+    names_demo = {posted["1,200 messages"], posted["almost 3 MB of text"]}
+    assert not (set(posted.values()) - names_demo) & seen_by_admin
+    assert posted["1,200 messages"] in seen_by_admin  # rejected, and it names their number
 
 
 def test_a_bad_part_never_costs_the_good_ones(hooks, seeded):

@@ -14,11 +14,12 @@ import json
 import logging
 from typing import Any
 
-from fastapi import HTTPException, Request
+from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException  # FastAPI's own is a subclass of it
 
 log = logging.getLogger("ctreflex.api.v1")
 
@@ -142,6 +143,14 @@ class ProblemRoute(APIRoute):
             except RequestValidationError as exc:
                 return validation_problem(exc).response(request)
             except HTTPException as exc:
+                if exc.status_code == 400:  # FastAPI: a body that is not UTF-8 JSON
+                    return Problem(
+                        422,
+                        "The body is not valid JSON (UTF-8).",
+                        field="body",
+                        kind="invalid-request",
+                        title="Invalid request",
+                    ).response(request)
                 detail = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
                 return Problem(exc.status_code, detail, headers=dict(exc.headers or {})).response(
                     request

@@ -159,9 +159,7 @@ class UsersState(AuthState):
         self._refresh(user)
 
 
-def _field(
-    label: str, id_: str, control: rx.Component, key: str, hint: str = ""
-) -> rx.Component:
+def _field(label: str, id_: str, control: rx.Component, key: str, hint: str = "") -> rx.Component:
     err = UsersState.field_errors.get(key, "")
     return rx.vstack(
         rx.el.label(label, html_for=id_, style={"fontWeight": 500, "fontSize": "0.9rem"}),

@@ -246,6 +246,27 @@ def test_media_upload_then_send_and_the_file_rules(api):
     assert head.startswith("HTTP/1.1 413") and '"field":"file"' in head
 
 
+def test_media_upload_without_a_length_is_cut_at_the_limit(api, monkeypatch):
+    from ctreflex.api.v1 import messages
+
+    monkeypatch.setattr(messages, "UPLOAD_REQUEST_MAX", 200_000)
+    boundary = b"zzBOUNDARYzz"
+
+    def body():  # chunked: no Content-Length to refuse up front
+        yield b"--" + boundary + b'\r\nContent-Disposition: form-data; name="file"; '
+        yield b'filename="big.pdf"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.4\n'
+        for _ in range(40):
+            yield b"0" * 10_000
+        yield b"\r\n--" + boundary + b"--\r\n"
+
+    r = api.http.post(
+        "/api/v1/media",
+        content=body(),
+        headers={"Content-Type": "multipart/form-data; boundary=" + boundary.decode()},
+    )
+    problem(r, 413, "file")
+
+
 def test_media_by_url(api, monkeypatch):
     from ctreflex.settings import reset_settings_cache
 

@@ -387,6 +387,10 @@ async def send_message(
     return await idempotent(request, key, idempotency_key, body.model_dump(mode="json"), run)
 
 
+#: The largest upload request (the largest file, 100 MB PDF, plus 1 MB of form); tests lower it.
+UPLOAD_REQUEST_MAX: int | None = None
+
+
 @router.post(
     "/media",
     response_model=S.MediaFile,
@@ -413,7 +417,7 @@ async def upload_media(request: Request, key: SendKey):
     100 MB; audio is refused (the inbox's rules)."""
     from ctreflex.services import media
 
-    limit = media.MAX_UPLOAD_BYTES + 1_000_000
+    limit = UPLOAD_REQUEST_MAX or media.MAX_UPLOAD_BYTES + 1_000_000
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > limit:
         raise Problem(
@@ -431,8 +435,30 @@ async def upload_media(request: Request, key: SendKey):
             kind="invalid-request",
             title="Invalid request",
         )
+    too_large = Problem(
+        413,
+        f"Files can be at most {media.MAX_UPLOAD_BYTES // 1_000_000} MB.",
+        field="file",
+        kind="media-refused",
+        title="File refused",
+    )
+    received = 0
+
+    async def counted() -> dict:  # a body without (or lying about) its length stops here
+        nonlocal received
+        message = await request.receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise too_large
+        return message
+
     try:
-        form = await request.form(max_files=1, max_fields=5, max_part_size=4096)
+        form = await Request(request.scope, counted).form(
+            max_files=1, max_fields=5, max_part_size=4096
+        )
+    except Problem:
+        raise
     except Exception as exc:  # noqa: BLE001 - malformed multipart, too many parts
         raise Problem(
             422,

@@ -360,7 +360,16 @@ def enqueue_for_message(session: Session, message_id: int) -> int:
 
 def enqueue_optout(session: Session, event: OptOutEvent) -> int:
     """optout.changed, queued in the transaction that records the opt-out (called by
-    optouts.record after its flush)."""
+    optouts.record after its flush). A failure here never fails the opt-out itself."""
+    try:
+        with session.begin_nested():
+            return _enqueue_optout(session, event)
+    except Exception:  # noqa: BLE001 - the opt-out is what matters; the event is logged
+        log.exception("queueing optout.changed for opt-out event %s failed", event.id)
+        return 0
+
+
+def _enqueue_optout(session: Session, event: OptOutEvent) -> int:
     contact = session.get(Contact, event.contact_id)
     if contact is None or not _has_endpoints_now(session, contact.account_id):
         return 0

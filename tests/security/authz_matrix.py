@@ -189,14 +189,12 @@ HANDLERS: dict[str, Row] = {
     **handlers("FrontendEventExceptionState", PUBLIC, "handle_frontend_exception setvar"),
     **handlers("SharedStateBaseInternal", PUBLIC, "setvar"),
     # who is signed in
-    **handlers(
-        "AuthState",
-        PUBLIC,
-        "require_login require_admin open_home logout current_user",
-    ),
+    **handlers("AuthState", PUBLIC, "require_login require_admin open_home current_user"),
+    # signing out: the tab goes to /login with nothing of the account left in it
+    **handlers("AuthState", ("redirect-login",) * 6, "logout"),
     # a client may set any public var: pretending to be an admin must change nothing
     **handlers("AuthState", USER, "setvar", args={"var_name": "role", "value": "admin"}),
-    **handlers("LoginState", PUBLIC, "on_load set_email setvar"),
+    **handlers("LoginState", PUBLIC, "on_load setvar"),
     # inbox (list and thread)
     **handlers("InboxListState", USER, "setvar", args={"var_name": "counts", "value": {}}),
     # the open conversation's id is a public var: set to the other tenant's, nothing may follow
@@ -243,8 +241,6 @@ HANDLERS: dict[str, Row] = {
     **handlers("JobsState", ADMIN, "load setvar"),
     **handlers("JobsState", PLATFORM_JOB, "run_now", args={"job_id": PLATFORM_JOB_ID}),
     **handlers("EventsState", ADMIN, "load set_state_filter setvar"),
-    **handlers("EventsState", ADMIN, "retry", args={"event_id": "foreign:event"}),
-    **handlers("EventsState", ADMIN, "discard", args={"event_id": "foreign:event_b"}),
     # API keys and outbound webhooks (issue 16); ids of another account are refused
     **handlers(
         "ApiKeysState",
@@ -252,6 +248,8 @@ HANDLERS: dict[str, Row] = {
         "load create_key dismiss_key revoke create_endpoint dismiss_secret "
         "set_endpoint_active replay refresh setvar",
     ),
+    **handlers("EventsState", ADMIN, "retry", args={"event_id": "foreign:event"}),
+    **handlers("EventsState", ADMIN, "discard", args={"event_id": "foreign:event_b"}),
 }
 
 # Arguments by parameter name for handlers without their own `args` (the rest get a harmless

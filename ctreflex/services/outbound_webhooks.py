@@ -413,7 +413,7 @@ def _has_endpoints_now(session: Session, account_id: int) -> bool:
 # ---------------------------------------------------- the live-event listener (no blocking)
 
 _ACTIVE: dict[str, Any] = {}  # {"at": monotonic, "ids": set of account ids with endpoints}
-_ACTIVE_TTL = 10.0
+_ACTIVE_TTL = 10.0  # another worker sees a new endpoint within this many seconds
 _lock = threading.Lock()
 _tasks: set = set()
 
@@ -454,6 +454,10 @@ def on_live_event(account_id: int, event: dict) -> None:
     except RuntimeError:
         return
     message_id = int(event["message_id"])
+    with _lock:  # the common case (no endpoint for this account) costs no thread at all
+        fresh = bool(_ACTIVE) and time.monotonic() - _ACTIVE["at"] < _ACTIVE_TTL
+        if fresh and int(account_id) not in _ACTIVE["ids"]:
+            return
 
     async def work() -> None:
         try:

@@ -6,9 +6,10 @@ and an in-process kick, signed like Stripe's:
 
 Events: message.received (a customer's message was stored), message.status (one of our sends
 moved: accepted, queued, unconfirmed, sent, delivered, read, failed) and optout.changed (a STOP,
-START or marketing opt-out was recorded). The product has no conversation assignment and no
-window-closing event yet, so conversation.assigned and conversation.window_closing are not
-offered.
+START or marketing opt-out was recorded) and conversation.window_closing (a customer's 24-hour
+window closes within the hour: the last chance for a free-form reply; found by the delivery job
+each minute, once per window). The product has no conversation assignment, so
+conversation.assigned is not offered.
 
 Nothing here blocks the inbox or the webhook processor: message events are picked up from the
 live-event stream (`realtime.broker` listeners, after the commit) and queued from a worker
@@ -60,12 +61,14 @@ from ctreflex.settings import get_settings
 
 log = logging.getLogger("ctreflex.webhooks_out")
 
-EVENTS = ("message.received", "message.status", "optout.changed")
+EVENTS = ("message.received", "message.status", "optout.changed", "conversation.window_closing")
 EVENT_HELP = {
     "message.received": "A customer's message arrived (WhatsApp or SMS).",
     "message.status": "A message you sent was accepted, sent, delivered, read or failed.",
     "optout.changed": "A customer opted out (STOP, marketing) or back in (START).",
+    "conversation.window_closing": "A conversation's 24-hour window closes within the hour.",
 }
+WINDOW_CLOSING_WITHIN = dt.timedelta(hours=1)  # the same hour the window sweep job counts
 SIGNATURE_HEADER = "CTText-Signature"
 TIMEOUT = 10.0
 FIRST_WAIT = dt.timedelta(seconds=10)
@@ -631,9 +634,57 @@ async def deliver_due(
     return run
 
 
+def enqueue_window_closing(now: dt.datetime | None = None) -> int:
+    """conversation.window_closing for every open window closing within the hour, of the
+    accounts with an endpoint that chose it (once per window: its closing time is in the key)."""
+    now = now or utc_now()
+    added = 0
+    with db.session_scope() as session:
+        accounts = {
+            ep.account_id
+            for ep in session.exec(
+                select(WebhookEndpoint).where(WebhookEndpoint.active.is_(True))
+            ).all()
+            if "conversation.window_closing" in ep.events.split()
+        }
+        if not accounts:
+            return 0
+        rows = session.exec(
+            select(Conversation, Contact)
+            .join(Contact, Contact.id == Conversation.contact_id)
+            .where(
+                Conversation.account_id.in_(accounts),
+                Conversation.window_expires_at > now,
+                Conversation.window_expires_at <= now + WINDOW_CLOSING_WITHIN,
+            )
+        ).all()
+        for conv, contact in rows:
+            expires = conv.window_expires_at
+            added += enqueue(
+                session,
+                account_id=conv.account_id,
+                event_type="conversation.window_closing",
+                event_key=f"conversation.window_closing:{conv.id}:{int(expires.timestamp())}",
+                conversation_id=conv.id,
+                data={
+                    "conversation_id": conv.id,
+                    "contact": {
+                        "id": contact.id,
+                        "phone": contact.e164,
+                        "name": contact.name or contact.profile_name,
+                    },
+                    "window_expires_at": _iso(expires),
+                    "minutes_left": max(0, int((expires - now).total_seconds() // 60)),
+                },
+            )
+    return added
+
+
 async def deliver_job(*, now: dt.datetime | None = None) -> str:
-    """The scheduled job: deliveries whose (retry) time has come."""
-    return (await deliver_due(now=now)).summary()
+    """The scheduled job: closing windows queued, then deliveries whose (retry) time has come."""
+    closing = await asyncio.to_thread(enqueue_window_closing, now)
+    run = await deliver_due(now=now)
+    return f"{closing} window(s) closing queued; " + run.summary()
 
 
 # ----------------------------------------------------------------------- the admin's view

@@ -298,3 +298,26 @@ def test_endpoint_urls(url, allow_local, ok, monkeypatch):
                 hooks.check_url(url)
     finally:
         reset_settings_cache()
+
+
+def test_window_closing_once_per_window(seeded, receiver, monkeypatch):
+    from ctreflex.models import Conversation
+
+    monkeypatch.setattr(hooks, "AUTO_DELIVER", False)
+    endpoint(events=["conversation.window_closing"])
+    now = utc_now()
+    with Session(db.get_engine()) as s:  # Maria's window closes in 30 min; no other this hour
+        for conv in s.exec(select(Conversation)).all():
+            if conv.window_expires_at and conv.window_expires_at <= now + dt.timedelta(hours=1):
+                conv.window_expires_at = now - dt.timedelta(hours=1)
+                s.add(conv)
+        maria = s.get(Conversation, conversation_of(MARIA))
+        maria.window_expires_at = now + dt.timedelta(minutes=30)
+        s.add(maria)
+        s.commit()
+    summary = asyncio.run(hooks.deliver_job(now=now))
+    assert summary.startswith("1 window(s) closing queued")
+    asyncio.run(hooks.deliver_job(now=now + dt.timedelta(minutes=1)))  # the next minute's run
+    (event,) = receiver.events("conversation.window_closing")
+    assert event["data"]["conversation_id"] == conversation_of(MARIA)
+    assert event["data"]["minutes_left"] == 30

@@ -7,7 +7,10 @@ no account's events reach another account's tabs. Bursts are coalesced: a listen
 and takes every event queued since.
 
 One process keeps the streams in memory. With several workers (REFLEX_REDIS_URL set) the same
-events travel through Redis pub/sub, so a tab hears events published by any worker.
+events travel through Redis pub/sub, so a tab hears events published by any worker. Every
+channel and key this app puts in Redis starts with the deployment's prefix
+(CTREFLEX_REDIS_PREFIX, default `ctreflex:<database name>`): two deployments on one Redis never
+hear each other's events.
 """
 
 from __future__ import annotations
@@ -50,6 +53,18 @@ class Subscription:
 
 def redis_url() -> str | None:
     return os.environ.get("REFLEX_REDIS_URL") or os.environ.get("CTREFLEX_REDIS_URL") or None
+
+
+def redis_key(*parts: object) -> str:
+    """A Redis channel or key name under this deployment's prefix: redis_key("account", 7) is
+    `ctreflex:<db>:account:7` by default."""
+    from ctreflex.settings import get_settings
+
+    return ":".join([get_settings().redis_namespace, *(str(p) for p in parts)])
+
+
+def account_channel(account_id: int) -> str:
+    return redis_key("account", account_id)
 
 
 class Broker:
@@ -109,7 +124,7 @@ class Broker:
                 log.exception("realtime listener %r failed", listener)
         await self._ensure_redis()  # a worker with no tab open still publishes to the others
         if self._redis is not None:
-            await self._redis.publish(f"ctreflex:account:{account_id}", json.dumps(event))
+            await self._redis.publish(account_channel(account_id), json.dumps(event))
             return
         self._deliver(account_id, event)
 
@@ -138,7 +153,9 @@ class Broker:
 
     async def _redis_reader(self) -> None:
         pubsub = self._redis.pubsub()
-        await pubsub.psubscribe("ctreflex:account:*")
+        # the prefix is escaped: a deployment named "a*" must not hear "ab"'s events
+        pattern = _glob_escape(redis_key("account")) + ":*"
+        await pubsub.psubscribe(pattern)
         async for item in pubsub.listen():
             if item.get("type") != "pmessage":
                 continue
@@ -147,6 +164,10 @@ class Broker:
                 self._deliver(int(event["account_id"]), event)
             except (ValueError, KeyError, TypeError):
                 log.warning("dropped a malformed realtime event: %r", item.get("data"))
+
+
+def _glob_escape(text: str) -> str:
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
 
 
 broker = Broker()

@@ -128,6 +128,19 @@ class Settings(BaseSettings):
     media_retention_days: int = Field(
         default=90, ge=1, description="Media files older than this are deleted from disk."
     )
+    redis_prefix: str = Field(
+        default="",
+        description="Prefix of every Redis channel and key this deployment uses (live events); "
+        "default ctreflex:<database name>, so deployments sharing one Redis never hear each "
+        "other.",
+    )
+    job_interval_scale: float = Field(
+        default=1.0,
+        gt=0,
+        le=100,
+        description="Multiplies every scheduled job's period (tests: 0.1 runs the one-minute "
+        "jobs every 6 seconds).",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -197,6 +210,31 @@ class Settings(BaseSettings):
     @property
     def webhook_url(self) -> str:
         return f"{self.base_url}/webhooks/whatsapp"
+
+    @property
+    def simulator_in_process(self) -> bool:
+        """Simulator mode with the Graph base URL left at its default (or pointing at our own
+        /simulator): this process serves the simulator. A base URL elsewhere (the simulator as
+        its own process, `python -m ctreflex.simulator`) means no copy here."""
+        return self.whatsapp_mode == "simulator" and self.graph_url == f"{self.base_url}/simulator"
+
+    @property
+    def sms_simulator_in_process(self) -> bool:
+        return self.sms_mode == "simulator" and self.sms_api_url == f"{self.base_url}/sms-simulator"
+
+    @property
+    def redis_namespace(self) -> str:
+        """CTREFLEX_REDIS_PREFIX, or ctreflex:<database name> (the SQLite file's stem)."""
+        if self.redis_prefix.strip():
+            return self.redis_prefix.strip().rstrip(":")
+        from sqlalchemy.engine import make_url
+
+        try:
+            name = make_url(self.database_url).database or ""
+        except Exception:  # noqa: BLE001 - the database check names a bad URL
+            name = ""
+        name = Path(name).stem if name else ""
+        return f"ctreflex:{name}" if name else "ctreflex"
 
     @property
     def sms_api_url(self) -> str:

@@ -2,9 +2,15 @@
 
 Every worker starts a scheduler, but only the worker holding the "scheduler" lease (a row in
 the database, renewed every LEASE_RENEW seconds, expiring after LEASE_TTL) runs the timed jobs;
-the others keep trying to take the lease and step in when the leader goes away. Each run also
-holds a per-job lease, so "Run now" from any worker and the timer never run a job twice at once.
+the others keep trying to take the lease and step in when the leader goes away. The holder id
+is the process's own (`jobs.holder()`, taken in the lifespan, after granian forked the worker).
+Each run also holds a per-job lease, so "Run now" from any worker and the timer never run a job
+twice at once, and a timed run is skipped when any process started the same job less than
+MIN_GAP of its period ago (a new leader after a failover does not repeat the old one's run).
 Every run is recorded in JobRun for the Jobs page.
+
+CTREFLEX_JOB_INTERVAL_SCALE multiplies every period (tests use 0.1: the one-minute jobs run
+every 6 seconds).
 """
 
 from __future__ import annotations
@@ -28,6 +34,12 @@ log = logging.getLogger("ctreflex.scheduler")
 LEASE_TTL = 45.0
 LEASE_RENEW = 15.0
 JOB_LEASE_TTL = 15 * 60.0
+MIN_GAP = 0.8  # of the (scaled) period: a timed run closer than this to the last is skipped
+
+
+def interval_of(spec: JobSpec) -> dt.timedelta:
+    """The job's period in this deployment (CTREFLEX_JOB_INTERVAL_SCALE applied)."""
+    return spec.interval * get_settings().job_interval_scale
 
 
 @dataclasses.dataclass(frozen=True)
@@ -195,11 +207,17 @@ async def _run(
     trigger: str,
     holder: str,
     result_id: str,
+    min_gap: dt.timedelta | None = None,
 ) -> RunResult:
     lease = jobs.job_lease(record_id)
     with db.session_scope() as session:
         if not jobs.acquire(session=session, name=lease, holder=holder, ttl=JOB_LEASE_TTL):
             return RunResult(result_id, False, False, f"{title} is already running.", 5)
+        if min_gap is not None:
+            last = jobs.last_started(session=session, job_id=record_id, trigger=trigger)
+            if last is not None and dt.datetime.now(dt.UTC) - last < min_gap:
+                jobs.release(session=session, name=lease, holder=holder)
+                return RunResult(result_id, False, True, f"{title} ran less than a period ago.")
         if trigger == "manual":
             last = jobs.last_started(session=session, job_id=record_id, trigger="manual")
             now = dt.datetime.now(dt.UTC)
@@ -229,9 +247,18 @@ async def _run(
     return RunResult(result_id, True, ok, summary if ok else error)
 
 
-async def run_job(job_id: str, *, trigger: str = "schedule", holder: str = jobs.HOLDER, **kwargs):
+async def run_job(
+    job_id: str,
+    *,
+    trigger: str = "schedule",
+    holder: str | None = None,
+    min_gap: dt.timedelta | None = None,
+    **kwargs,
+):
     """Run one platform job now under its lease and record the run. Never raises for a job's
-    failure. Platform jobs touch every account: only the scheduler and the operator run them."""
+    failure. Platform jobs touch every account: only the scheduler and the operator run them.
+    `holder` defaults to this process's id; `min_gap`: skip when the last run with the same
+    trigger started less than this ago."""
     spec = JOBS.get(job_id)
     if spec is None:
         raise UnknownJob(job_id)
@@ -240,13 +267,14 @@ async def run_job(job_id: str, *, trigger: str = "schedule", holder: str = jobs.
         spec.title,
         lambda: spec.func(**kwargs),
         trigger=trigger,
-        holder=holder,
+        holder=holder or jobs.holder(),
         result_id=job_id,
+        min_gap=min_gap,
     )
 
 
 async def run_account_job(
-    job_id: str, account_id: int, *, trigger: str = "manual", holder: str = jobs.HOLDER
+    job_id: str, account_id: int, *, trigger: str = "manual", holder: str | None = None
 ) -> RunResult:
     """Run one account-scoped job for `account_id` only (a tenant admin's "Run now")."""
     spec = ACCOUNT_JOBS.get(job_id)
@@ -257,7 +285,7 @@ async def run_account_job(
         spec.title,
         lambda: spec.func(account_id),
         trigger=trigger,
-        holder=holder,
+        holder=holder or jobs.holder(),
         result_id=job_id,
     )
 
@@ -265,16 +293,22 @@ async def run_account_job(
 class Scheduler:
     """APScheduler plus the leader lease. `start()` needs a running event loop."""
 
-    def __init__(self, holder: str = jobs.HOLDER) -> None:
-        self.holder = holder
+    def __init__(self, holder: str | None = None) -> None:
+        self._holder = holder  # None: this process's id, asked for when used (after the fork)
         self.is_leader = False
+        self.started = False
         self._sched: AsyncIOScheduler | None = None
+
+    @property
+    def holder(self) -> str:
+        return self._holder or jobs.holder()
 
     def start(self) -> None:
         self._sched = AsyncIOScheduler(
             timezone=dt.UTC,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
         )
+        self.started = True
         self._sched.add_job(
             self.renew_lease,
             "interval",
@@ -286,7 +320,7 @@ class Scheduler:
             self._sched.add_job(
                 self._timed,
                 "interval",
-                seconds=spec.interval.total_seconds(),
+                seconds=interval_of(spec).total_seconds(),
                 args=[spec.id],
                 id=spec.id,
                 replace_existing=True,
@@ -317,7 +351,8 @@ class Scheduler:
 
     async def _timed(self, job_id: str) -> None:
         if self.is_leader:
-            await run_job(job_id, trigger="schedule", holder=self.holder)
+            gap = interval_of(JOBS[job_id]) * MIN_GAP
+            await run_job(job_id, trigger="schedule", holder=self.holder, min_gap=gap)
 
     def next_run(self, job_id: str) -> dt.datetime | None:
         if self._sched is None or not self.is_leader:
@@ -329,6 +364,7 @@ class Scheduler:
         if self._sched is not None:
             self._sched.shutdown(wait=False)
             self._sched = None
+        self.started = False
         if self.is_leader:
             with contextlib.suppress(Exception), db.session_scope() as session:
                 jobs.release(session=session, name=jobs.SCHEDULER_LEASE, holder=self.holder)
@@ -349,6 +385,19 @@ async def scheduler_lifespan():
         yield
     finally:
         await scheduler.stop()
+
+
+def leader_text(*, fmt: Callable[[dt.datetime], str] | None = None) -> str:
+    """Which process runs the timed jobs, for the Jobs page (and /readyz): the truth from the
+    lease row, not this process's belief."""
+    with db.session_scope() as session:
+        info = jobs.lease_info(session=session, name=jobs.SCHEDULER_LEASE)
+    if info is None:
+        return "No process holds the scheduler lease: timed jobs are not running."
+    where = f"process {info.pid} on {info.host}" if info.pid else info.holder
+    since = f" (lease taken {fmt(info.acquired_at)})" if fmt else ""
+    this = " — the process serving this page" if info.mine else ""
+    return f"Timed jobs run in {where}{this}{since}."
 
 
 @dataclasses.dataclass(frozen=True)
@@ -372,7 +421,9 @@ class JobRow:
 
 def _every(delta: dt.timedelta) -> str:
     seconds = int(delta.total_seconds())
-    if seconds % 86400 == 0:
+    if seconds < 60 or seconds % 60:
+        n, unit = seconds, "second"
+    elif seconds % 86400 == 0:
         n, unit = seconds // 86400, "day"
     elif seconds % 3600 == 0:
         n, unit = seconds // 3600, "hour"
@@ -394,7 +445,7 @@ def overview(*, fmt: Callable[[dt.datetime], str], now: dt.datetime | None = Non
             nxt = scheduler.next_run(spec.id)
             if nxt is None and leader is not None:
                 last_timed = jobs.last_started(session=session, job_id=spec.id, trigger="schedule")
-                nxt = max(last_timed + spec.interval, now) if last_timed else None
+                nxt = max(last_timed + interval_of(spec), now) if last_timed else None
             if nxt is not None:
                 next_text = fmt(nxt)
             elif leader is None:
@@ -406,7 +457,7 @@ def overview(*, fmt: Callable[[dt.datetime], str], now: dt.datetime | None = Non
                     id=spec.id,
                     title=spec.title,
                     description=spec.description,
-                    every=_every(spec.interval),
+                    every=_every(interval_of(spec)),
                     last_run=fmt(st.last_started) if st.last_started else "Never",
                     last_result=(
                         "Running…"

@@ -30,6 +30,7 @@ class JobsState(AuthState):
     jobs: list[scheduler.JobRow] = []
     closing: list[ClosingRow] = []
     platform: bool = False  # the viewer is the platform operator
+    leader: str = ""  # which process holds the scheduler lease (operator only)
     running: str = ""
     notice: str = ""
     error: str = ""
@@ -39,6 +40,7 @@ class JobsState(AuthState):
         self.platform = user.is_operator
         if user.is_operator:
             self.jobs = scheduler.overview(fmt=fmt)
+            self.leader = scheduler.leader_text(fmt=fmt)
         else:
             self.jobs = scheduler.account_overview(account_id=user.account_id, fmt=fmt)
         with db.session_scope() as session:
@@ -171,7 +173,8 @@ def jobs_body() -> rx.Component:
             rx.text(
                 "Platform jobs: they touch every account. One process runs them even when the "
                 "app runs with several workers. Run now works from any of them; a job never runs "
-                "twice at once, nor again within 30 seconds of a Run now.",
+                "twice at once, nor again within 30 seconds of a Run now. ",
+                JobsState.leader,
                 size="2",
                 color_scheme="gray",
             ),

@@ -20,7 +20,58 @@ from sqlmodel import Session, col, select
 from ctreflex.models import JobRun, SchedulerLease, utc_now
 
 SCHEDULER_LEASE = "scheduler"
-HOLDER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+PROCESSOR_LEASE = "processor"
+
+_holder: tuple[int, str] | None = None
+
+
+def holder() -> str:
+    """This process's lease holder id, `host:pid:random`, taken in the process that asks.
+
+    Not computed at import: Reflex imports the app once in granian's supervisor and then forks
+    the workers, so an id made at import would be the same in every worker and each would
+    believe it holds the lease. A forked child sees a new pid and gets its own id."""
+    global _holder
+    pid = os.getpid()
+    if _holder is None or _holder[0] != pid:
+        _holder = (pid, f"{socket.gethostname()}:{pid}:{uuid.uuid4().hex[:8]}")
+    return _holder[1]
+
+
+def __getattr__(name: str) -> str:  # `jobs.HOLDER` still works, per process
+    if name == "HOLDER":
+        return holder()
+    raise AttributeError(name)
+
+
+@dataclasses.dataclass(frozen=True)
+class LeaseInfo:
+    name: str
+    holder: str
+    host: str
+    pid: int | None
+    acquired_at: dt.datetime
+    expires_at: dt.datetime
+    mine: bool  # held by this process
+
+
+def lease_info(*, session: Session, name: str, now: dt.datetime | None = None) -> LeaseInfo | None:
+    """Who holds the lease `name` now (None when free or expired)."""
+    now = now or utc_now()
+    row = session.get(SchedulerLease, name)
+    if row is None or row.expires_at <= now:
+        return None
+    parts = row.holder.split(":")
+    pid = int(parts[1]) if len(parts) >= 2 and parts[1].isdigit() else None
+    return LeaseInfo(
+        name=name,
+        holder=row.holder,
+        host=parts[0],
+        pid=pid,
+        acquired_at=row.acquired_at,
+        expires_at=row.expires_at,
+        mine=row.holder == holder(),
+    )
 
 
 def job_lease(job_id: str) -> str:

@@ -1,11 +1,22 @@
 """Turns journaled webhook events into rows, in order, off the request path; publishes live
-events after each commit; fetches inbound media. One processor runs per process."""
+events after each commit; fetches inbound media.
+
+One processor per deployment works at a time. Every web worker has one (in its child process),
+but only the holder of the "processor" lease (a row in the database, the same mechanism as the
+scheduler's, renewed every LEASE_RENEW seconds, taken over LEASE_TTL after its holder died)
+processes the journal: no two processors ever take the same events, so no unique-violation or
+deadlock fallbacks, no duplicate work, and events go in id order (so in order per conversation).
+A webhook journaled by another worker wakes the leader: on PostgreSQL that worker's processor
+sends `NOTIFY ctreflex_journal` and the leader LISTENs; on SQLite (one machine) the leader also
+looks every IDLE_POLL seconds.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 
 from sqlmodel import Session, select
@@ -20,6 +31,10 @@ log = logging.getLogger("ctreflex.processor")
 
 
 CHUNK_SECONDS = 0.05  # longest a processing transaction holds the write gate when unasked
+LEASE_TTL = 10.0  # a dead leader's lease is free after this
+LEASE_RENEW = 2.0
+IDLE_POLL = 1.0  # the longest the leader waits without a wake-up before looking at the journal
+NOTIFY_CHANNEL = "ctreflex_journal"
 
 
 def process_due(limit: int = 500, careful: bool = False) -> tuple[int, ingest.Outcome]:
@@ -164,11 +179,59 @@ def _media_and_number(session: Session, media_id: int):
     return row
 
 
+class _JournalListener:
+    """PostgreSQL only: a thread LISTENing on NOTIFY_CHANNEL that calls `wake()` for each
+    notification (another worker journaled a webhook). Reconnects after an error."""
+
+    def __init__(self, url: str, wake) -> None:
+        self._url = url
+        self._wake = wake
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="journal-listener", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        import psycopg
+
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self._url, autocommit=True) as conn:
+                    conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    while not self._stop.is_set():
+                        for _ in conn.notifies(timeout=1.0, stop_after=1):
+                            self._wake()
+            except Exception:  # noqa: BLE001 - the database went away: try again
+                log.warning("journal listener lost its connection; reconnecting", exc_info=True)
+                self._stop.wait(1.0)
+
+
+def _psycopg_url() -> str | None:
+    """The database URL for a plain psycopg connection, when the database is PostgreSQL."""
+    engine = db.get_engine()
+    if engine.dialect.name != "postgresql":
+        return None
+    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _notify_leader() -> None:
+    with db.get_engine().connect() as conn:
+        conn.exec_driver_sql(f"NOTIFY {NOTIFY_CHANNEL}")
+        conn.commit()
+
+
 class Processor:
     """Runs in this process (`start`), or hands the work to a child process (`start_child`,
-    ctreflex/services/processor_child.py) and relays its live events to this process's tabs."""
+    ctreflex/services/processor_child.py) and relays its live events to this process's tabs.
 
-    def __init__(self) -> None:
+    `holder`: the lease holder id (default: this process's, `jobs.holder()`); tests give two
+    processors in one process different ids."""
+
+    def __init__(self, holder: str | None = None) -> None:
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._media_tasks: set[asyncio.Task] = set()
@@ -176,6 +239,51 @@ class Processor:
         self._stopping = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._careful = True  # the first batch after a start: see process_carefully
+        self._holder = holder
+        self.is_leader = False
+        self._lease_checked = 0.0  # monotonic time of the last take/renew
+        self._local_wake = False  # a webhook was journaled by this process's worker
+        self._listener: _JournalListener | None = None
+        self.stats = {"batches": 0, "events": 0, "notified_leader": 0, "leader_changes": 0}
+
+    @property
+    def holder(self) -> str:
+        from ctreflex.services import jobs
+
+        return self._holder or jobs.holder()
+
+    def _take_lease(self) -> bool:
+        from ctreflex.services import jobs
+
+        with db.session_scope() as session:
+            return jobs.acquire(
+                session=session, name=jobs.PROCESSOR_LEASE, holder=self.holder, ttl=LEASE_TTL
+            )
+
+    async def lead(self, *, force: bool = False) -> bool:
+        """Take or renew the processor lease when due; True while this processor leads."""
+        now = time.monotonic()
+        if not force and now - self._lease_checked < LEASE_RENEW:
+            return self.is_leader
+        try:
+            leader = await asyncio.to_thread(self._take_lease)
+        except Exception:  # noqa: BLE001 - the database may be briefly away
+            log.exception("could not renew the processor lease")
+            leader = False
+        self._lease_checked = time.monotonic()
+        if leader != self.is_leader:
+            self.stats["leader_changes"] += 1
+            log.info("processor %s: %s", self.holder, "processing" if leader else "standing by")
+            if leader:
+                self._careful = True  # what the last leader was doing may be what killed it
+        self.is_leader = leader
+        return leader
+
+    def _release_lease(self) -> None:
+        from ctreflex.services import jobs
+
+        with contextlib.suppress(Exception), db.session_scope() as session:
+            jobs.release(session=session, name=jobs.PROCESSOR_LEASE, holder=self.holder)
 
     @property
     def running(self) -> bool:
@@ -188,6 +296,7 @@ class Processor:
         if self._child is not None:
             self._child.notify()
             return
+        self._local_wake = True
         loop = self._loop
         try:
             running = asyncio.get_running_loop()
@@ -210,6 +319,19 @@ class Processor:
             self._wake = asyncio.Event()  # bound to this loop (tests run several loops)
             self._careful = True
             self._loop = asyncio.get_running_loop()
+            self._lease_checked = 0.0
+            url = _psycopg_url()
+            if url is not None and self._listener is None:
+                loop = self._loop
+                wake = self._wake
+
+                def remote_wake(loop=loop, wake=wake) -> None:
+                    with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                        loop.call_soon_threadsafe(wake.set)
+
+                self._listener = _JournalListener(url, remote_wake)
+                self._listener.start()
+            self._wake.set()  # take the lease and what the journal holds at once
             self._task = self._loop.create_task(self._run())
 
     async def stop(self) -> None:
@@ -225,15 +347,26 @@ class Processor:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
             self._task = None
+        if self._listener is not None:
+            self._listener.stop()
+            self._listener = None
+        if self.is_leader:
+            await asyncio.to_thread(self._release_lease)  # the next one need not wait LEASE_TTL
+            self.is_leader = False
 
-    async def drain(self) -> int:
-        """Process until nothing is due; returns the number of live events published."""
+    async def drain(self, *, leased: bool = False) -> int:
+        """Process until nothing is due; returns the number of live events published.
+        `leased`: stop as soon as this processor no longer holds the lease."""
         published = 0
         while True:
+            if leased and not await self.lead():
+                return published
             taken, outcome = await asyncio.to_thread(process_due, 500, self._careful)
             self._careful = False
             if not taken:
                 return published
+            self.stats["batches"] += 1
+            self.stats["events"] += taken
             await publish(outcome.live)
             published += len(outcome.live)
             for media_id in outcome.media_to_fetch:
@@ -244,10 +377,17 @@ class Processor:
     async def _run(self) -> None:
         while not self._stopping:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+                await asyncio.wait_for(self._wake.wait(), timeout=IDLE_POLL)
             self._wake.clear()
+            local, self._local_wake = self._local_wake, False
             try:
-                await self.drain()
+                if not await self.lead():
+                    if local and self._listener is not None:
+                        # another worker's processor leads: wake it (PostgreSQL NOTIFY)
+                        await asyncio.to_thread(_notify_leader)
+                        self.stats["notified_leader"] += 1
+                    continue
+                await self.drain(leased=True)
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001 - the events stay in the journal

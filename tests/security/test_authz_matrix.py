@@ -433,6 +433,42 @@ def _check(
         failures.append(f"{where}: changed {changed} in the database")
 
 
+LIVE_CUSTOMER = "12125550142"  # Maria Lopez, a Demo Bakery customer in the simulator
+
+
+def _inbox_state():
+    return next(c for c in M.app_states() if c.__name__ == "InboxState")
+
+
+def _start_listening(tab: Tab) -> None:
+    """What the inbox page's script does once it is open: its heartbeat (re)starts the live
+    listener."""
+    rd = Tab.router_data("/inbox")
+    tab.emit(f"{_state_name(_inbox_state())}.heartbeat", {}, rd)
+    tab.drain(1, rd, grace=0.05)
+
+
+def _live_probe(tab: Tab, base_url: str, role: str, *, expect_seen: bool) -> tuple[str, list]:
+    """A Demo Bakery customer writes (through the simulator, webhook and processor, as in
+    production); whatever reaches this tab's listener within a few seconds is returned."""
+    text = f"MATRIX-LIVE-{role}-{uuid.uuid4().hex[:6]}"
+    resp = httpx.post(
+        f"{base_url}/simulator/control/customers/{LIVE_CUSTOMER}/messages",
+        json={"type": "text", "text": text},
+        timeout=10,
+    )
+    if resp.status_code != 200:
+        return "", []
+    rd = Tab.router_data("/inbox")
+    got: list[dict] = []
+    deadline = time.monotonic() + (6.0 if expect_seen else 2.5)
+    while time.monotonic() < deadline:
+        got += tab.drain(1, rd, grace=0.3)
+        if expect_seen and text in json.dumps(got, ensure_ascii=False):
+            break
+    return text, got
+
+
 SHOULD_FILL = ("/inbox", "/templates", "/numbers", "/usage", "/admin/users", "/admin/jobs")
 
 
@@ -459,7 +495,12 @@ def _run_role(base_url, roles, role, db, handler_keys, pages, failures, errored)
                 seen.update(s for s in ALL_SENTINELS if s in json.dumps(filled))
             if "Maria Lopez" not in seen:
                 failures.append("harness: the logged-out tab was never filled while signed in")
+            _start_listening(tab)
             auth.logout(session=db, token=prefill)
+            text, live = _live_probe(tab, base_url, role, expect_seen=False)
+            if text and text in json.dumps(live, ensure_ascii=False):
+                failures.append("live update after logout: the tab received the new message")
+            _check("live updates after logout", "no-data", live, roles, role, {}, {}, failures)
 
         for route in pages:
             r = M.PAGES[route]
@@ -485,6 +526,18 @@ def _run_role(base_url, roles, role, db, handler_keys, pages, failures, errored)
         own = {"admin": "Maria Lopez", "agent": "Maria Lopez", "other_admin": HARBOR_CONTACT}
         if role in own and own[role] not in seen:
             failures.append(f"harness: {role}'s inbox never showed {own[role]} (no data seen)")
+        if role in ("anonymous", "admin", "other_admin", "operator"):
+            # a Demo Bakery customer writes: only Demo Bakery's tabs may hear of it
+            _start_listening(tab)
+            demo = role == "admin"
+            text, live = _live_probe(tab, base_url, role, expect_seen=demo)
+            heard = bool(text) and text in json.dumps(live, ensure_ascii=False)
+            if demo and text and not heard:
+                failures.append("harness: the admin's listener never heard the live message")
+            if not demo and heard:
+                failures.append(f"live update as {role}: Demo Bakery's new message reached it")
+            expect = "no-data" if role == "anonymous" else "ok"
+            _check(f"live updates as {role}", expect, live, roles, role, {}, {}, failures)
         actual = M.app_handlers()
         after = _fingerprint(db)
         for key in handler_keys:
@@ -592,6 +645,11 @@ def test_static_page_shells_answer_everyone(served_app, matrix_app):
     for route in M.PAGES:
         path, _ = _page_path(route, None, roles, "admin")
         for role in M.ROLES:
-            resp = httpx.get(served_app.url + path, cookies=roles.cookies(role), timeout=10)
+            resp = httpx.get(
+                served_app.url + path,
+                cookies=roles.cookies(role),
+                timeout=10,
+                follow_redirects=True,  # /login -> /login/ (the exported page's folder)
+            )
             assert resp.status_code == 200, (route, role, resp.status_code)
             assert not _leaks(resp.text, ALL_SENTINELS), (route, role)

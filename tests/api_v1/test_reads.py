@@ -338,3 +338,42 @@ def test_openapi_document_and_docs_page(client):
     assert page.status_code == 200 and "POST" not in page.text.upper()[:0]
     assert "/api/v1/conversations/{conversation_id}/messages" in page.text
     assert "script" not in page.headers["content-security-policy"]
+
+
+def test_plan_and_early_access_refuse_whatsapp_sends(client, seeded):
+    for account, why in (
+        ("Corner Florist", "does not include WhatsApp"),
+        ("Northwind Cafe", "early access"),
+    ):
+        key = make_key(account)
+        r = client.post(
+            "/api/v1/messages",
+            headers=auth(key),
+            json={"to": "+15550107777", "type": "text", "text": "Your order is ready"},
+        )
+        body = problem(r, 422, "number")
+        assert why in body["detail"]
+
+
+def test_rate_limit_counts_in_redis_when_configured(seeded, monkeypatch):
+    import redis
+
+    from ctreflex.services import api_keys
+
+    url = "redis://127.0.0.1:6379/15"
+    try:
+        redis.Redis.from_url(url, socket_timeout=1).ping()
+    except redis.RedisError:
+        import pytest
+
+        pytest.skip("Redis at 127.0.0.1:6379 is not reachable")
+    monkeypatch.setenv("CTREFLEX_REDIS_URL", url)
+    key_id = 10_000_000 + int(dt.datetime.now().timestamp() * 1000) % 1_000_000
+    now = 1_800_000_000.0
+    redis.Redis.from_url(url).delete(f"ctreflex:apirate:{key_id}:{int(now // 60) * 60}")
+    seen = [api_keys.hit(session=seeded, key_id=key_id, limit=2, now=now) for _ in range(3)]
+    assert [d.allowed for d in seen] == [True, True, False]
+    assert seen[-1].retry_after == 60
+    from ctreflex.models import ApiRateWindow
+
+    assert seeded.exec(select(ApiRateWindow)).all() == []  # nothing counted in the database

@@ -149,12 +149,12 @@ class Broker:
         import redis.asyncio as aioredis
 
         self._redis = aioredis.from_url(url)
-        self._redis_task = asyncio.get_running_loop().create_task(self._redis_reader())
-
-    async def _redis_reader(self) -> None:
-        pubsub = self._redis.pubsub()
         # the prefix is escaped: a deployment named "a*" must not hear "ab"'s events
         pattern = _glob_escape(redis_key("account")) + ":*"
+        self._redis_task = asyncio.get_running_loop().create_task(self._redis_reader(pattern))
+
+    async def _redis_reader(self, pattern: str) -> None:
+        pubsub = self._redis.pubsub()
         await pubsub.psubscribe(pattern)
         async for item in pubsub.listen():
             if item.get("type") != "pmessage":

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from ctreflex.api import (
     account,
     admin,
+    health,
     media,
     security,
     simulator,
@@ -20,6 +21,7 @@ from ctreflex.api import (
 
 def build_api() -> FastAPI:
     api = FastAPI(title="ctreflex", docs_url=None, redoc_url=None, openapi_url=None)
+    api.include_router(health.router)  # /healthz, /readyz
     api.include_router(account.router)
     api.include_router(admin.router)
     api.include_router(templates.router)

@@ -286,6 +286,11 @@ class Processor:
             jobs.release(session=session, name=jobs.PROCESSOR_LEASE, holder=self.holder)
 
     @property
+    def started(self) -> bool:
+        """start() or start_child() was called and stop() not yet (/readyz expects it to run)."""
+        return self._child is not None or self._task is not None
+
+    @property
     def running(self) -> bool:
         if self._child is not None:
             return self._child.running

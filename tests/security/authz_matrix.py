@@ -75,6 +75,9 @@ HTTP_ROUTES: dict[str, Row] = {
     "POST /auth/login": row(*BLIND, optional=True, note="303 back to /login for bad input"),
     "POST /auth/logout": row(*BLIND, optional=True, note="303 to /login; clears the cookie"),
     "GET /api/me": row(*SIGNED_IN),
+    # health for load balancers (issue 13): public, no tenant data, no URL or secret
+    "GET /healthz": row(*BLIND),
+    "GET /readyz": row(*BLIND),
     "GET /api/admin/numbers": row(*ADMIN_ONLY),
     "GET /api/admin/users": row(*ADMIN_ONLY),
     "GET /api/admin/usage.csv": row(*ADMIN_ONLY),

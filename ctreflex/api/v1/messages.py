@@ -22,7 +22,13 @@ from starlette.concurrency import run_in_threadpool
 from ctreflex import db
 from ctreflex.api.v1 import schemas as S
 from ctreflex.api.v1.auth import SendKey
-from ctreflex.api.v1.problems import PROBLEM_TYPE, Problem, ProblemRoute, problem_responses
+from ctreflex.api.v1.problems import (
+    PROBLEM_TYPE,
+    Problem,
+    ProblemRoute,
+    operation_id,
+    problem_responses,
+)
 from ctreflex.models import Conversation, MediaFile, Template
 from ctreflex.services import api_keys, public_api
 from ctreflex.services.api_keys import ApiPrincipal
@@ -34,6 +40,7 @@ log = logging.getLogger("ctreflex.api.v1")
 router = APIRouter(
     prefix="/api/v1",
     route_class=ProblemRoute,
+    generate_unique_id_function=operation_id,
     responses=problem_responses(401, 403, 404, 409, 413, 422, 429),
 )
 

@@ -177,3 +177,9 @@ def problem_responses(*codes: int) -> dict[int | str, dict]:
         }
         for code in codes
     }
+
+
+def operation_id(route: APIRoute) -> str:
+    """PascalCase operation ids from the function names (ListContacts, SendMessage): what
+    connector builders (Power Automate, Zapier, Make) show as the action's name."""
+    return "".join(part.title() for part in route.name.split("_"))

@@ -12,13 +12,14 @@ from fastapi.responses import JSONResponse, Response
 
 from ctreflex.api.v1 import schemas as S
 from ctreflex.api.v1.auth import AdminKey, ReadKey, SendKey, SessionDep
-from ctreflex.api.v1.problems import Problem, ProblemRoute, problem_responses
+from ctreflex.api.v1.problems import Problem, ProblemRoute, operation_id, problem_responses
 from ctreflex.services import public_api, usage
 from ctreflex.services import templates as tpl
 
 router = APIRouter(
     prefix="/api/v1",
     route_class=ProblemRoute,
+    generate_unique_id_function=operation_id,
     responses=problem_responses(401, 403, 422, 429),
 )
 NOT_FOUND = problem_responses(404)

@@ -36,6 +36,7 @@ RATE_WINDOW_SECONDS = 60
 LAST_USED_EVERY = dt.timedelta(seconds=60)  # last_used_at is written at most this often
 IDEMPOTENCY_TTL = dt.timedelta(hours=24)
 IDEMPOTENCY_KEY_MAX = 255
+IDEMPOTENCY_STUCK_AFTER = dt.timedelta(minutes=5)  # a first request unanswered this long died
 
 
 class ApiKeyError(ValueError):
@@ -328,6 +329,13 @@ def begin(
             "for a new request.",
         )
     if old.status_code is None:
+        if now - old.created_at > IDEMPOTENCY_STUCK_AFTER:  # its process died mid-request
+            raise IdempotencyConflict(
+                409,
+                "The first request with this Idempotency-Key never finished (the server "
+                "stopped); it may have sent. Check the conversation's messages before sending "
+                "again with a new key.",
+            )
         raise IdempotencyConflict(
             409, "A request with this Idempotency-Key is still being answered; retry shortly."
         )

@@ -377,3 +377,55 @@ def test_rate_limit_counts_in_redis_when_configured(seeded, monkeypatch):
     from ctreflex.models import ApiRateWindow
 
     assert seeded.exec(select(ApiRateWindow)).all() == []  # nothing counted in the database
+
+
+def test_idempotency_conflicts_in_flight_and_after_a_crash(seeded):
+    import pytest
+
+    from ctreflex.models import utc_now
+    from ctreflex.services import api_keys
+
+    key_id = api_keys.create_key(
+        session=seeded,
+        account_id=account_id(BAKERY),
+        name="Shop",
+        scopes=["send"],
+        created_by_id=None,
+    ).id
+    fp = api_keys.fingerprint("POST", "/api/v1/messages", {"text": "a"})
+    t0 = utc_now()
+    assert (
+        api_keys.begin(session=seeded, key_id=key_id, idem_key="k1", fingerprint_=fp, now=t0)
+        is None
+    )
+    with pytest.raises(api_keys.IdempotencyConflict) as running:
+        api_keys.begin(session=seeded, key_id=key_id, idem_key="k1", fingerprint_=fp, now=t0)
+    assert running.value.status == 409 and "still being answered" in running.value.message
+    with pytest.raises(api_keys.IdempotencyConflict) as died:
+        api_keys.begin(
+            session=seeded,
+            key_id=key_id,
+            idem_key="k1",
+            fingerprint_=fp,
+            now=t0 + dt.timedelta(minutes=6),
+        )
+    assert died.value.status == 409 and "never finished" in died.value.message
+    api_keys.finish(session=seeded, key_id=key_id, idem_key="k1", status=201, body={"id": 7})
+    assert api_keys.begin(
+        session=seeded,
+        key_id=key_id,
+        idem_key="k1",
+        fingerprint_=fp,
+        now=t0 + dt.timedelta(hours=1),
+    ) == (201, {"id": 7})
+    # kept 24 hours: then the key is free again
+    assert (
+        api_keys.begin(
+            session=seeded,
+            key_id=key_id,
+            idem_key="k1",
+            fingerprint_=fp,
+            now=t0 + dt.timedelta(hours=25),
+        )
+        is None
+    )

@@ -63,6 +63,8 @@ async def webhook_processor():
     sim = simulator.current()
     if sim is not None:
         await sim.start()
+    if sim is not None or get_settings().whatsapp_mode == "simulator":
+        # in-process, or the simulator's own process (several workers): same PUTs, idempotent
         try:
             synced = await simulator.sync_demo_windows()
             log.info("simulator: %d customer windows synced", synced)

@@ -17,6 +17,8 @@ from ctreflex.api import (
     v1,
     webhooks,
 )
+from ctreflex.api.sim_proxy import SimulatorProxy
+from ctreflex.settings import get_settings
 
 
 def build_api() -> FastAPI:
@@ -31,12 +33,17 @@ def build_api() -> FastAPI:
     api.add_middleware(media.UploadSizeLimit)  # refuses an over-size upload before it spools
     api.include_router(sms_webhooks.router)
     v1.include(api)  # the public REST API (API keys), /api/v1
+    settings = get_settings()
     sim = simulator.build_simulator()
     if sim is not None:
         api.mount("/simulator", sim.app)
+    elif settings.whatsapp_mode == "simulator":  # the simulator runs as its own process
+        api.mount("/simulator", SimulatorProxy(settings.graph_url))
     sms_sim = sms_simulator.build_sms_simulator()
     if sms_sim is not None:
         api.mount("/sms-simulator", sms_sim.app)
+    elif settings.sms_mode == "simulator":
+        api.mount("/sms-simulator", SimulatorProxy(settings.sms_api_url))
     # outermost of our middlewares: every page, route and websocket passes through it
     api.add_middleware(security.SecurityHeaders)
     return api

@@ -27,6 +27,11 @@ def build_simulator() -> Simulator | None:
     if settings.whatsapp_mode != "simulator":
         _simulator = None
         return None  # cloud mode serves no simulator (nor its control API)
+    if not settings.simulator_in_process:
+        # CTREFLEX_GRAPH_BASE_URL points at the simulator's own process (several workers):
+        # no second copy here; /simulator forwards to that one (api/sim_proxy.py)
+        _simulator = None
+        return None
     _simulator = create_simulator(
         SimulatorConfig(
             webhook_url=settings.webhook_url,
@@ -49,7 +54,8 @@ def current() -> Simulator | None:
 async def sync_demo_windows() -> int:
     """Tell the simulator when each customer of a simulated number last wrote."""
     sim = _simulator
-    if sim is None:
+    settings = get_settings()
+    if sim is None and (settings.whatsapp_mode != "simulator" or settings.simulator_in_process):
         return 0
     with db.session_scope() as session:
         rows = session.exec(
@@ -63,9 +69,12 @@ async def sync_demo_windows() -> int:
             .join(BusinessNumber, BusinessNumber.id == Conversation.business_number_id)
             .where(BusinessNumber.channel == "whatsapp", Conversation.last_inbound_at.is_not(None))
         ).all()
-    transport = httpx.ASGITransport(app=sim.app)
+    if sim is not None:
+        target = {"transport": httpx.ASGITransport(app=sim.app), "base_url": "http://sim"}
+    else:  # the simulator's own process: its control API over HTTP
+        target = {"base_url": settings.graph_url, "timeout": 10.0}
     count = 0
-    async with httpx.AsyncClient(transport=transport, base_url="http://sim") as client:
+    async with httpx.AsyncClient(**target) as client:
         for wa_id, name, last_inbound_at, pnid in rows:
             if not wa_id or not pnid:
                 continue

@@ -17,6 +17,9 @@ def build_sms_simulator() -> SmsSimulator | None:
     if settings.sms_mode != "simulator":
         _simulator = None
         return None  # each simulator only in its own mode: provider mode serves no simulator
+    if not settings.sms_simulator_in_process:
+        _simulator = None  # CTREFLEX_SMS_BASE_URL points at the simulators' own process
+        return None
     _simulator = create_sms_simulator(
         SmsSimulatorConfig(
             inbound_url=settings.sms_webhook_url,

@@ -10,12 +10,12 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import base_url, login, served_app  # noqa: F401 - shared fixtures
+from tests.e2e.conftest import login
 
 pytestmark = pytest.mark.browser
 
 
-def test_api_key_created_shown_once_and_revoked(page: Page, base_url):  # noqa: F811
+def test_api_key_created_shown_once_and_revoked(page: Page, base_url):
     login(page, base_url, "admin@demo.test", "demo-admin-1")
     page.goto(base_url + "/admin/api")
     page.get_by_label("Name", exact=True).fill("Booking system")
@@ -27,8 +27,11 @@ def test_api_key_created_shown_once_and_revoked(page: Page, base_url):  # noqa: 
     assert key.startswith("ctk_") and len(key) > 40
     r = httpx.get(base_url + "/api/v1/contacts", headers={"Authorization": f"Bearer {key}"})
     assert r.status_code == 200 and r.json()["data"]
-    row = page.get_by_role("table", name="API keys").get_by_role("row").filter(
-        has_text="Booking system")
+    row = (
+        page.get_by_role("table", name="API keys")
+        .get_by_role("row")
+        .filter(has_text="Booking system")
+    )
     expect(row).to_contain_text(key[:12] + "…")
     expect(row).to_contain_text("read send")
     page.get_by_role("button", name="I have copied it").click()
@@ -43,7 +46,7 @@ def test_api_key_created_shown_once_and_revoked(page: Page, base_url):  # noqa: 
     assert r.status_code == 401
 
 
-def test_webhook_secret_once_and_replay_from_the_page(page: Page, base_url):  # noqa: F811
+def test_webhook_secret_once_and_replay_from_the_page(page: Page, base_url):
     login(page, base_url, "admin@demo.test", "demo-admin-1")
     page.goto(base_url + "/admin/api")
     page.get_by_label("URL (https://…)").fill("http://127.0.0.1:1/hook")
@@ -57,8 +60,11 @@ def test_webhook_secret_once_and_replay_from_the_page(page: Page, base_url):  # 
     page.get_by_role("button", name="I have copied it").click()
     expect(secret).to_have_count(0)
     # a customer writes: the event is queued and tried at once (the host cannot be reached)
-    r = httpx.post(f"{base_url}/simulator/control/customers/15550100142/messages",
-                   json={"type": "text", "text": "webhook check"}, timeout=10)
+    r = httpx.post(
+        f"{base_url}/simulator/control/customers/15550100142/messages",
+        json={"type": "text", "text": "webhook check"},
+        timeout=10,
+    )
     assert r.status_code == 200, r.text
     table = page.get_by_role("table", name="Webhook deliveries")
     for _ in range(20):
@@ -77,3 +83,8 @@ def test_webhook_secret_once_and_replay_from_the_page(page: Page, base_url):  # 
             break
         page.wait_for_timeout(500)
     expect(table).to_contain_text("2 ·")  # the replay made a second attempt
+    # turned off, the endpoint gets nothing more (the other browser tests share this app)
+    page.get_by_role("button", name="Turn off endpoint https://hooks.example.invalid/ct").click()
+    expect(
+        page.get_by_role("button", name="Turn on endpoint https://hooks.example.invalid/ct")
+    ).to_be_visible()

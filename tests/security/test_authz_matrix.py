@@ -400,6 +400,20 @@ def _page_path(route: str, r: M.Row | None, roles: RoleSet, role: str) -> tuple[
     return path, query
 
 
+def _row_lists(updates: list[dict]) -> list[str]:
+    """Vars of the app's states (AuthState and its substates) that a delta fills with rows: a
+    non-empty list of objects (conversations, messages, users, templates, jobs, keys...)."""
+    found = []
+    for u in updates:
+        for state, values in (u.get("delta") or {}).items():
+            if "auth_state" not in state or not isinstance(values, dict):
+                continue
+            for var, value in values.items():
+                if isinstance(value, list) and value and isinstance(value[0], dict):
+                    found.append(f"{state.rsplit('.', 1)[-1]}.{var}")
+    return sorted(set(found))
+
+
 def _check(
     where: str,
     expect: str,
@@ -418,6 +432,8 @@ def _check(
         forbidden = roles.forbidden(role, admin_only=expect in ("no-admin-data", "redirect-inbox"))
     if leak := _leaks(text, forbidden):
         failures.append(f"{where}: a delta shows {leak}")
+    if expect in ("no-data", "redirect-login") and (rows := _row_lists(updates)):
+        failures.append(f"{where}: a delta fills rows {rows}")
     redirects = _redirects(updates)
     if expect == "redirect-login" and "/login" not in redirects:
         failures.append(f"{where}: not sent to /login (redirects: {redirects})")

@@ -594,6 +594,9 @@ class InboxState(InboxListState):
                     view = self._view()
                 first = await asyncio.to_thread(_compute_list, *view, 0)
                 async with self:  # catch up on what arrived between page load and now
+                    if self._account_id != account_id or self.current_user() is None:
+                        reason = "signed out"  # meanwhile (the list was computed unlocked)
+                        return
                     if self._view() == view:
                         self._apply_list(first)
                     with db.session_scope() as session:
@@ -635,6 +638,9 @@ class InboxState(InboxListState):
                         if not computed:
                             pre = dataclasses.replace(pre, read_now=False)
                     async with self:
+                        if self._account_id != account_id or self.current_user() is None:
+                            reason = "signed out"  # while the list was computed unlocked
+                            break
                         read_now = self._refresh(batch, everything, pre, planned)
                         receipt_for = self.open_id if read_now else 0
                         timeout = self._listen_timeout()  # for the next wait

@@ -271,7 +271,11 @@ def test_served_pages_work_under_the_policy(page, app_url):
         "console.error('Content Security Policy violation: ' + e.violatedDirective + ' ' + "
         "e.blockedURI))"
     )
+    page.goto(app_url + "/")  # the site root sends an anonymous visitor to sign in
+    page.wait_for_url("**/login**")
     login(page, app_url, "admin@demo.test", "demo-admin-1")
+    page.goto(app_url + "/")  # and a signed-in one to the inbox
+    page.wait_for_url("**/inbox**")
     page.get_by_role("link", name="Conversation with Maria Lopez").first.click()
     page.wait_for_url("**/inbox/*")
     expect(page.get_by_role("heading", name="Maria Lopez", level=2).first).to_be_visible()

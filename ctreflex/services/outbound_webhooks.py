@@ -225,6 +225,20 @@ def set_active(*, session: Session, account_id: int, endpoint_id: int, active: b
     _ACTIVE.clear()
 
 
+def delete_endpoint(*, session: Session, account_id: int, endpoint_id: int) -> None:
+    """Remove an endpoint with its queued deliveries and their attempts (an API client
+    unsubscribing: Zapier's REST hooks, a Power Automate webhook trigger)."""
+    from sqlalchemy import delete
+
+    row = _own_endpoint(session, account_id, endpoint_id)
+    ids = select(WebhookDelivery.id).where(WebhookDelivery.endpoint_id == row.id)
+    session.execute(delete(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(ids)))
+    session.execute(delete(WebhookDelivery).where(WebhookDelivery.endpoint_id == row.id))
+    session.delete(row)
+    session.commit()
+    _ACTIVE.clear()
+
+
 def list_endpoints(*, session: Session, account_id: int, fmt=None) -> list[EndpointRow]:
     rows = session.exec(
         select(WebhookEndpoint)

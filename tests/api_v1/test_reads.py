@@ -429,3 +429,56 @@ def test_idempotency_conflicts_in_flight_and_after_a_crash(seeded):
         )
         is None
     )
+
+
+def test_webhook_subscriptions_over_the_api(client, seeded):
+    admin, reader = make_key(), make_key(scopes=["read", "send"])
+    url = "/api/v1/webhooks"
+    problem(client.get(url, headers=auth(reader)), 403, "scope")
+    bad = client.post(
+        url,
+        headers=auth(admin),
+        json={"url": "http://hooks.example.com/x", "events": ["message.received"]},
+    )
+    assert "https://" in problem(bad, 422, "url")["detail"]
+    problem(
+        client.post(
+            url, headers=auth(admin), json={"url": "https://hooks.example.com/x", "events": []}
+        ),
+        422,
+        "events",
+    )
+    problem(
+        client.post(
+            url,
+            headers=auth(admin),
+            json={"url": "https://hooks.example.com/x", "events": ["nope"]},
+        ),
+        422,
+        "events.0",
+    )
+    r = client.post(
+        url,
+        headers=auth(admin),
+        json={
+            "url": "https://hooks.example.com/x",
+            "events": ["message.received", "optout.changed"],
+        },
+    )
+    assert r.status_code == 201, r.text
+    created = r.json()
+    assert created["secret"].startswith("whsec_") and r.headers["location"].endswith(
+        f"/webhooks/{created['id']}"
+    )
+    listed = client.get(url, headers=auth(admin)).json()["data"]
+    assert [w["id"] for w in listed] == [created["id"]] and "secret" not in listed[0]
+    harbor = make_key(HARBOR)
+    problem(client.get(r.headers["location"], headers=auth(harbor)), 404)
+    problem(client.delete(r.headers["location"], headers=auth(harbor)), 404)
+    assert client.get(r.headers["location"], headers=auth(admin)).json()["events"] == [
+        "message.received",
+        "optout.changed",
+    ]
+    assert client.delete(r.headers["location"], headers=auth(admin)).status_code == 204
+    assert client.get(url, headers=auth(admin)).json()["data"] == []
+    problem(client.delete(r.headers["location"], headers=auth(admin)), 404)

@@ -68,7 +68,12 @@ SIGNED_IN = ("401", "401", "ok", "ok", "ok", "ok")
 ADMIN_ONLY = ("401", "401", "403", "ok", "ok", "ok")
 BLIND = ("cookie-blind",) * 6
 API_KEY_ONLY = ("401",) * 6
-API_ARGS = {"contact_id": 1, "conversation_id": "conversation", "message_id": "message"}
+API_ARGS = {
+    "contact_id": 1,
+    "conversation_id": "conversation",
+    "message_id": "message",
+    "webhook_id": 1,
+}
 
 HTTP_ROUTES: dict[str, Row] = {
     # signing in and out (C): a form POST; the answer never depends on who asks
@@ -128,6 +133,10 @@ HTTP_ROUTES: dict[str, Row] = {
             "GET /api/v1/numbers",
             "GET /api/v1/usage",
             "GET /api/v1/usage.csv",
+            "GET /api/v1/webhooks",
+            "POST /api/v1/webhooks",
+            "GET /api/v1/webhooks/{webhook_id}",
+            "DELETE /api/v1/webhooks/{webhook_id}",
         )
     },
     # its OpenAPI document and reference page are public (no account data)

@@ -50,6 +50,7 @@ def openapi_document() -> dict:
             {"name": "templates"},
             {"name": "numbers"},
             {"name": "usage"},
+            {"name": "webhooks"},
         ],
     )
     components = doc.setdefault("components", {})

@@ -305,3 +305,91 @@ def get_usage_csv(key: AdminKey, session: SessionDep, start: DateQ = "", end: Da
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{usage.csv_filename(rep)}"'},
     )
+
+
+# ------------------------------------------------------------------ webhook subscriptions
+
+
+def _webhook_view(ep) -> dict:
+    return {
+        "id": ep.id,
+        "url": ep.url,
+        "events": ep.events.split(),
+        "description": ep.description,
+        "active": ep.active,
+    }
+
+
+@router.get("/webhooks", response_model=S.WebhookList, tags=["webhooks"])
+def list_webhooks(key: AdminKey, session: SessionDep):
+    """The account's webhook endpoints (the same list as Admin › API & webhooks)."""
+    from sqlmodel import select
+
+    from ctreflex.models import WebhookEndpoint
+
+    rows = session.exec(
+        select(WebhookEndpoint)
+        .where(WebhookEndpoint.account_id == key.account_id)
+        .order_by(WebhookEndpoint.id)
+    ).all()
+    return {"data": [_webhook_view(r) for r in rows]}
+
+
+@router.post("/webhooks", response_model=S.WebhookCreated, status_code=201, tags=["webhooks"])
+def create_webhook(body: S.WebhookCreate, key: AdminKey, session: SessionDep):
+    """Subscribe an https endpoint to events (REST hooks: Zapier, a Power Automate webhook
+    trigger). The answer holds the signing secret, once; `Location` is what to DELETE to
+    unsubscribe."""
+    from ctreflex.models import WebhookEndpoint
+    from ctreflex.services import outbound_webhooks as hooks
+
+    try:
+        new = hooks.create_endpoint(
+            session=session,
+            account_id=key.account_id,
+            url=body.url,
+            events=body.events,
+            description=body.description,
+        )
+    except hooks.WebhookError as exc:
+        raise Problem(
+            422,
+            exc.message,
+            field=exc.field or "url",
+            kind="invalid-request",
+            title="Invalid request",
+        ) from exc
+    view = _webhook_view(session.get(WebhookEndpoint, new.id)) | {"secret": new.secret}
+    return JSONResponse(view, status_code=201, headers={"Location": f"/api/v1/webhooks/{new.id}"})
+
+
+@router.get(
+    "/webhooks/{webhook_id}", response_model=S.Webhook, tags=["webhooks"], responses=NOT_FOUND
+)
+def get_webhook(webhook_id: Id, key: AdminKey, session: SessionDep):
+    from ctreflex.models import WebhookEndpoint
+
+    row = session.get(WebhookEndpoint, webhook_id)
+    if row is None or row.account_id != key.account_id:
+        raise Problem(
+            404, "No such endpoint in your account.", field="webhook_id", kind="not-found"
+        )
+    return _webhook_view(row)
+
+
+@router.delete(
+    "/webhooks/{webhook_id}",
+    status_code=204,
+    tags=["webhooks"],
+    responses=NOT_FOUND,
+    response_class=Response,
+)
+def delete_webhook(webhook_id: Id, key: AdminKey, session: SessionDep):
+    """Unsubscribe: the endpoint and its queued deliveries are removed."""
+    from ctreflex.services import outbound_webhooks as hooks
+
+    try:
+        hooks.delete_endpoint(session=session, account_id=key.account_id, endpoint_id=webhook_id)
+    except hooks.WebhookError as exc:
+        raise Problem(404, exc.message, field="webhook_id", kind="not-found") from exc
+    return Response(status_code=204)

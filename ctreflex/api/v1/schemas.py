@@ -241,3 +241,30 @@ class Usage(BaseModel):
     total_fee: str
     currency: str
     data: list[UsageDay]
+
+
+class WebhookCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: str = Field(min_length=1, max_length=2000, examples=["https://example.com/ctt-hook"])
+    events: list[
+        Literal[
+            "message.received", "message.status", "optout.changed", "conversation.window_closing"
+        ]
+    ] = Field(min_length=1, max_length=4)
+    description: str = Field(default="", max_length=200)
+
+
+class Webhook(BaseModel):
+    id: int
+    url: str
+    events: list[str]
+    description: str
+    active: bool
+
+
+class WebhookCreated(Webhook):
+    secret: str = Field(description="The signing secret, shown only in this answer.")
+
+
+class WebhookList(BaseModel):
+    data: list[Webhook]

@@ -17,11 +17,13 @@ export REFLEX_DIR := $(CURDIR)/.reflex
 export CTREFLEX_PORT := $(PORT)
 export NPM_CONFIG_REGISTRY ?= $(shell npm config get registry 2>/dev/null)
 
-.PHONY: help setup run dev test lint db seed clean chromium
+.PHONY: help setup run run-scaled dev test lint db seed clean chromium
+WORKERS ?= 3
 
 help:
 	@echo "make run    set up and serve the app on http://localhost:$(PORT) (simulator, demo data)"
 	@echo "make dev    the same with hot reload"
+	@echo "make run-scaled  WORKERS (3) workers on PostgreSQL + Redis, one simulator process (docs/DEPLOY.md)"
 	@echo "make test   set up, then ruff and the whole test suite (browser tests included)"
 
 $(VENV)/.installed: pyproject.toml constraints.txt
@@ -60,6 +62,14 @@ run: setup
 	HOST=$$($(BIN)/python -m ctreflex.cli host) && \
 	  $(BIN)/reflex run --env prod --single-port --frontend-port $(PORT) --backend-port $(PORT) \
 	  --backend-host "$$HOST"
+
+# Several granian workers on PostgreSQL (CTREFLEX_DATABASE_URL, default
+# postgresql+psycopg://postgres@127.0.0.1:5432/ctreflex, created if missing) and Redis
+# (REFLEX_REDIS_URL, default redis://127.0.0.1:6379/0); migrations and seed first; the simulators
+# as one process of their own (SIM_PORT, default PORT+100); a dead worker is replaced.
+run-scaled: $(VENV)/.installed $(BUN)
+	mkdir -p data
+	WORKERS=$(WORKERS) $(BIN)/python -m ctreflex.scaled
 
 dev: setup
 	$(banner)

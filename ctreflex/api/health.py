@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
 import time
 
 from fastapi import APIRouter
@@ -37,7 +38,10 @@ CHECK_TIMEOUT = 2.0
 
 @router.get("/healthz", include_in_schema=False)
 async def healthz() -> JSONResponse:
-    return JSONResponse({"status": "alive"}, headers={"Cache-Control": "no-store"})
+    # which worker answered (a process id, nothing secret): lets an operator or a test see
+    # the load spread over the workers
+    headers = {"Cache-Control": "no-store", "X-Ctreflex-Worker": str(os.getpid())}
+    return JSONResponse({"status": "alive"}, headers=headers)
 
 
 def _lease(session, name: str) -> dict | None:

@@ -221,7 +221,9 @@ def hit(*, session: Session, key_id: int, limit: int, now: float | None = None) 
     client = _redis()
     if client is not None:
         try:
-            name = f"ctreflex:apirate:{key_id}:{window}"
+            from ctreflex.realtime import redis_key
+
+            name = redis_key("apirate", key_id, window)  # under this deployment's prefix
             pipe = client.pipeline()
             pipe.incr(name)
             pipe.expire(name, RATE_WINDOW_SECONDS * 2)

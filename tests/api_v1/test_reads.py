@@ -370,7 +370,9 @@ def test_rate_limit_counts_in_redis_when_configured(seeded, monkeypatch):
     monkeypatch.setenv("CTREFLEX_REDIS_URL", url)
     key_id = 10_000_000 + int(dt.datetime.now().timestamp() * 1000) % 1_000_000
     now = 1_800_000_000.0
-    redis.Redis.from_url(url).delete(f"ctreflex:apirate:{key_id}:{int(now // 60) * 60}")
+    from ctreflex.realtime import redis_key
+
+    redis.Redis.from_url(url).delete(redis_key("apirate", key_id, int(now // 60) * 60))
     seen = [api_keys.hit(session=seeded, key_id=key_id, limit=2, now=now) for _ in range(3)]
     assert [d.allowed for d in seen] == [True, True, False]
     assert seen[-1].retry_after == 60

@@ -116,9 +116,9 @@ def _request(client: TestClient, key: str, r: M.Row, roles: RoleSet, role: str, 
     if method == "POST" and path.startswith("/auth/"):
         # empty form: refused before any password check, so no throttle counter moves
         return client.post(path, data={}, follow_redirects=False)
-    if method == "POST":
-        return client.post(path, json={}, follow_redirects=False)
-    return client.get(path, follow_redirects=False)
+    if method == "GET":
+        return client.get(path, follow_redirects=False)
+    return client.request(method, path, json={}, follow_redirects=False)
 
 
 def _leaks(text: str, forbidden: tuple[str, ...]) -> list[str]:

@@ -8,7 +8,7 @@ agents each and one sign-in session per agent, written straight into the bench's
 with the models (a session is what `auth.login` writes: a hashed random token). Then the
 backend (`reflex run --env prod --backend-only`, one worker) and N python-socketio asyncio
 clients, each as a browser tab does it: connect to /_event with `?token=<tab token>` and the
-hydrate event (`State.hydrate_and_load` with the session cookie's value, path /inbox) in the
+hydrate event (`State.hydrate_and_load`, path /inbox; the session cookie in the handshake) in the
 CONNECT packet, which runs the inbox's on_load; then `InboxState.heartbeat`, which starts the
 tab's background listener on its account's stream. Then every client sends one private event
 per second (`InboxState.toggle_details`: changes only that tab's state) for --duration s.
@@ -62,7 +62,7 @@ def _state_names() -> tuple[str, str, str]:
 
 
 STATE, AUTH, INBOX = _state_names()
-COOKIE_VAR = f"{AUTH}.session_token_rx_state_"
+SESSION_COOKIE = "ctreflex_session"  # ctreflex.routes.SESSION_COOKIE
 ROUTER = {"pathname": "/inbox", "query": {}, "asPath": "/inbox"}
 
 
@@ -140,11 +140,13 @@ class Tab:
             fut.set_result(time.perf_counter())
 
     async def connect(self) -> None:
-        hydrate = event(f"{STATE}.hydrate_and_load", {"vars": {COOKIE_VAR: self.session_token}})
+        hydrate = event(f"{STATE}.hydrate_and_load", {"vars": {}})
         self.in_flight = asyncio.get_running_loop().create_future()  # the hydrate's updates
+        # the session travels as the browser sends it: the HttpOnly cookie of the handshake
+        cookie = {"Cookie": f"{SESSION_COOKIE}={self.session_token}"}
         await self.sio.connect(f"{self.url}?token={self.token}", socketio_path="/_event",
                                transports=["websocket"], namespaces=["/_event"],
-                               auth={"event": hydrate}, wait_timeout=30)
+                               headers=cookie, auth={"event": hydrate}, wait_timeout=30)
         await self.send(f"{INBOX}.heartbeat", {"_now": ""}, record=False)
 
     async def send(self, name: str, payload: dict | None = None, record: bool = True) -> None:

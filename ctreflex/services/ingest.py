@@ -1148,8 +1148,8 @@ def _store_inbound(
     record_usage(session, message, plan, at)
     if cache is None or cache.may_have_waiting_reactions(session, message.provider_message_id):
         _apply_waiting_reactions(session, message)
-    if kind in ("button", "interactive"):  # "Stop promotions" -> the opt-out ledger
-        optouts.handle_whatsapp_button(session, message)
+    if kind in ("button", "interactive", "text"):  # STOP / "Stop promotions" -> opt-out ledger
+        optouts.handle_whatsapp_inbound(session, message)
 
     if conv.last_inbound_at is None or at > conv.last_inbound_at:
         conv.last_inbound_at = at

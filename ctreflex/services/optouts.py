@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
+import unicodedata
 
 from sqlmodel import Session, select
 
@@ -50,7 +51,41 @@ _PROMOS = r"(all )?(promotions?|promos?|offers?|marketing|deals|marketing messag
 _WA_STOP = re.compile(rf"^(stop|no more|unsubscribe|opt ?out)( (me|from|of))?( {_PROMOS})?$")
 _WA_START = re.compile(rf"^(resume|start|restart|allow|subscribe to|opt ?in to) {_PROMOS}$")
 
-CHANNEL_LABELS = {"sms": "SMS", "whatsapp": "WhatsApp"}
+# A whole WhatsApp text message that opts out of / back in to marketing everywhere. Compared
+# folded (case, accents and punctuation ignored): English plus the seeded customers' languages
+# (Spanish, Portuguese, French, German, Japanese, Hindi). "Yes", "cancel" or "end" are not here:
+# on WhatsApp they are answers to a conversation, not consent keywords.
+WA_STOP_WORDS = frozenset(
+    {
+        # English
+        "STOP", "STOPALL", "STOP ALL", "UNSUBSCRIBE", "OPTOUT", "OPT OUT", "OPT-OUT",
+        # Spanish
+        "BAJA", "DAR DE BAJA", "DARME DE BAJA", "PARAR", "ALTO", "DETENER", "CANCELAR SUSCRIPCION",
+        # Portuguese
+        "SAIR", "CANCELAR INSCRICAO", "DESCADASTRAR",
+        # French
+        "ARRET", "ARRETER", "DESABONNER", "DESINSCRIRE", "DESINSCRIPTION", "DESABONNEMENT",
+        # German
+        "STOPP", "ABMELDEN", "ABBESTELLEN",
+        # Japanese
+        "停止", "配信停止", "ストップ",
+        # Hindi
+        "बंद", "रोकें",
+    }
+)
+WA_START_WORDS = frozenset(
+    {
+        "START", "UNSTOP", "SUBSCRIBE", "OPTIN", "OPT IN", "OPT-IN",
+        "ALTA", "DAR DE ALTA", "INICIAR", "REANUDAR",  # Spanish
+        "COMECAR", "VOLTAR", "RETOMAR",  # Portuguese ("INICIAR" above)
+        "DEMARRER", "REPRENDRE", "ABONNER",  # French
+        "ANMELDEN", "FORTSETZEN",  # German
+        "開始", "配信再開", "スタート",  # Japanese
+        "शुरू",  # Hindi
+    }
+)
+
+CHANNEL_LABELS = {"sms": "SMS", "whatsapp": "WhatsApp", "any": "all channels"}
 
 
 class Channel:
@@ -91,6 +126,31 @@ def sms_keyword(body: str) -> str | None:
     if word in SMS_START_WORDS:
         return "in"
     return None
+
+
+def fold(text: str | None) -> str:
+    """Upper case without accents or punctuation, spaces collapsed ("¡Arrêt!" -> "ARRET")."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    kept = []
+    for ch in decomposed:
+        cat = unicodedata.category(ch)
+        if cat == "Mn":  # combining accent
+            continue
+        kept.append(" " if cat[0] in "PZC" and ch not in "-" else ch)
+    return " ".join("".join(kept).upper().split())
+
+
+def whatsapp_keyword(text: str | None) -> str | None:
+    """'out' / 'in' when a whole WhatsApp text message is a consent keyword (STOP, BAJA, ARRÊT,
+    STOPP, 停止…, START, ALTA…), also "stop promotions"-style phrases; else None."""
+    word = fold(text)
+    if not word:
+        return None
+    if word in WA_STOP_WORDS:
+        return "out"
+    if word in WA_START_WORDS:
+        return "in"
+    return whatsapp_button_intent(text)
 
 
 def whatsapp_button_intent(text: str | None, payload: str | None = None) -> str | None:
@@ -233,6 +293,56 @@ def ledger(*, session: Session, contact_id: int) -> list[LedgerRow]:
         )
         for r in rows
     ]
+
+
+def handle_whatsapp_inbound(session: Session, message: Message) -> OptOutEvent | None:
+    """Call from WhatsApp ingest for each stored inbound message: a stop-promotions quick reply
+    or a whole-message STOP (or a translation) opts the contact out of marketing on every
+    channel; START (or a resume quick reply) lifts it. Service replies stay allowed.
+    Returns the ledger row, or None. Does not commit."""
+    if message.direction != "inbound":
+        return None
+    if message.kind in ("button", "interactive"):
+        return handle_whatsapp_button(session, message)
+    if message.kind != "text":
+        return None
+    intent = whatsapp_keyword(message.body)
+    if intent is None:
+        return None
+    conv = session.get(Conversation, message.conversation_id)
+    if conv is None:
+        return None
+    contact = session.get(Contact, conv.contact_id)
+    if contact is None or (intent == "in") != contact.marketing_opted_out:
+        return None  # START from a subscribed customer (or STOP twice) changes nothing
+    return record(
+        session=session,
+        contact_id=conv.contact_id,
+        channel="whatsapp",
+        scope="marketing",
+        action=intent,
+        source=f'WhatsApp keyword "{(message.body or "").strip()[:20]}"',
+        at=message.created_at,
+    )
+
+
+def record_by_agent(
+    *, session: Session, contact_id: int, action: str, agent: str
+) -> OptOutEvent:
+    """An agent records a marketing opt-out (or opt-in) the customer asked for in words.
+    It applies on every channel; an SMS STOP still needs the customer's own START. Does not
+    commit; raises ValueError for an unknown action or contact."""
+    if action not in ("out", "in"):
+        raise ValueError("Choose opt-out or opt-in.")
+    who = " ".join((agent or "an agent").split())[:30]
+    return record(
+        session=session,
+        contact_id=contact_id,
+        channel="any",
+        scope="marketing",
+        action=action,
+        source=f"Recorded by {who} (asked in words)",
+    )
 
 
 def handle_whatsapp_button(session: Session, message: Message) -> OptOutEvent | None:

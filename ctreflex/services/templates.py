@@ -33,7 +33,7 @@ from ctreflex.models import (
     utc_now,
 )
 from ctreflex.realtime import broker
-from ctreflex.services import graph, media, phones, template_sync
+from ctreflex.services import graph, media, optouts, phones, template_sync
 from ctreflex.services.admin import format_money
 from ctreflex.services.crypto import decrypt
 from ctreflex.services.outbound import (
@@ -548,14 +548,27 @@ def _media_check(
     return mf, []
 
 
-def _recipient_checks(row: Template, contact: Contact | None) -> list[FieldError]:
+def _recipient_checks(
+    session: Session, row: Template, contact: Contact | None
+) -> list[FieldError]:
     if row.category.upper() != "MARKETING" or contact is None:
         return []
     errors: list[FieldError] = []
     if phones.is_us(contact.e164):
         errors.append(FieldError("template", US_MARKETING_REASON))
-    if contact.marketing_opted_out:
-        errors.append(FieldError("template", OPTED_OUT_REASON))
+    # The one opt-out rule (services/optouts.can_send): a WhatsApp or agent-recorded marketing
+    # opt-out, or an SMS STOP, refuses marketing on every channel.
+    ok, why = optouts.can_send(
+        session=session, contact_id=contact.id, channel="whatsapp", marketing=True
+    )
+    if not ok:
+        errors.append(
+            FieldError(
+                "template",
+                f"{why} Only utility templates, or replies while the 24-hour window is open, "
+                "can reach them.",
+            )
+        )
     return errors
 
 
@@ -608,7 +621,7 @@ def _preflight(
     errors = _status_checks(row)
     if row is None:
         return errors, None
-    errors += _recipient_checks(row, contact)
+    errors += _recipient_checks(session, row, contact)
     mf = None
     if header_media_file_id is not None:
         mf, media_errors = _media_check(session, account_id, header_media_file_id)

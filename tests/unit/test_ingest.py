@@ -368,3 +368,23 @@ def test_fast_path_gives_the_same_rows_as_the_per_event_path(seeded, monkeypatch
     assert {e[0] for e in fast["events"]} == {"done"}
     assert len(fast["messages"]) == 12  # 10 texts + the reaction + the outbound, no duplicate
     assert sum(fast_runs) >= 7  # most of the burst went the set-based way
+
+
+def test_whatsapp_stop_text_lands_in_the_opt_out_ledger(seeded):
+    s = seeded
+    raw = json.loads((FIXTURES / "01_inbound_text.json").read_text())
+    msg = raw["entry"][0]["changes"][0]["value"]["messages"][0]
+    msg["id"] = "wamid.STOPTEXT0001"
+    msg["text"] = {"body": "Arrêt"}
+    event = ingest.journal(session=s, provider="whatsapp", body=json.dumps(raw).encode())
+    ingest.process_event(session=s, event_id=event.id)
+    s.refresh(event)
+    assert event.state == "done", event.error
+    stop = _message(s, "wamid.STOPTEXT0001")
+    contact = s.get(Contact, s.get(Conversation, stop.conversation_id).contact_id)
+    s.refresh(contact)
+    assert contact.marketing_opted_out and not contact.sms_opted_out
+    ledger = s.exec(select(OptOutEvent).where(OptOutEvent.contact_id == contact.id)).all()
+    assert [(e.channel, e.scope, e.action, e.source) for e in ledger] == [
+        ("whatsapp", "marketing", "out", 'WhatsApp keyword "Arrêt"')
+    ]

@@ -181,3 +181,97 @@ def test_demo_has_a_contact_who_replied_stop(seeded):
     assert seeded.exec(select(OptOutEvent)).all() == [seeded.get(OptOutEvent, rows[0].id)]
     thread = seeded.exec(select(Message).where(Message.channel == "sms")).all()
     assert {m.body[:4] for m in thread} == {"STOP", "You "}
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("STOP", "out"),
+        ("stop!", "out"),
+        ("Unsubscribe", "out"),
+        ("Baja", "out"),
+        ("BAJA.", "out"),
+        ("parar", "out"),
+        ("Arrêt", "out"),
+        ("ARRET", "out"),
+        ("Stopp", "out"),
+        ("停止", "out"),
+        ("Stop promotions", "out"),
+        ("START", "in"),
+        ("alta", "in"),
+        ("Démarrer", "in"),
+        ("Começar", "in"),
+        ("yes", None),  # an answer on WhatsApp, not consent
+        ("cancel", None),
+        ("stop by at 5", None),
+        ("Please stop the order", None),
+        ("¿Tenéis pan sin gluten?", None),
+        ("", None),
+    ],
+)
+def test_whatsapp_keywords_whole_message_accents_and_case_ignored(text, intent):
+    assert optouts.whatsapp_keyword(text) == intent
+
+
+def _inbound_text(session, conv, body: str) -> Message:
+    msg = Message(
+        account_id=conv.account_id,
+        conversation_id=conv.id,
+        direction="inbound",
+        channel="whatsapp",
+        kind="text",
+        body=body,
+        status="received",
+    )
+    session.add(msg)
+    session.flush()
+    return msg
+
+
+def test_whatsapp_stop_text_refuses_marketing_everywhere_until_start(seeded):
+    sofia = _contact(seeded, "Sofía García")
+    conv = seeded.exec(select(Conversation).where(Conversation.contact_id == sofia.id)).one()
+    assert optouts.handle_whatsapp_inbound(seeded, _inbound_text(seeded, conv, "hola")) is None
+    event = optouts.handle_whatsapp_inbound(seeded, _inbound_text(seeded, conv, "¡Baja!"))
+    assert event is not None and (event.channel, event.scope, event.action) == (
+        "whatsapp",
+        "marketing",
+        "out",
+    )
+    assert sofia.marketing_opted_out and not sofia.sms_opted_out
+    for channel in ("whatsapp", "sms"):
+        ok, reason = optouts.can_send(
+            session=seeded, contact_id=sofia.id, channel=channel, marketing=True
+        )
+        assert not ok and "any channel" in reason
+        # replies to her own questions still go
+        assert optouts.can_send(
+            session=seeded, contact_id=sofia.id, channel=channel, marketing=False
+        ) == (True, "")
+    # a second STOP adds no row; START lifts it
+    assert optouts.handle_whatsapp_inbound(seeded, _inbound_text(seeded, conv, "STOP")) is None
+    assert optouts.handle_whatsapp_inbound(seeded, _inbound_text(seeded, conv, "Alta")) is not None
+    assert optouts.can_send(
+        session=seeded, contact_id=sofia.id, channel="sms", marketing=True
+    ) == (True, "")
+    assert [r.summary for r in optouts.ledger(session=seeded, contact_id=sofia.id)] == [
+        "Opted back in to marketing (WhatsApp)",
+        "Opted out of marketing (WhatsApp)",
+    ]
+
+
+def test_agent_records_what_the_customer_asked_in_words(seeded):
+    lena = _contact(seeded, "Lena Schmidt")
+    optouts.record_by_agent(session=seeded, contact_id=lena.id, action="out", agent="Sam Agent")
+    ok, reason = optouts.can_send(
+        session=seeded, contact_id=lena.id, channel="sms", marketing=True
+    )
+    assert not ok and "Recorded by Sam Agent" in reason
+    rows = optouts.ledger(session=seeded, contact_id=lena.id)
+    assert rows[0].summary == "Opted out of marketing (all channels)"
+    optouts.record_by_agent(session=seeded, contact_id=lena.id, action="in", agent="Sam Agent")
+    assert optouts.can_send(
+        session=seeded, contact_id=lena.id, channel="whatsapp", marketing=True
+    ) == (True, "")
+    with pytest.raises(ValueError):
+        optouts.record_by_agent(session=seeded, contact_id=lena.id, action="maybe", agent="x")

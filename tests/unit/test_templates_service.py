@@ -538,3 +538,38 @@ def test_cost_platform_fee_from_plan(bakery):
     )
     assert (view.platform_fee_minor, view.platform_fee) == (3, "€0.03")
     assert "€0.03 platform fee" in view.summary
+
+
+def test_sms_stop_refuses_a_whatsapp_marketing_template(bakery):
+    """One opt-out rule: a contact who replied STOP by SMS gets no WhatsApp marketing."""
+    from ctreflex.services import optouts
+
+    session, account, tpls = bakery
+    conv = _conv(session, account, CANADA)
+    optouts.record(
+        session=session,
+        contact_id=conv.contact_id,
+        channel="sms",
+        scope="all",
+        action="out",
+        source='SMS keyword "STOP"',
+    )
+    session.commit()
+    errors = svc.validate_send(
+        session=session,
+        account_id=account.id,
+        conversation_id=conv.id,
+        template_id=tpls[("weekend_treats_offer", "en_US")].id,
+        values=WEEKEND,
+    )
+    assert [f for f, _ in errors] == ["template"] and "replied STOP by SMS" in errors[0].message
+    assert (
+        svc.validate_send(
+            session=session,
+            account_id=account.id,
+            conversation_id=conv.id,
+            template_id=tpls[("order_ready", "en_US")].id,
+            values=ORDER_READY,
+        )
+        == []
+    )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import UniqueConstraint, event
 from sqlmodel import Field, SQLModel
 
 from ctreflex.models._base import UTCDateTime, utc_now
@@ -22,7 +23,29 @@ class Contact(SQLModel, table=True):
     name: str = Field(default="", max_length=120, description="Name given by the business")
     sms_opted_out: bool = False
     marketing_opted_out: bool = False
+    search_key: str = Field(
+        default="",
+        max_length=255,
+        description="name and profile name folded for search (lower case, no accents)",
+    )
     created_at: dt.datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
+
+
+def fold_for_search(text: str | None) -> str:
+    """Lower case without accents, spaces collapsed: "Sofía  GARCÍA" -> "sofia garcia"."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    plain = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    return " ".join(plain.casefold().split())
+
+
+def contact_search_key(name: str | None, profile_name: str | None) -> str:
+    return fold_for_search(f"{name or ''} | {profile_name or ''}")[:255]
+
+
+@event.listens_for(Contact, "before_insert")
+@event.listens_for(Contact, "before_update")
+def _keep_search_key(_mapper, _connection, target: Contact) -> None:
+    target.search_key = contact_search_key(target.name, target.profile_name)
 
 
 class OptOutEvent(SQLModel, table=True):

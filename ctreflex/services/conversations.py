@@ -15,6 +15,7 @@ from sqlalchemy import and_, case, exists, func, or_
 from sqlmodel import Session, select
 
 from ctreflex.models import Contact, Conversation, MediaFile, Message, User, utc_now
+from ctreflex.models.contact import fold_for_search
 from ctreflex.services import phones
 from ctreflex.services.outbound import send_state
 from ctreflex.services.templates import PreviewView, preview_from_payload
@@ -245,6 +246,8 @@ def _day_label(day: dt.date, today: dt.date) -> str:
 
 
 def _search_clause(query: str):
+    """Name (accents and case ignored: "sofia" finds "Sofía"), number ("+34" finds Spanish
+    numbers, "612 34" finds +34 612 345 678) or message text."""
     q = " ".join(query.split()).lower()
     if not q:
         return None
@@ -255,12 +258,16 @@ def _search_clause(query: str):
         )
     )
     clauses = [
+        Contact.search_key.contains(fold_for_search(q), autoescape=True),
         func.lower(Contact.name).contains(q, autoescape=True),
         func.lower(Contact.profile_name).contains(q, autoescape=True),
         text_match,
     ]
     digits = "".join(c for c in q if c.isdigit())
-    if len(digits) >= 3 and len(digits) >= len(q.replace(" ", "")) - 4:
+    looks_like_number = bool(digits) and not any(c.isalpha() for c in q)
+    if looks_like_number and q.startswith("+"):
+        clauses.append(Contact.e164.startswith("+" + digits, autoescape=True))
+    elif looks_like_number and len(digits) >= 3:
         clauses.append(Contact.e164.contains(digits, autoescape=True))
     return or_(*clauses)
 

@@ -115,6 +115,19 @@ def release(*, session: Session, name: str, holder: str) -> None:
     session.commit()
 
 
+def release_process(*, session: Session, name: str, host: str, pid: int) -> int:
+    """Free the lease `name` if a process `pid` on `host` holds it: its parent saw it exit, so
+    the next holder need not wait for the expiry."""
+    result = session.exec(  # type: ignore[call-overload]
+        delete(SchedulerLease).where(
+            col(SchedulerLease.name) == name,
+            col(SchedulerLease.holder).startswith(f"{host}:{pid}:", autoescape=True),
+        )
+    )
+    session.commit()
+    return result.rowcount or 0
+
+
 def holder_of(*, session: Session, name: str, now: dt.datetime | None = None) -> str | None:
     now = now or utc_now()
     row = session.get(SchedulerLease, name)

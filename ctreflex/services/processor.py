@@ -255,7 +255,8 @@ class Processor:
     def _take_lease(self) -> bool:
         from ctreflex.services import jobs
 
-        with db.session_scope() as session:
+        # the write gate: on SQLite this small write never makes a journal write wait
+        with ingest.write_gate.processing(), db.session_scope() as session:
             return jobs.acquire(
                 session=session, name=jobs.PROCESSOR_LEASE, holder=self.holder, ttl=LEASE_TTL
             )

@@ -97,6 +97,7 @@ class ChildProcessor:
             finally:
                 transport.close()
             code = await asyncio.to_thread(proc.wait)
+            await asyncio.to_thread(_free_lease_of, proc.pid)
             if self._stopping:
                 return
             log.error("the webhook processor exited (code %s); starting it again", code)
@@ -111,6 +112,22 @@ class ChildProcessor:
                 log.warning("the processor sent a line that is not an event: %r", line[:200])
                 continue
             await broker.publish(account_id, event)
+
+
+def _free_lease_of(pid: int) -> None:
+    """The child exited (even killed with -9): if it led, free the processor lease at once, so
+    its successor (or another worker's processor) need not wait for the lease to expire."""
+    import socket
+
+    from ctreflex import db
+    from ctreflex.services import jobs
+
+    try:
+        with db.session_scope() as session:
+            jobs.release_process(session=session, name=jobs.PROCESSOR_LEASE,
+                                 host=socket.gethostname(), pid=pid)
+    except Exception:  # noqa: BLE001 - the lease then expires on its own
+        log.warning("could not free the processor lease of a child that exited", exc_info=True)
 
 
 async def _child_main() -> None:

@@ -253,3 +253,16 @@ def test_a_standby_processor_wakes_the_leader_through_postgres(seeded, db_url, m
     took, stats = asyncio.run(main())
     assert took < 2.0, took
     assert stats["notified_leader"] >= 1 and stats["events"] == 0
+
+
+def test_a_dead_childs_processor_lease_is_freed_by_its_parent_not_another_process(session):
+    jobs.acquire(session=session, name=jobs.PROCESSOR_LEASE, holder="web-1:4321:aaaa", ttl=30)
+    # another host's (or another pid's) exit frees nothing
+    assert jobs.release_process(session=session, name=jobs.PROCESSOR_LEASE,
+                                host="web-2", pid=4321) == 0
+    assert jobs.release_process(session=session, name=jobs.PROCESSOR_LEASE,
+                                host="web-1", pid=432) == 0
+    assert jobs.holder_of(session=session, name=jobs.PROCESSOR_LEASE) == "web-1:4321:aaaa"
+    assert jobs.release_process(session=session, name=jobs.PROCESSOR_LEASE,
+                                host="web-1", pid=4321) == 1
+    assert jobs.holder_of(session=session, name=jobs.PROCESSOR_LEASE) is None

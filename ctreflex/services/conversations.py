@@ -329,19 +329,28 @@ def list_rows(
 
 
 def _last_directions(session: Session, conversation_ids: list[int]) -> dict[int, str]:
-    """Direction of each conversation's latest message (for the "You:" preview prefix)."""
+    """Direction of each conversation's latest message, by time as the preview is (for the
+    "You:" preview prefix; ids are not in time order: a provider's reply can be stored later)."""
     if not conversation_ids:
         return {}
     latest = (
-        select(Message.conversation_id, func.max(Message.id).label("mid"))
+        select(Message.conversation_id, func.max(Message.created_at).label("at"))
         .where(Message.conversation_id.in_(conversation_ids))
         .group_by(Message.conversation_id)
         .subquery()
     )
     rows = session.exec(
-        select(Message.conversation_id, Message.direction).join(latest, latest.c.mid == Message.id)
+        select(Message.conversation_id, Message.direction)
+        .join(
+            latest,
+            and_(
+                latest.c.conversation_id == Message.conversation_id,
+                latest.c.at == Message.created_at,
+            ),
+        )
+        .order_by(Message.id)
     ).all()
-    return {cid: direction for cid, direction in rows}
+    return {cid: direction for cid, direction in rows}  # the highest id wins a tie
 
 
 def _row(
@@ -449,11 +458,26 @@ def get_detail(
         window_text=window_label(expires, now),
         window_expires_ms=_epoch_ms(expires),
         window_closes_at=_full_local(expires, local) if expires else "",
-        first_contact=_date_local(min(contact.created_at, conv.created_at), local),
+        first_contact=_date_local(_first_contact_at(session, contact, conv), local),
         last_inbound=_full_local(conv.last_inbound_at, local) if conv.last_inbound_at else "",
         marketing_opted_out=contact.marketing_opted_out,
         sms_opted_out=contact.sms_opted_out,
     )
+
+
+def _first_contact_at(session: Session, contact: Contact, conv: Conversation) -> dt.datetime:
+    """The earliest message with this contact (any conversation, any channel); the rows'
+    own dates only when there is no message yet (imported contacts carry their import date)."""
+    first = session.exec(
+        select(func.min(Message.created_at))
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(Conversation.contact_id == contact.id)
+    ).first()
+    if first is not None:
+        if first.tzinfo is None:  # SQLite aggregates come back naive (stored as UTC)
+            first = first.replace(tzinfo=dt.UTC)
+        return first
+    return min(contact.created_at, conv.created_at)
 
 
 def _date_local(at: dt.datetime, local: dt.tzinfo) -> str:

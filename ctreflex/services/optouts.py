@@ -223,8 +223,17 @@ def _latest(session: Session, contact_id: int, **where) -> OptOutEvent | None:
     return session.exec(query).first()
 
 
-def _when(at: dt.datetime | None) -> str:
-    return at.astimezone(dt.UTC).strftime("%-d %b %Y") if at else "earlier"
+def _when(at: dt.datetime | None, tz: dt.tzinfo = dt.UTC) -> str:
+    """The date in the account's zone (the zone its users see everywhere else)."""
+    return at.astimezone(tz).strftime("%-d %b %Y") if at else "earlier"
+
+
+def _account_zone(session: Session, account_id: int) -> dt.tzinfo:
+    from ctreflex.models import Account
+    from ctreflex.services.timefmt import zone
+
+    account = session.get(Account, account_id)
+    return zone(account.timezone if account else "UTC")
 
 
 def can_send(
@@ -235,23 +244,24 @@ def can_send(
     if contact is None:
         return False, "This contact does not exist."
     who = (contact.name or contact.profile_name or contact.e164).split()[0]
+    local = _account_zone(session, contact.account_id)
     if channel == Channel.sms and contact.sms_opted_out:
         last = _latest(session, contact_id, channel="sms", scope="all", action="out")
-        how = f" ({last.source}, {_when(last.created_at)})" if last else ""
+        how = f" ({last.source}, {_when(last.created_at, local)})" if last else ""
         return False, (
             f"{who} opted out of SMS by replying STOP{how}. No SMS can be sent until they "
             "reply START."
         )
     if marketing and contact.sms_opted_out:
         last = _latest(session, contact_id, channel="sms", scope="all", action="out")
-        how = f" on {_when(last.created_at)}" if last else ""
+        how = f" on {_when(last.created_at, local)}" if last else ""
         return False, (
             f"{who} replied STOP by SMS{how}: marketing is not sent to them on any channel "
             "until they reply START."
         )
     if marketing and contact.marketing_opted_out:
         last = _latest(session, contact_id, scope="marketing", action="out")
-        how = f" ({last.source}, {_when(last.created_at)})" if last else ""
+        how = f" ({last.source}, {_when(last.created_at, local)})" if last else ""
         return False, (
             f"{who} opted out of marketing{how}: marketing is not sent to them on any channel."
         )

@@ -399,3 +399,52 @@ def test_ledger_rows_for_the_contact_panel(seeded, bakery):
 )
 def test_language_hint_orders_the_picker(region, language):
     assert convs.language_hint(region) == language
+
+
+def test_a_customers_own_last_message_is_not_previewed_as_ours(seeded, bakery):
+    """Carlos' SMS STOP and the provider's reply were stored after his later WhatsApp message
+    (higher ids, earlier times): the preview is his own message, without "You:"."""
+    carlos = next(r for r in _rows(seeded, bakery) if r.name == "Carlos Hernández")
+    assert carlos.preview == "Gracias por el pastel." and carlos.preview_prefix == ""
+
+
+def test_first_contact_is_the_earliest_message_in_the_users_zone(seeded, bakery):
+    carlos = _conv(seeded, bakery, "Carlos Hernández")
+    first = seeded.exec(
+        select(Message.created_at)
+        .where(Message.conversation_id == carlos.id)
+        .order_by(Message.created_at)
+    ).first()
+    contact = seeded.get(Contact, carlos.contact_id)
+    assert first < contact.created_at - dt.timedelta(days=3)  # the row is younger than the talk
+    detail = convs.get_detail(
+        session=seeded, account_id=bakery.id, conversation_id=carlos.id, tz="Pacific/Kiritimati"
+    )
+    local = first.astimezone(ZoneInfo("Pacific/Kiritimati"))
+    assert detail.first_contact == f"{local.day} {local.strftime('%B %Y')}"
+
+
+def test_an_opt_out_has_one_date_in_the_ledger_and_the_refusal(seeded, bakery):
+    from ctreflex.services import optouts
+
+    bakery.timezone = "Pacific/Kiritimati"  # UTC+14: 19 Nov 12:00 UTC is 20 Nov there
+    seeded.add(bakery)
+    dev = _conv(seeded, bakery, "Dev Patel")
+    optouts.record(
+        session=seeded,
+        contact_id=dev.contact_id,
+        channel="whatsapp",
+        scope="marketing",
+        action="out",
+        source="agent",
+        at=dt.datetime(2026, 11, 19, 12, 0, tzinfo=dt.UTC),
+    )
+    seeded.commit()
+    ok, reason = optouts.can_send(
+        session=seeded, contact_id=dev.contact_id, channel="whatsapp", marketing=True
+    )
+    assert not ok and "20 Nov 2026" in reason and "19 Nov" not in reason
+    (entry,) = convs.ledger_rows(
+        session=seeded, account_id=bakery.id, conversation_id=dev.id, tz=bakery.timezone
+    )
+    assert "20 Nov 2026" in entry.when

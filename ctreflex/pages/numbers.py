@@ -12,6 +12,7 @@ from ctreflex.components.layout import app_page
 from ctreflex.pages.admin import admin_user, error_callout, notice_callout, page_body
 from ctreflex.services import admin, numbers
 from ctreflex.services.numbers import NumberError, Prerequisite, WabaNumber
+from ctreflex.services.timefmt import format_local
 from ctreflex.state.auth import AuthState
 
 
@@ -24,9 +25,15 @@ class NumberView:
     verified_name: str
     name_status: str
     quality: str
-    messaging_limit: str
+    messaging_limit: str  # "2,000 customers / 24 h"
     throughput: str
-    status: str
+    status: str  # connected | disabled | … (conditions)
+    status_label: str  # "Connected"
+    name_ok: bool
+    limit_used: str  # "187 of 250 in the last 24 h" ("" for SMS)
+    limit_warn: bool  # at 80 % or more
+    limit_full: bool
+    limit_note: str  # what the warning means
     note: str
 
 
@@ -76,6 +83,12 @@ class NumbersState(AuthState):
             self.prerequisites = numbers.prerequisites(session=session, account_id=account_id)
             rows = admin.list_numbers(session=session, account_id=account_id)
         views = []
+        with db.session_scope() as session:
+            uses = {
+                n.id: numbers.limit_use(session=session, number_id=n.id)
+                for n in rows
+                if n.channel == "whatsapp"
+            }
         for n in rows:
             note = ""
             if n.channel == "whatsapp" and not gate.allowed:
@@ -84,6 +97,16 @@ class NumbersState(AuthState):
                 note = "Sending disabled: add a payment method to the WhatsApp account in Meta."
             elif n.status == "disabled":
                 note = "Disabled here; still in your WhatsApp Business Account in Meta."
+            use = uses.get(n.id)
+            limit_note = ""
+            if use is not None and use.full:
+                limit_note = (
+                    "Limit reached: templates to new customers are refused until room frees up"
+                    + (f" ({format_local(use.frees_at, self.timezone)})." if use.frees_at else ".")
+                )
+            elif use is not None and use.warn:
+                limit_note = "Over 80 % of the limit: new customers may soon be refused."
+            is_wa = n.channel == "whatsapp"
             views.append(
                 NumberView(
                     id=n.id,
@@ -91,11 +114,17 @@ class NumbersState(AuthState):
                     number=n.number,
                     display_name=n.display_name,
                     verified_name=n.verified_name,
-                    name_status=n.name_status,
-                    quality=n.quality if n.channel == "whatsapp" else "",
-                    messaging_limit=n.messaging_limit,
-                    throughput=n.throughput,
+                    name_status=numbers.name_status_label(n.name_status) if n.name_status else "",
+                    quality=numbers.quality_label(n.quality) if is_wa else "",
+                    messaging_limit=numbers.tier_label(n.messaging_limit) if is_wa else "",
+                    throughput=numbers.throughput_label(n.throughput) if is_wa else "",
                     status=n.status,
+                    status_label=numbers.status_label(n.status),
+                    name_ok=n.name_status.upper() in ("APPROVED", "AVAILABLE_WITHOUT_REVIEW"),
+                    limit_used=use.text if use is not None else "",
+                    limit_warn=bool(use and use.warn),
+                    limit_full=bool(use and use.full),
+                    limit_note=limit_note,
                     note=note,
                 )
             )
@@ -112,6 +141,25 @@ class NumbersState(AuthState):
         self._refresh(user.account_id)
 
     # ---------------------------------------------------------------------- disable / enable
+
+    confirm_id: int = 0
+    confirm_number: str = ""
+
+    @rx.event
+    def ask_disable(self, number_id: int, number: str):
+        self.confirm_id, self.confirm_number = int(number_id), str(number)
+
+    @rx.event
+    def set_confirm_open(self, value: bool):
+        if not value:
+            self.confirm_id, self.confirm_number = 0, ""
+
+    @rx.event
+    def confirm_disable(self):
+        number_id = self.confirm_id
+        self.confirm_id, self.confirm_number = 0, ""
+        if number_id:
+            return NumbersState.disable(number_id)
 
     @rx.event
     def disable(self, number_id: int):
@@ -321,10 +369,64 @@ class NumbersState(AuthState):
 # ---------------------------------------------------------------------------------- the table
 
 
-def _status_badge(status) -> rx.Component:
+def _status_badge(n: rx.Var[NumberView]) -> rx.Component:
     return rx.badge(
-        status,
-        color_scheme=rx.match(status, ("connected", "green"), ("disabled", "gray"), "amber"),
+        n.status_label,
+        color_scheme=rx.match(n.status, ("connected", "green"), ("disabled", "gray"), "amber"),
+    )
+
+
+def _confirm_disable() -> rx.Component:
+    """Disabling stops every send from the number: ask first, naming it."""
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Disable " + NumbersState.confirm_number + "?"),
+            rx.alert_dialog.description(
+                "No messages can be sent or received here from "
+                + NumbersState.confirm_number
+                + " until you enable it again. It stays in your WhatsApp Business Account "
+                "in Meta.",
+            ),
+            rx.hstack(
+                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
+                rx.alert_dialog.action(
+                    rx.button(
+                        "Disable",
+                        color_scheme="red",
+                        on_click=NumbersState.confirm_disable,
+                    )
+                ),
+                spacing="3",
+                justify="end",
+                margin_top="1em",
+            ),
+            max_width="440px",
+        ),
+        open=NumbersState.confirm_id != 0,
+        on_open_change=NumbersState.set_confirm_open,
+    )
+
+
+def _limit_cell(n: rx.Var[NumberView]) -> rx.Component:
+    return rx.vstack(
+        rx.text(n.messaging_limit, white_space="nowrap"),
+        rx.cond(
+            n.limit_used != "",
+            rx.text(
+                n.limit_used,
+                size="1",
+                weight=rx.cond(n.limit_warn, "bold", "regular"),
+                color_scheme=rx.cond(n.limit_full, "red", rx.cond(n.limit_warn, "amber", "gray")),
+                class_name="limit-used",
+            ),
+        ),
+        rx.cond(
+            n.limit_note != "",
+            rx.text(n.limit_note, size="1", color_scheme=rx.cond(n.limit_full, "red", "amber")),
+        ),
+        rx.cond(n.throughput != "", rx.text(n.throughput, size="1", color_scheme="gray")),
+        spacing="1",
+        min_width="11em",
     )
 
 
@@ -349,7 +451,7 @@ def _row(n: rx.Var[NumberView]) -> rx.Component:
                         rx.badge(
                             n.name_status,
                             variant="soft",
-                            color_scheme=rx.cond(n.name_status == "APPROVED", "green", "gray"),
+                            color_scheme=rx.cond(n.name_ok, "green", "gray"),
                         ),
                     ),
                     spacing="1",
@@ -358,14 +460,8 @@ def _row(n: rx.Var[NumberView]) -> rx.Component:
             )
         ),
         rx.table.cell(n.quality),
-        rx.table.cell(
-            rx.vstack(
-                rx.text(n.messaging_limit),
-                rx.cond(n.throughput != "", rx.text(n.throughput, size="1", color_scheme="gray")),
-                spacing="1",
-            )
-        ),
-        rx.table.cell(_status_badge(n.status)),
+        rx.table.cell(_limit_cell(n)),
+        rx.table.cell(_status_badge(n)),
         rx.table.cell(
             rx.cond(
                 n.status == "connected",
@@ -375,7 +471,7 @@ def _row(n: rx.Var[NumberView]) -> rx.Component:
                     variant="soft",
                     color_scheme="gray",
                     aria_label="Disable " + n.number,
-                    on_click=NumbersState.disable(n.id),
+                    on_click=NumbersState.ask_disable(n.id, n.number),
                 ),
                 rx.cond(
                     n.status == "disabled",
@@ -807,8 +903,19 @@ def numbers_body() -> rx.Component:
             size="2",
             color_scheme="gray",
         ),
+        rx.cond(
+            NumbersState.wa_allowed,
+            rx.text(
+                "Messaging limit: how many different customers Meta lets a number start "
+                "conversations with (a template while their 24-hour window is closed) in any "
+                "24 hours. Customers who write first don't count.",
+                size="2",
+                color_scheme="gray",
+            ),
+        ),
         rx.cond(NumbersState.wa_allowed, _prerequisites()),
         _wizard(),
+        _confirm_disable(),
         nav=False,
     )
 

@@ -33,7 +33,7 @@ from ctreflex.models import (
     utc_now,
 )
 from ctreflex.realtime import broker
-from ctreflex.services import graph, media, optouts, phones, template_sync
+from ctreflex.services import graph, media, numbers, optouts, phones, template_sync
 from ctreflex.services.admin import format_money
 from ctreflex.services.crypto import decrypt
 from ctreflex.services.outbound import (
@@ -660,6 +660,15 @@ def validate_send(
         values=values,
         header_media_file_id=header_media_file_id,
     )
+    number = numbers.whatsapp_number_for(
+        session=session, account_id=account_id, conversation_id=conversation_id
+    )
+    if number is not None and row is not None:
+        refusal = numbers.limit_refusal(
+            session=session, number_id=number.id, conversation_id=conversation_id
+        )
+        if refusal:
+            errors.append(FieldError("number", refusal))
     return errors
 
 
@@ -701,6 +710,12 @@ async def send_template(
         )
         if errors:
             raise SendRefused(errors[0].message, errors[0].field)
+        # Meta's messaging limit: a new customer beyond it would fail later; refuse it now.
+        refusal = numbers.limit_refusal(
+            session=session, number_id=t.number.id, conversation_id=t.conversation.id
+        )
+        if refusal:
+            raise SendRefused(refusal, "number")
         reply = _reply_target(session, t, reply_to_id)
         tpl = to_graph(row)
         preview_vals = _values_with_media(values, mf)

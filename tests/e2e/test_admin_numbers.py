@@ -86,7 +86,7 @@ def test_admin_connects_a_new_number_end_to_end(page: Page, base_url):
     table = page.get_by_role("table", name="Business numbers")
     row = table.get_by_role("row").filter(has_text="Demo Bakery Orders")
     expect(row).to_contain_text("WhatsApp")
-    expect(row).to_contain_text("connected")
+    expect(row).to_contain_text("Connected")
     expect(page.locator("#number-cap")).to_have_text("WhatsApp numbers: 2 of 20")
     # the token is never shown again, nor kept in the page
     assert "sim-token-demo-bakery" not in page.content()

@@ -139,3 +139,23 @@ def test_the_wizard_keeps_the_token_sealed():
     sealed = numbers.sealed("sim-token-demo-bakery")
     assert "sim-token" not in sealed
     assert numbers.unsealed(sealed) == "sim-token-demo-bakery"
+
+
+@pytest.mark.parametrize(
+    ("fn", "code", "words"),
+    [
+        (numbers.name_status_label, "PENDING_REVIEW", "Name in review"),
+        (numbers.name_status_label, "APPROVED", "Name approved"),
+        (numbers.name_status_label, "AVAILABLE_WITHOUT_REVIEW", "Name usable, review not needed"),
+        (numbers.tier_label, "TIER_2K", "2,000 customers / 24 h"),
+        (numbers.tier_label, "TIER_250", "250 customers / 24 h"),
+        (numbers.tier_label, "TIER_UNLIMITED", "Unlimited customers / 24 h"),
+        (numbers.quality_label, "GREEN", "High quality"),
+        (numbers.quality_label, "YELLOW", "Medium quality"),
+        (numbers.status_label, "connected", "Connected"),
+        (numbers.throughput_label, "STANDARD", "Up to 80 messages a second"),
+        (numbers.name_status_label, "SOMETHING_NEW", "Something new"),
+    ],
+)
+def test_meta_codes_in_plain_words(fn, code, words):
+    assert fn(code) == words

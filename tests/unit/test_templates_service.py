@@ -573,3 +573,126 @@ def test_sms_stop_refuses_a_whatsapp_marketing_template(bakery):
         )
         == []
     )
+
+
+# ------------------------------------------------------------------------------ messaging limit
+
+
+def _opened_with(
+    session, account, number_id: int, n: int, *, hours_ago: float = 1.0, prefix: str = "+4477009"
+) -> None:
+    """n new customers, each sent a template while their window was closed."""
+    at = utc_now() - dt.timedelta(hours=hours_ago)
+    for i in range(n):
+        contact = Contact(account_id=account.id, e164=f"{prefix}{i:05d}", name=f"Lead {i}")
+        session.add(contact)
+        session.flush()
+        conv = Conversation(
+            account_id=account.id, contact_id=contact.id, business_number_id=number_id
+        )
+        session.add(conv)
+        session.flush()
+        session.add(
+            Message(
+                account_id=account.id,
+                conversation_id=conv.id,
+                business_number_id=number_id,
+                direction="outbound",
+                channel="whatsapp",
+                kind="template",
+                body="Your order is ready",
+                status="delivered",
+                created_at=at,
+            )
+        )
+    session.commit()
+
+
+def test_messaging_limit_counts_new_customers_warns_and_refuses_at_100(bakery, monkeypatch):
+    from ctreflex.models import BusinessNumber
+    from ctreflex.services import graph, numbers
+
+    session, account, tpls = bakery
+    emma = _conv(session, account, CANADA)
+    _close_window(session, emma)
+    number = session.get(BusinessNumber, emma.business_number_id)
+    number.messaging_limit = "TIER_50"
+    session.add(number)
+    session.commit()
+    use = numbers.limit_use(session=session, number_id=number.id)
+    assert use.text == "0 of 50 in the last 24 h"
+
+    # a template inside a customer's open window is not business-initiated
+    maria = _conv(session, account, US)
+    session.add(
+        Message(account_id=account.id, conversation_id=maria.id, business_number_id=number.id,
+                direction="outbound", channel="whatsapp", kind="template", body="x",
+                status="sent")
+    )
+    _opened_with(session, account, number.id, 39)
+    # older than 24 h: not counted
+    _opened_with(session, account, number.id, 5, hours_ago=25, prefix="+4477007")
+    use = numbers.limit_use(session=session, number_id=number.id)
+    assert (use.used, use.warn, use.full) == (39, False, False)
+    _opened_with(session, account, number.id, 1, prefix="+4477008")
+    use = numbers.limit_use(session=session, number_id=number.id)
+    assert use.text == "40 of 50 in the last 24 h" and use.warn and not use.full
+    assert numbers.limit_refusal(
+        session=session, number_id=number.id, conversation_id=emma.id
+    ) == ""
+
+    more = [f"+4478009{i:05d}" for i in range(10)]
+    for e164 in more:
+        contact = Contact(account_id=account.id, e164=e164)
+        session.add(contact)
+        session.flush()
+        conv = Conversation(account_id=account.id, contact_id=contact.id,
+                            business_number_id=number.id)
+        session.add(conv)
+        session.flush()
+        session.add(Message(account_id=account.id, conversation_id=conv.id,
+                            business_number_id=number.id, direction="outbound",
+                            channel="whatsapp", kind="template", body="x", status="sent",
+                            created_at=utc_now() - dt.timedelta(minutes=30)))
+    session.commit()
+    use = numbers.limit_use(session=session, number_id=number.id)
+    assert use.text == "50 of 50 in the last 24 h" and use.full
+    # the oldest counted customer leaves the rolling 24 h first
+    assert abs((use.frees_at - (utc_now() + dt.timedelta(hours=23))).total_seconds()) < 120
+
+    errors = svc.validate_send(
+        session=session,
+        account_id=account.id,
+        conversation_id=emma.id,
+        template_id=tpls[("order_ready", "en_US")].id,
+        values=ORDER_READY,
+    )
+    assert [f for f, _ in errors] == ["number"]
+    assert "50 of 50 in the last 24 h" in errors[0].message and "frees up at" in errors[0].message
+
+    monkeypatch.setattr(graph, "client_for", lambda n: (_ for _ in ()).throw(AssertionError()))
+    before = _messages(session)
+    with pytest.raises(SendRefused) as exc:
+        asyncio.run(
+            svc.send_template(
+                account_id=account.id,
+                user_id=1,
+                conversation_id=emma.id,
+                template_id=tpls[("order_ready", "en_US")].id,
+                values=ORDER_READY,
+            )
+        )
+    assert exc.value.field == "number" and "messaging limit" in exc.value.message
+    assert _messages(session) == before
+
+    # a customer already counted, or one whose window is open, still gets it
+    lead = session.exec(
+        select(Conversation).join(Contact).where(Contact.e164 == "+447700900003")
+    ).one()
+    assert numbers.limit_refusal(session=session, number_id=number.id,
+                                 conversation_id=lead.id) == ""
+    emma.window_expires_at = utc_now() + dt.timedelta(hours=3)
+    session.add(emma)
+    session.commit()
+    assert numbers.limit_refusal(session=session, number_id=number.id,
+                                 conversation_id=emma.id) == ""

@@ -359,6 +359,9 @@ class Simulator:
             async_error = (131049, "This message was not delivered to maintain healthy "
                                    "ecosystem engagement (marketing templates to US numbers "
                                    "are paused).")
+        elif (mtype == "template" and not in_window and rules.over_messaging_limit(
+                self.state, pn.id, pn.messaging_limit_tier, wa_id, now)):
+            async_error = rules.TIER_ERROR  # a new customer beyond the tier fails later
         if wa_id not in self.state.customers:
             self.state.customers[wa_id] = Customer(wa_id=wa_id, profile_name="")
         wamid = self.new_wamid(wa_id)

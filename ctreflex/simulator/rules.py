@@ -138,6 +138,51 @@ def window_open(chat: Chat | None, now: float) -> bool:
     return bool(chat and chat.last_inbound_at and now < chat.last_inbound_at + WINDOW_SECONDS)
 
 
+# ---- messaging limit (tiers) -----------------------------------------------------------
+TIER_LIMITS: dict[str, int | None] = {
+    "TIER_50": 50, "TIER_250": 250, "TIER_1K": 1_000, "TIER_2K": 2_000, "TIER_10K": 10_000,
+    "TIER_100K": 100_000, "TIER_UNLIMITED": None,
+}
+TIER_ERROR = (131048, "Message failed to send because there are restrictions on how many "
+                      "messages can be sent from this phone number: the messaging limit "
+                      "(unique customers outside a customer service window in a moving "
+                      "24 hours) was reached.")
+
+
+def tier_limit(tier: str | None) -> int | None:
+    """Unique customers per moving 24 h for a tier code; 250 for a number without one."""
+    return TIER_LIMITS.get((tier or "").upper(), 250)
+
+
+def business_initiated_customers(state: Any, pnid: str, now: float) -> set[str]:
+    """wa_ids this number sent a (not failing) template to outside their customer service
+    window in the last 24 h: what the messaging limit counts."""
+    since = now - WINDOW_SECONDS
+    inbound: dict[str, list[int]] = {}
+    for m in state.messages:
+        if m.pnid == pnid and m.direction == "in" and m.timestamp > since - WINDOW_SECONDS:
+            inbound.setdefault(m.wa_id, []).append(m.timestamp)
+    counted: set[str] = set()
+    for m in state.messages:
+        if (m.pnid != pnid or m.direction != "out" or m.type != "template"
+                or m.timestamp <= since or m.status == "failed" or m.pricing is None):
+            continue
+        if any(m.timestamp - WINDOW_SECONDS < t <= m.timestamp for t in inbound.get(m.wa_id, ())):
+            continue  # inside the customer's window: not business-initiated
+        counted.add(m.wa_id)
+    return counted
+
+
+def over_messaging_limit(state: Any, pnid: str, tier: str | None, wa_id: str,
+                         now: float) -> bool:
+    """Would a template to ``wa_id`` (window closed) go over the number's tier?"""
+    limit = tier_limit(tier)
+    if limit is None:
+        return False
+    counted = business_initiated_customers(state, pnid, now)
+    return wa_id not in counted and len(counted) >= limit
+
+
 def pricing_for(category: str, in_window: bool) -> dict[str, Any]:
     """PMP pricing object. ``category``: service | utility | marketing | authentication."""
     if category == "service" or (category == "utility" and in_window):

@@ -415,3 +415,30 @@ async def test_template_status_change_webhook(sim, client, receiver):
     assert change["value"]["reason"] == "LOW_QUALITY"
     err = error_of(await send(client, weekend_offer(CANADA)))
     assert err["code"] == 132015
+
+
+async def test_messaging_limit_tier_fails_new_customers_beyond_it(sim, client, receiver):
+    """TIER_50: 50 customers reached by template outside their window in 24 h; the 51st new
+    one fails asynchronously (131048), a customer already counted or who wrote first does not."""
+    sim.state.phone_numbers[PNID].messaging_limit_tier = "TIER_50"
+    leads = [f"4915112{i:06d}" for i in range(51)]
+    wamids = []
+    for wa_id in leads[:50]:
+        r = await send(client, order_ready(wa_id))
+        assert r.status_code == 200, r.text
+        wamids.append(r.json()["messages"][0]["id"])
+    st = (await wait_for(lambda: receiver.statuses(wamids[-1])))[0]
+    assert st["status"] == "sent"
+    r = await send(client, order_ready(leads[50]))
+    assert r.status_code == 200  # accepted: the failure is asynchronous, as at Meta
+    st = (await wait_for(lambda: receiver.statuses(r.json()["messages"][0]["id"])))[0]
+    assert st["status"] == "failed" and st["errors"][0]["code"] == 131048
+    # a customer already counted costs nothing more
+    r = await send(client, order_ready(leads[3]))
+    assert (await wait_for(lambda: receiver.statuses(r.json()["messages"][0]["id"])))[0][
+        "status"] == "sent"
+    # a customer who wrote first is inside the window: not business-initiated
+    await inbound(client, MARIA)
+    r = await send(client, order_ready(MARIA))
+    assert (await wait_for(lambda: receiver.statuses(r.json()["messages"][0]["id"])))[0][
+        "status"] == "sent"

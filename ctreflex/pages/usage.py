@@ -48,9 +48,9 @@ class UsageState(AuthState):
         self.currency = rep.currency
         plan = plans.get(user.plan_name)
         self.fee_per_message = plan.fee if plan else ""
-        self.computed_at = (
-            timefmt.format_local(rep.computed_at, user.timezone) if rep.computed_at else ""
-        )
+        when = timefmt.format_local(rep.computed_at, user.timezone) if rep.computed_at else ""
+        # today is counted live from the messages; closed days come from the daily roll-up
+        self.computed_at = f"{when}, today live" if rep.live and when else when
 
     @rx.event
     def load(self):

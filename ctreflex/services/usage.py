@@ -15,7 +15,7 @@ import datetime as dt
 import io
 from collections import defaultdict
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from ctreflex.models import BusinessNumber, Message, Template, UsageDaily, UsageRecord, utc_now
 from ctreflex.services import phones
@@ -216,7 +216,8 @@ class UsageReport:
     total_messages: int
     total_fee: str
     currency: str
-    computed_at: dt.datetime | None
+    computed_at: dt.datetime | None  # now, when a day was counted live
+    live: bool = False  # today (or a day not rolled up yet) counted from the records
 
 
 def parse_range(start: str, end: str, *, today: dt.date | None = None) -> tuple[dt.date, dt.date]:
@@ -233,47 +234,155 @@ def parse_range(start: str, end: str, *, today: dt.date | None = None) -> tuple[
     return s, e
 
 
-def report(*, session: Session, account_id: int, start: dt.date, end: dt.date) -> UsageReport:
-    rows = session.exec(
+@dataclasses.dataclass(frozen=True)
+class _DayFigures:
+    day: dt.date
+    channel: str
+    e164: str | None
+    inbound: int
+    outbound: int
+    fee_minor: int
+    currency: str
+    marketing: int
+    utility: int
+    authentication: int
+    computed_at: dt.datetime | None  # None: counted live from the usage records
+
+
+def _live_days(
+    session: Session, account_id: int, start: dt.date, end: dt.date, daily: list, today: dt.date
+) -> set[dt.date]:
+    """Days counted live from the usage records: today (still open), yesterday (late
+    deliveries, the nightly job may not have run), and any day whose roll-up is missing or ran
+    before the day ended."""
+    live = {d for d in (today, today - dt.timedelta(days=1)) if start <= d <= end}
+    rolled: dict[dt.date, dt.datetime] = {}
+    for row, _ in daily:
+        at = row.computed_at
+        if row.day not in rolled or at < rolled[row.day]:
+            rolled[row.day] = at
+    recorded = session.exec(
+        select(UsageRecord.day)
+        .distinct()
+        .where(
+            UsageRecord.account_id == account_id,
+            UsageRecord.day >= start,
+            UsageRecord.day <= end,
+        )
+    ).all()
+    for day in set(recorded) | set(rolled):
+        end_of_day = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.UTC)
+        at = rolled.get(day)
+        if at is None or (at if at.tzinfo else at.replace(tzinfo=dt.UTC)) < end_of_day:
+            live.add(day)
+    return live
+
+
+def _figures(
+    session: Session, account_id: int, start: dt.date, end: dt.date, today: dt.date
+) -> list[_DayFigures]:
+    daily = session.exec(
         select(UsageDaily, BusinessNumber.e164)
         .join(BusinessNumber, BusinessNumber.id == UsageDaily.business_number_id, isouter=True)
         .where(UsageDaily.account_id == account_id, UsageDaily.day >= start, UsageDaily.day <= end)
-        .order_by(col(UsageDaily.day), col(UsageDaily.channel), BusinessNumber.e164)
     ).all()
+    live = _live_days(session, account_id, start, end, daily, today)
+    out = [
+        _DayFigures(
+            day=d.day,
+            channel=d.channel,
+            e164=e164,
+            inbound=d.inbound,
+            outbound=d.outbound,
+            fee_minor=d.fee_minor,
+            currency=d.currency,
+            marketing=d.marketing_templates,
+            utility=d.utility_templates,
+            authentication=d.authentication_templates,
+            computed_at=d.computed_at,
+        )
+        for d, e164 in daily
+        if d.day not in live
+    ]
+    numbers = dict(
+        session.exec(
+            select(BusinessNumber.id, BusinessNumber.e164).where(
+                BusinessNumber.account_id == account_id
+            )
+        ).all()
+    )
+    for day in sorted(live):
+        computed = compute_day(session=session, day=day, account_id=account_id)
+        for (_acc, number_id, channel), f in computed.items():
+            out.append(
+                _DayFigures(
+                    day=day,
+                    channel=channel,
+                    e164=numbers.get(number_id),
+                    inbound=f["inbound"],
+                    outbound=f["outbound"],
+                    fee_minor=f["fee_minor"],
+                    currency=f["currency"],
+                    marketing=f["marketing_templates"],
+                    utility=f["utility_templates"],
+                    authentication=f["authentication_templates"],
+                    computed_at=None,
+                )
+            )
+    out.sort(key=lambda f: (f.day, f.channel, f.e164 or ""))
+    return out
+
+
+def report(
+    *,
+    session: Session,
+    account_id: int,
+    start: dt.date,
+    end: dt.date,
+    today: dt.date | None = None,
+) -> UsageReport:
+    """The account's usage: closed days from the daily roll-up, today (and any day the roll-up
+    has not caught up with) counted live from the usage records, so totals never lag."""
+    today = today or utc_now().date()
     out: list[UsageRow] = []
     by_channel: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     by_category = dict.fromkeys(TEMPLATE_CATEGORIES, 0)
     per_day: dict[dt.date, list[int]] = {}
     currency = "USD"
     computed_at: dt.datetime | None = None
-    for daily, e164 in rows:
+    live = False
+    for daily in _figures(session, account_id, start, end, today):
         currency = daily.currency or currency
         out.append(
             UsageRow(
                 day=daily.day.isoformat(),
                 channel=daily.channel,
-                number=phones.format_international(e164) if e164 else "(no number)",
+                number=phones.format_international(daily.e164) if daily.e164 else "(no number)",
                 inbound=daily.inbound,
                 outbound=daily.outbound,
                 fee=format_fee(daily.fee_minor),
                 currency=daily.currency,
-                marketing=daily.marketing_templates,
-                utility=daily.utility_templates,
-                authentication=daily.authentication_templates,
+                marketing=daily.marketing,
+                utility=daily.utility,
+                authentication=daily.authentication,
             )
         )
         totals = by_channel[daily.channel]
         totals[0] += daily.inbound
         totals[1] += daily.outbound
         totals[2] += daily.fee_minor
-        by_category["marketing"] += daily.marketing_templates
-        by_category["utility"] += daily.utility_templates
-        by_category["authentication"] += daily.authentication_templates
+        by_category["marketing"] += daily.marketing
+        by_category["utility"] += daily.utility
+        by_category["authentication"] += daily.authentication
         point = per_day.setdefault(daily.day, [0, 0])
         point[0] += daily.inbound
         point[1] += daily.outbound
-        if computed_at is None or daily.computed_at > computed_at:
+        if daily.computed_at is None:
+            live = True
+        elif computed_at is None or daily.computed_at > computed_at:
             computed_at = daily.computed_at
+    if live:
+        computed_at = utc_now()
     chart = []
     day = start
     while day <= end:
@@ -299,6 +408,7 @@ def report(*, session: Session, account_id: int, start: dt.date, end: dt.date) -
         total_fee=format_fee(sum(t[2] for t in by_channel.values())),
         currency=currency,
         computed_at=computed_at,
+        live=live,
     )
 
 

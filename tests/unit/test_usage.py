@@ -191,3 +191,26 @@ def test_demo_usage_history_is_seeded_once(seeded):
         select(UsageDaily.day).where(UsageDaily.account_id == account.id).distinct()
     ).all()
     assert len(days) >= 3
+
+
+def test_today_is_counted_live_without_waiting_for_a_recompute(seeded):
+    s = seeded
+    account, plan, _, _ = _bakery(s)
+    today = dt.datetime.now(dt.UTC).date()
+    base = usage.report(session=s, account_id=account.id, start=today, end=today)
+    _messages(s, "inbound", 4, day=today)
+    _messages(s, "outbound", 2, day=today)
+    rep = usage.report(session=s, account_id=account.id, start=today, end=today)
+    assert rep.total_messages == base.total_messages + 6 and rep.live
+    usage.roll_up_day(session=s, day=today)  # a roll-up during the day …
+    _messages(s, "inbound", 3, day=today)  # … then more messages: no lag
+    rep = usage.report(session=s, account_id=account.id, start=today, end=today)
+    assert rep.total_messages == base.total_messages + 9
+    assert rep.total_fee == usage.format_fee(
+        sum(int(float(c.fee) * 100) for c in base.channels) + 9 * plan.fee_minor
+    )
+    # a closed day rolled up after it ended comes from the roll-up
+    _messages(s, "inbound", 2)
+    usage.roll_up_day(session=s, day=DAY)
+    old = usage.report(session=s, account_id=account.id, start=DAY, end=DAY)
+    assert old.total_messages == 2 and not old.live

@@ -44,10 +44,17 @@ def _nav_link(label: str, href: str, icon: str) -> rx.Component:
     )
 
 
+# Shown only when the account may use WhatsApp (plan and early access); otherwise the page says
+# why in one sentence if it is opened directly.
+WHATSAPP_ONLY = {routes.TEMPLATES}
+
+
 def _nav_items() -> list[rx.Component]:
     items = []
     for label, href, icon, admin_only in NAV:
         link = _nav_link(label, href, icon)
+        if href in WHATSAPP_ONLY:
+            link = rx.cond(AuthState.whatsapp_enabled, link)
         items.append(rx.cond(AuthState.is_admin, link) if admin_only else link)
     return items
 

@@ -17,6 +17,7 @@ from ctreflex import db, routes
 from ctreflex.components.layout import app_page
 from ctreflex.components.template_preview import template_preview
 from ctreflex.realtime import broker
+from ctreflex.services import numbers
 from ctreflex.services import templates as svc
 from ctreflex.services.templates import FormField, PreviewView, TemplateRow
 from ctreflex.state.auth import AuthState
@@ -74,6 +75,7 @@ class TemplatesState(AuthState):
     syncing: bool = False
     sync_note: str = ""
     live_note: str = ""
+    wa_reason: str = ""  # why this account has no WhatsApp ("" when it has)
 
     _account_id: int = 0
     _listen_gen: int = 0
@@ -121,6 +123,11 @@ class TemplatesState(AuthState):
         self.selected = EMPTY_ROW
         self.sync_note = ""
         self.live_note = ""
+        with db.session_scope() as session:
+            self.wa_reason = numbers.gate(session=session, account_id=user.account_id).reason
+        if self.wa_reason:
+            self.rows, self.total = [], 0
+            return
         self._reload()
         self._last_beat = time.monotonic()
         return TemplatesState.listen
@@ -177,6 +184,11 @@ class TemplatesState(AuthState):
                 return rx.redirect(routes.LOGIN, replace=True)
             if not user.is_admin:
                 self.sync_note = "Only an admin of the account can sync templates."
+                return
+            with db.session_scope() as session:
+                refusal = numbers.gate(session=session, account_id=user.account_id).reason
+            if refusal:
+                self.sync_note = refusal
                 return
             if self.syncing:
                 return
@@ -740,7 +752,33 @@ def _dialog() -> rx.Component:
     )
 
 
+def _no_whatsapp() -> rx.Component:
+    return rx.callout(
+        TemplatesState.wa_reason,
+        icon="lock",
+        color_scheme="amber",
+        role="status",
+        id="whatsapp-unavailable",
+        width="100%",
+    )
+
+
 def templates_body() -> rx.Component:
+    return rx.cond(
+        TemplatesState.wa_reason != "",
+        rx.vstack(
+            rx.heading("WhatsApp templates", size="4", as_="h2"),
+            _no_whatsapp(),
+            padding=rx.breakpoints(initial="1rem", sm="1.5rem"),
+            spacing="3",
+            width="100%",
+            max_width="76rem",
+        ),
+        _templates_main(),
+    )
+
+
+def _templates_main() -> rx.Component:
     return rx.vstack(
         _intro(),
         _toolbar(),

@@ -96,6 +96,7 @@ class SimulatorProcess:
             "--webhook-url", f"{public}/webhooks/whatsapp",
             "--sms-inbound-url", f"{public}/webhooks/sms",
             "--state-path", state_path,
+            "--log-level", os.environ.get("SIM_LOG_LEVEL", "warning"),
         ]
         self.env = env
         self.proc: subprocess.Popen | None = None

@@ -49,6 +49,8 @@ def main(argv: list[str] | None = None) -> None:
                    help="serve the simulator under this path (e.g. /simulator)")
     p.add_argument("--sms-mount", default=env("SIM_SMS_MOUNT", ""),
                    help="also serve the SMS provider simulator under this path (/sms-simulator)")
+    p.add_argument("--log-level", default=env("SIM_LOG_LEVEL", "info"),
+                   help="uvicorn's log level (warning: no access log)")
     p.add_argument("--sms-inbound-url",
                    default=env("SIM_SMS_INBOUND_URL", "http://127.0.0.1:3000/webhooks/sms"))
     args = p.parse_args(argv)
@@ -68,10 +70,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     sim = create_simulator(config)
     if not mount and not args.sms_mount:
-        uvicorn.run(sim.app, host=args.host, port=args.port, log_level="info")
+        uvicorn.run(sim.app, host=args.host, port=args.port, log_level=args.log_level)
         return
     uvicorn.run(_combined(sim, mount, args, base), host=args.host, port=args.port,
-                log_level="info")
+                log_level=args.log_level)
 
 
 def _combined(sim, mount: str, args, base: str):

@@ -9,6 +9,7 @@ from ctreflex.pages import (  # noqa: F401
     admin_users,
     inbox,
     login,
+    not_found,
     numbers,
     templates,
     usage,

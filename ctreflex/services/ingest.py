@@ -422,6 +422,8 @@ def _fast_candidate(session: Session, row, cache: BatchCache) -> _FastEvent | No
     for msg in value.messages:
         if msg.type != "text" or not msg.id or not msg.from_:
             return None
+        if optouts.whatsapp_keyword(msg.text.body if msg.text else ""):
+            return None  # STOP / START: the per-event path records the opt-out
     for st in value.statuses:
         if not st.id:
             return None

@@ -388,3 +388,19 @@ def test_whatsapp_stop_text_lands_in_the_opt_out_ledger(seeded):
     assert [(e.channel, e.scope, e.action, e.source) for e in ledger] == [
         ("whatsapp", "marketing", "out", 'WhatsApp keyword "Arrêt"')
     ]
+
+
+def test_stop_from_a_known_customer_is_not_taken_by_the_fast_path(seeded):
+    """The fast path stores plain texts in bulk; a STOP must reach the opt-out ledger."""
+    s = seeded
+    _replay(s, [FIXTURES / "01_inbound_text.json"])  # the customer is known now
+    raw = json.loads((FIXTURES / "01_inbound_text.json").read_text())
+    msg = raw["entry"][0]["changes"][0]["value"]["messages"][0]
+    msg["id"] = "wamid.STOPFAST0001"
+    msg["text"] = {"body": "stop"}
+    event = ingest.journal(session=s, provider="whatsapp", body=json.dumps(raw).encode())
+    ingest.process_events(session=s, event_ids=[event.id])  # the batch (fast path) entry
+    stop = _message(s, "wamid.STOPFAST0001")
+    contact = s.get(Contact, s.get(Conversation, stop.conversation_id).contact_id)
+    s.refresh(contact)
+    assert contact.marketing_opted_out

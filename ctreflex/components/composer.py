@@ -1,5 +1,6 @@
-"""The composer: channel switch, reply chip, attachment chip, textarea with a live count,
-Attach, Choose template and Send, the price line; and the template picker dialog.
+"""The composer of the open conversation (ComposerState): channel switch, reply chip,
+attachment chip, textarea with a live count, Attach, Choose template and Send, the price line.
+The template picker dialog is in ctreflex/components/template_picker.py.
 
 The textarea is uncontrolled: the browser keeps the draft, /inbox.js counts characters as the
 customer will see them (Intl.Segmenter graphemes: an emoji counts 1) and sends on Enter; the
@@ -9,54 +10,15 @@ server gets the text once, on submit, and checks it again. On SMS the server cou
 
 from __future__ import annotations
 
-import dataclasses
-import re
-
 import reflex as rx
 
-from ctreflex.components.template_preview import template_preview
+from ctreflex.pages.inbox.composer import ComposerState
+from ctreflex.pages.inbox.picker import TemplatePickerState
+from ctreflex.pages.inbox.thread import InboxState
 from ctreflex.services.sms import ChannelOption
-from ctreflex.services.templates import FormField, PreviewView, TemplateRow
 from ctreflex.whatsapp.limits import MAX_TEXT_CHARS, MEDIA_RULES
 
 UPLOAD_ID = "composer-upload"
-HEADER_UPLOAD_ID = "template-header-upload"
-HEADER_ACCEPT = {
-    "image": {"image/jpeg": [".jpg", ".jpeg"], "image/png": [".png"]},
-    "video": {"video/mp4": [".mp4"], "video/3gpp": [".3gp"]},
-    "document": {"application/pdf": [".pdf"]},
-}
-
-
-@dataclasses.dataclass(frozen=True)
-class PickerField:
-    """One input of the template form, with its error (a FormField plus UI bits)."""
-
-    key: str
-    dom_id: str  # "tf-body-1": a safe element id for focus and aria-describedby
-    label: str
-    kind: str
-    example: str
-    required: bool
-    max_length: int
-    is_media: bool
-    error: str = ""
-
-    @classmethod
-    def of(cls, f: FormField, error: str = "") -> PickerField:
-        return cls(
-            key=f.key,
-            dom_id="tf-" + re.sub(r"[^A-Za-z0-9_-]", "-", f.key),
-            label=f.label,
-            kind=f.kind,
-            example=f.example,
-            required=f.required,
-            max_length=f.max_length,
-            is_media=f.is_media,
-            error=error,
-        )
-
-
 ACCEPT = {
     "image/jpeg": [".jpg", ".jpeg"],
     "image/png": [".png"],
@@ -69,11 +31,11 @@ ACCEPT = {
 BROWSER_MAX_BYTES = max(rule.max_bytes for rule in MEDIA_RULES.values())
 
 
-def reply_chip(author: rx.Var[str], snippet: rx.Var[str], on_cancel) -> rx.Component:
+def reply_chip() -> rx.Component:
     return rx.el.div(
         rx.el.div(
-            rx.el.span("Replying to ", author, class_name="ct-quote-author"),
-            rx.el.span(snippet, class_name="ct-quote-text"),
+            rx.el.span("Replying to ", ComposerState.reply_author, class_name="ct-quote-author"),
+            rx.el.span(ComposerState.reply_snippet, class_name="ct-quote-text"),
             class_name="ct-quote ct-chip-quote",
         ),
         rx.icon_button(
@@ -81,7 +43,7 @@ def reply_chip(author: rx.Var[str], snippet: rx.Var[str], on_cancel) -> rx.Compo
             variant="ghost",
             size="1",
             aria_label="Cancel reply",
-            on_click=on_cancel,
+            on_click=ComposerState.cancel_reply,
             type="button",
         ),
         class_name="ct-chip",
@@ -89,27 +51,21 @@ def reply_chip(author: rx.Var[str], snippet: rx.Var[str], on_cancel) -> rx.Compo
     )
 
 
-def attachment_chip(
-    *,
-    name: rx.Var[str],
-    size: rx.Var[str],
-    kind: rx.Var[str],
-    url: rx.Var[str],
-    on_remove,
-) -> rx.Component:
+def attachment_chip() -> rx.Component:
+    kind = ComposerState.attachment_kind
     return rx.el.div(
         rx.cond(
             kind == "image",
-            rx.el.img(src=url, alt="", class_name="ct-chip-thumb"),
+            rx.el.img(src=ComposerState.attachment_url, alt="", class_name="ct-chip-thumb"),
             rx.el.div(
                 rx.icon(rx.cond(kind == "video", "film", "file-text"), size=20, aria_hidden="true"),
                 class_name="ct-chip-thumb ct-chip-icon",
             ),
         ),
         rx.el.div(
-            rx.el.div(name, class_name="ct-doc-name"),
+            rx.el.div(ComposerState.attachment_name, class_name="ct-doc-name"),
             rx.el.div(
-                size,
+                ComposerState.attachment_size,
                 " · ready to send; the message text becomes its caption",
                 class_name="ct-doc-meta",
             ),
@@ -120,7 +76,7 @@ def attachment_chip(
             variant="ghost",
             size="1",
             aria_label="Remove attachment",
-            on_click=on_remove,
+            on_click=ComposerState.remove_attachment,
             type="button",
         ),
         class_name="ct-chip",
@@ -128,24 +84,22 @@ def attachment_chip(
     )
 
 
-def locked_notice(
-    message: rx.Var[str], show_template: rx.Var[bool], on_open_picker
-) -> rx.Component:
+def locked_notice() -> rx.Component:
     return rx.el.div(
         rx.icon("lock", size=16, aria_hidden="true", flex_shrink="0"),
         rx.el.div(
-            rx.el.p(message, class_name="ct-locked-text"),
+            rx.el.p(ComposerState.locked_message, class_name="ct-locked-text"),
             flex="1",
         ),
         rx.cond(
-            show_template,
+            ComposerState.show_template_button,
             rx.button(
                 rx.icon("layout-template", size=14, aria_hidden="true"),
                 "Choose template",
                 size="2",
                 variant="solid",
                 type="button",
-                on_click=on_open_picker,
+                on_click=TemplatePickerState.open_picker,
                 aria_haspopup="dialog",
             ),
         ),
@@ -170,8 +124,9 @@ def _option_facts(o: rx.Var[ChannelOption]) -> rx.Var[str]:
     return rx.cond(~o.available, o.reason, rx.cond(o.channel == "sms", sms, whatsapp))
 
 
-def channel_switch(options: rx.Var[list[ChannelOption]], on_choose) -> rx.Component:
+def channel_switch() -> rx.Component:
     """WhatsApp / SMS, each saying what it allows now (a radio group of two buttons)."""
+    options = InboxState.channel_options
 
     def option(o: rx.Var[ChannelOption]) -> rx.Component:
         facts_id = "channel-facts-" + o.channel
@@ -193,7 +148,8 @@ def channel_switch(options: rx.Var[list[ChannelOption]], on_choose) -> rx.Compon
             aria_describedby=facts_id,
             aria_disabled=rx.cond(o.available, "false", "true"),
             title=rx.cond(o.note != "", o.note, o.attachments),
-            on_click=on_choose(o.channel),  # an unavailable one answers with its reason
+            # an unavailable one answers with its reason
+            on_click=ComposerState.choose_channel(o.channel),
             class_name=rx.cond(
                 o.selected,
                 "ct-switch-opt is-selected",
@@ -214,39 +170,31 @@ def channel_switch(options: rx.Var[list[ChannelOption]], on_choose) -> rx.Compon
     )
 
 
-def composer(
-    *,
-    conversation_key: rx.Var[int],
-    locked: rx.Var[bool],
-    locked_message: rx.Var[str],
-    show_template: rx.Var[bool],
-    on_open_picker,
-    channel_options: rx.Var[list[ChannelOption]],
-    on_choose_channel,
-    is_sms: rx.Var[bool],
-    sms_summary: rx.Var[str],
-    on_typed,
-    cost_line: rx.Var[str],
-    attach_allowed: rx.Var[bool],
-    attach_hint: rx.Var[str],
-    error: rx.Var[str],
-    on_submit,
-    reply_active: rx.Var[bool],
-    reply_author: rx.Var[str],
-    reply_snippet: rx.Var[str],
-    on_cancel_reply,
-    attachment_active: rx.Var[bool],
-    attachment_name: rx.Var[str],
-    attachment_size: rx.Var[str],
-    attachment_kind: rx.Var[str],
-    attachment_url: rx.Var[str],
-    on_remove_attachment,
-    uploading: rx.Var[bool],
-    upload_progress: rx.Var[int],
-    on_drop,
-    on_drop_rejected,
-    on_cancel_upload,
-) -> rx.Component:
+def _rejected_files(rejected: rx.Var) -> rx.event.EventSpec:
+    """Pass the browser's verdict with the file's name, type and size (a File object itself
+    does not survive the trip to the server)."""
+
+    def describe(record: rx.Var) -> rx.Var:
+        record = record.to(dict)
+        file = record["file"].to(dict)
+        return rx.Var.create(
+            {
+                "name": file["name"],
+                "type": file["type"],
+                "size": file["size"],
+                "errors": record["errors"],
+            }
+        )
+
+    return ComposerState.upload_rejected(rejected.to(list).map(describe))
+
+
+def composer() -> rx.Component:
+    """The composer of the open conversation (ComposerState)."""
+    locked = ComposerState.composer_locked
+    uploading = ComposerState.uploading
+    attach_allowed = ComposerState.attach_allowed
+    conversation_key = InboxState.open_id
     attach = rx.upload.root(
         rx.icon_button(
             rx.icon("paperclip", size=18),
@@ -254,7 +202,7 @@ def composer(
             size="3",
             type="button",
             aria_label="Attach file",
-            title=attach_hint,
+            title=ComposerState.attach_hint,
             disabled=locked | uploading | ~attach_allowed,
         ),
         id=UPLOAD_ID,
@@ -265,14 +213,16 @@ def composer(
         no_drag=True,
         no_keyboard=True,
         disabled=locked | uploading | ~attach_allowed,
-        on_drop=on_drop,
-        on_drop_rejected=on_drop_rejected,
+        on_drop=ComposerState.handle_upload(
+            rx.upload_files(upload_id=UPLOAD_ID, on_upload_progress=ComposerState.upload_progressed)
+        ),
+        on_drop_rejected=_rejected_files,
         class_name="ct-attach",
     )
     count = rx.cond(
-        is_sms,
+        InboxState.is_sms,
         rx.el.span(
-            sms_summary,
+            ComposerState.sms_summary,
             id="composer-segments",
             class_name="ct-count",
             title="SMS segments the carrier bills: 160 GSM-7 characters (70 with emoji or "
@@ -289,7 +239,7 @@ def composer(
         ),
     )
     template_button = rx.cond(
-        show_template & ~locked,
+        ComposerState.show_template_button & ~locked,
         rx.el.div(
             rx.icon_button(
                 rx.icon("layout-template", size=18),
@@ -299,7 +249,7 @@ def composer(
                 aria_label="Choose template",
                 aria_haspopup="dialog",
                 title="Send an approved WhatsApp template",
-                on_click=on_open_picker,
+                on_click=TemplatePickerState.open_picker,
             ),
             class_name="ct-attach",
         ),
@@ -317,8 +267,9 @@ def composer(
         variant="surface",
         class_name="ct-textarea",
         data_max=str(MAX_TEXT_CHARS),
-        on_change=on_typed.debounce(150),
+        on_change=ComposerState.typed.debounce(150),
     )
+    error = ComposerState.composer_error
     return rx.el.div(
         rx.cond(
             error != "",
@@ -330,38 +281,34 @@ def composer(
                 id="composer-error",
             ),
         ),
-        channel_switch(channel_options, on_choose_channel),
+        channel_switch(),
         rx.cond(
             locked,
-            locked_notice(locked_message, show_template, on_open_picker),
+            locked_notice(),
             rx.fragment(
-                rx.cond(reply_active, reply_chip(reply_author, reply_snippet, on_cancel_reply)),
+                rx.cond(ComposerState.reply_to_id > 0, reply_chip()),
                 rx.cond(
                     uploading,
                     rx.el.div(
-                        rx.el.span("Uploading… ", upload_progress.to_string(), "%"),
-                        rx.progress(value=upload_progress, max=100, size="1", flex="1"),
+                        rx.el.span("Uploading… ", ComposerState.upload_progress.to_string(), "%"),
+                        rx.progress(
+                            value=ComposerState.upload_progress, max=100, size="1", flex="1"
+                        ),
                         rx.button(
                             "Cancel",
                             size="1",
                             variant="ghost",
-                            on_click=on_cancel_upload,
+                            on_click=[
+                                rx.cancel_upload(UPLOAD_ID),
+                                ComposerState.upload_cancelled,
+                            ],
                             type="button",
                         ),
                         class_name="ct-chip ct-upload",
                         role="status",
                     ),
                 ),
-                rx.cond(
-                    attachment_active,
-                    attachment_chip(
-                        name=attachment_name,
-                        size=attachment_size,
-                        kind=attachment_kind,
-                        url=attachment_url,
-                        on_remove=on_remove_attachment,
-                    ),
-                ),
+                rx.cond(ComposerState.attachment_id > 0, attachment_chip()),
             ),
         ),
         rx.form(
@@ -380,318 +327,20 @@ def composer(
                 ),
                 class_name="ct-composer-row",
             ),
-            on_submit=on_submit,
+            on_submit=ComposerState.send,
             reset_on_submit=False,
             id="composer-form",
         ),
         rx.cond(
-            (cost_line != "") & ~locked,
+            (InboxState.cost_line != "") & ~locked,
             rx.el.p(
                 rx.icon("receipt", size=12, aria_hidden="true"),
                 rx.el.span("Cost: ", class_name="sr-only"),
-                cost_line,
+                InboxState.cost_line,
                 id="composer-cost",
                 class_name="ct-cost",
             ),
         ),
         id="composer",
         class_name="ct-composer",
-    )
-
-
-# ---------------------------------------------------------------------- template picker
-
-
-def _template_item(row: rx.Var[TemplateRow], on_choose) -> rx.Component:
-    return rx.el.li(
-        rx.el.button(
-            rx.el.div(
-                rx.el.span(row.name, class_name="ct-tpl-name"),
-                rx.badge(row.language, variant="soft", color_scheme="gray", size="1"),
-                rx.badge(
-                    row.category.lower(),
-                    variant="soft",
-                    size="1",
-                    color_scheme=rx.cond(row.category == "MARKETING", "orange", "blue"),
-                ),
-                rx.cond(
-                    row.header != "",
-                    rx.badge(row.header + " header", variant="outline", size="1"),
-                ),
-                class_name="ct-tpl-head",
-            ),
-            rx.el.div(row.body, class_name="ct-tpl-body"),
-            type="button",
-            on_click=on_choose(row.id),
-            aria_label=row.name + " (" + row.language + ")",
-            class_name="ct-tpl-item",
-        ),
-    )
-
-
-def _field_input(
-    f: rx.Var[PickerField],
-    *,
-    on_value,
-    header_kind: rx.Var[str],
-    header_name: rx.Var[str],
-    header_uploading: rx.Var[bool],
-    on_header_drop,
-    on_header_rejected,
-    on_remove_header,
-) -> rx.Component:
-    error_id = f.dom_id + "-error"
-    invalid = rx.cond(f.error != "", "true", "false")
-    text_input = rx.el.input(
-        id=f.dom_id,
-        name=f.key,
-        placeholder=rx.cond(f.example != "", "e.g. " + f.example, ""),
-        aria_invalid=invalid,
-        aria_describedby=error_id,
-        aria_required=rx.cond(f.required, "true", "false"),
-        max_length=rx.cond(f.max_length > 0, f.max_length, 2000),
-        auto_complete="off",
-        on_change=lambda v: on_value(f.key, v),
-        class_name="ct-tpl-input",
-    )
-    media = rx.el.div(
-        rx.cond(
-            header_name != "",
-            rx.el.div(
-                rx.icon("paperclip", size=14, aria_hidden="true"),
-                rx.el.span(header_name, class_name="ct-ellipsis"),
-                rx.icon_button(
-                    rx.icon("x", size=12),
-                    size="1",
-                    variant="ghost",
-                    type="button",
-                    aria_label="Remove header file",
-                    on_click=on_remove_header,
-                ),
-                class_name="ct-tpl-file",
-            ),
-            rx.upload.root(
-                rx.button(
-                    rx.icon("upload", size=14, aria_hidden="true"),
-                    rx.cond(header_uploading, "Uploading…", "Upload " + header_kind),
-                    size="1",
-                    variant="soft",
-                    type="button",
-                    aria_label="Upload header " + header_kind,
-                ),
-                id=HEADER_UPLOAD_ID,
-                accept=rx.match(
-                    header_kind,
-                    ("video", HEADER_ACCEPT["video"]),
-                    ("document", HEADER_ACCEPT["document"]),
-                    HEADER_ACCEPT["image"],
-                ),
-                max_size=BROWSER_MAX_BYTES,
-                multiple=False,
-                max_files=1,
-                no_drag=True,
-                no_keyboard=True,
-                on_drop=on_header_drop,
-                on_drop_rejected=on_header_rejected,
-            ),
-        ),
-        rx.el.span("or a link", class_name="ct-tpl-or"),
-        rx.el.input(
-            id=f.dom_id,
-            name=f.key,
-            type="url",
-            placeholder="https://…",
-            aria_label=f.label + " link (https)",
-            aria_invalid=invalid,
-            aria_describedby=error_id,
-            disabled=header_name != "",
-            on_change=lambda v: on_value(f.key, v),
-            class_name="ct-tpl-input ct-tpl-link",
-        ),
-        class_name="ct-tpl-media",
-        role="group",
-        aria_label=f.label,
-    )
-    return rx.el.div(
-        rx.cond(
-            f.is_media,
-            rx.el.span(f.label, class_name="ct-tpl-label"),
-            rx.el.label(
-                f.label,
-                rx.cond(f.required, rx.el.span(" *", aria_hidden="true"), ""),
-                html_for=f.dom_id,
-                class_name="ct-tpl-label",
-            ),
-        ),
-        rx.cond(f.is_media, media, text_input),
-        rx.el.div(
-            rx.cond(
-                f.error != "",
-                rx.fragment(rx.icon("circle-alert", size=12, aria_hidden="true"), f.error),
-            ),
-            id=error_id,
-            class_name="ct-tpl-error",
-            role=rx.cond(f.error != "", "alert", "none"),
-        ),
-        class_name=rx.cond(f.error != "", "ct-tpl-field is-invalid", "ct-tpl-field"),
-    )
-
-
-def template_picker(
-    *,
-    open: rx.Var[bool],  # noqa: A002 - the dialog's own word
-    on_open_change,
-    query: rx.Var[str],
-    on_query,
-    rows: rx.Var[list[TemplateRow]],
-    on_choose,
-    chosen_id: rx.Var[int],
-    title: rx.Var[str],
-    on_back,
-    fields: rx.Var[list[PickerField]],
-    on_value,
-    preview: rx.Var[PreviewView],
-    cost: rx.Var[str],
-    error: rx.Var[str],
-    notice: rx.Var[str],
-    sending: rx.Var[bool],
-    on_submit,
-    header_name: rx.Var[str],
-    header_uploading: rx.Var[bool],
-    on_header_drop,
-    on_header_rejected,
-    on_remove_header,
-) -> rx.Component:
-    """A dialog: the approved templates (the customer's language first, search), then a form
-    field per variable beside a live preview, the price line and Send."""
-    listing = rx.el.div(
-        rx.el.input(
-            type="search",
-            placeholder="Search by name or text",
-            aria_label="Search templates",
-            default_value=query,
-            on_change=on_query.debounce(200),
-            class_name="ct-tpl-input ct-tpl-search",
-        ),
-        rx.cond(
-            notice != "",
-            rx.callout(notice, icon="info", color_scheme="amber", size="1", role="status"),
-        ),
-        rx.cond(
-            rows.length() > 0,
-            rx.el.ul(
-                rx.foreach(rows, lambda r: _template_item(r, on_choose)),
-                class_name="ct-tpl-list",
-                aria_label="Approved templates",
-            ),
-            rx.el.p(
-                rx.cond(
-                    query != "",
-                    "No approved template matches this search.",
-                    "No approved templates yet. An admin can sync them on the Templates page.",
-                ),
-                class_name="ct-tpl-empty",
-            ),
-        ),
-        class_name="ct-tpl-listing",
-    )
-    form = rx.form(
-        rx.el.div(
-            rx.el.div(
-                rx.button(
-                    rx.icon("arrow-left", size=14, aria_hidden="true"),
-                    "All templates",
-                    size="1",
-                    variant="ghost",
-                    type="button",
-                    on_click=on_back,
-                ),
-                rx.el.h3(title, class_name="ct-tpl-title"),
-                rx.cond(
-                    error != "",
-                    rx.callout(
-                        error,
-                        icon="triangle-alert",
-                        color_scheme="red",
-                        size="1",
-                        role="alert",
-                        id="template-error",
-                    ),
-                ),
-                rx.cond(
-                    fields.length() > 0,
-                    rx.foreach(
-                        fields,
-                        lambda f: _field_input(
-                            f,
-                            on_value=on_value,
-                            header_kind=preview.header_kind,
-                            header_name=header_name,
-                            header_uploading=header_uploading,
-                            on_header_drop=on_header_drop,
-                            on_header_rejected=on_header_rejected,
-                            on_remove_header=on_remove_header,
-                        ),
-                    ),
-                    rx.el.p("This template has no variables.", class_name="ct-tpl-empty"),
-                ),
-                class_name="ct-tpl-fields",
-                key=chosen_id,
-            ),
-            rx.el.div(
-                rx.el.div("Preview", class_name="ct-tpl-label", aria_hidden="true"),
-                template_preview(preview, id="template-preview"),
-                class_name="ct-tpl-preview",
-            ),
-            class_name="ct-tpl-grid",
-        ),
-        rx.el.div(
-            rx.el.p(
-                rx.icon("receipt", size=12, aria_hidden="true"),
-                rx.el.span("Cost: ", class_name="sr-only"),
-                cost,
-                id="template-cost",
-                class_name="ct-cost",
-            ),
-            rx.dialog.close(
-                rx.button("Cancel", variant="soft", color_scheme="gray", type="button"),
-            ),
-            rx.button(
-                rx.cond(sending, rx.spinner(size="1"), rx.icon("send-horizontal", size=14)),
-                "Send template",
-                type="submit",
-                disabled=sending,
-                aria_label="Send template",
-            ),
-            class_name="ct-tpl-actions",
-        ),
-        on_submit=on_submit,
-        reset_on_submit=False,
-        id="template-form",
-    )
-    return rx.dialog.root(
-        rx.dialog.content(
-            rx.dialog.title("Choose a template"),
-            rx.dialog.description(
-                "Approved WhatsApp templates only; they can be sent whether the 24-hour "
-                "window is open or closed.",
-                size="2",
-                color="var(--gray-11)",
-            ),
-            rx.cond(chosen_id > 0, form, listing),
-            rx.dialog.close(
-                rx.icon_button(
-                    rx.icon("x", size=16),
-                    variant="ghost",
-                    size="1",
-                    aria_label="Close",
-                    type="button",
-                    class_name="ct-tpl-x",
-                ),
-            ),
-            class_name="ct-tpl-dialog",
-            max_width="56rem",
-        ),
-        open=open,
-        on_open_change=on_open_change,
     )

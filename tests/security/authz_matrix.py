@@ -207,8 +207,9 @@ HANDLERS: dict[str, Row] = {
     # a client may set any public var: pretending to be an admin must change nothing
     **handlers("AuthState", USER, "setvar", args={"var_name": "role", "value": "admin"}),
     **handlers("LoginState", PUBLIC, "on_load setvar"),
-    # inbox (list and thread)
+    # inbox (list, thread, composer, template picker: ctreflex/pages/inbox/)
     **handlers("InboxListState", USER, "setvar", args={"var_name": "counts", "value": {}}),
+    **handlers("InboxListState", USER, "set_query clear_query set_list_filter set_sort"),
     # the open conversation's id is a public var: set to the other tenant's, nothing may follow
     **handlers(
         "InboxState",
@@ -216,16 +217,21 @@ HANDLERS: dict[str, Row] = {
         "setvar",
         args={"var_name": "open_id", "value": "foreign:conversation"},
     ),
+    **handlers("InboxState", USER, "load toggle_details heartbeat send_read_receipt listen"),
     **handlers(
-        "InboxState",
+        "ComposerState",
         USER,
-        "load set_query clear_query set_list_filter set_sort toggle_details typed heartbeat "
-        "start_reply cancel_reply choose_channel send send_read_receipt retry resend_sms "
+        "typed start_reply cancel_reply choose_channel send deliver retry resend_sms "
+        "handle_upload upload_progressed upload_rejected upload_cancelled remove_attachment "
+        "setvar",
+    ),
+    **handlers(
+        "TemplatePickerState",
+        USER,
         "open_picker close_picker set_picker_open set_picker_query choose_template "
-        "back_to_templates set_template_value submit_template deliver deliver_template "
-        "handle_upload handle_header_upload upload_progressed upload_rejected upload_cancelled "
-        "header_upload_started header_upload_rejected remove_attachment remove_header_media "
-        "listen",
+        "back_to_templates set_template_value submit_template deliver_template "
+        "handle_header_upload header_upload_started header_upload_rejected remove_header_media "
+        "setvar",
     ),
     # templates (agents and admins); sync is for admins (an agent is told so)
     **handlers(
@@ -282,6 +288,8 @@ DEFAULT_ARGS = {
 STATE_PAGES = {
     "InboxState": "/inbox/[conversation_id]",
     "InboxListState": "/inbox/[conversation_id]",
+    "ComposerState": "/inbox/[conversation_id]",
+    "TemplatePickerState": "/inbox/[conversation_id]",
     "TemplatesState": "/templates",
     "NumbersState": "/numbers",
     "UsageState": "/usage",

@@ -1,0 +1,28 @@
+"""The inbox, by concern. Its states form one chain under AuthState (so SessionGuard clears
+them all for a signed-out tab):
+
+- `listing.InboxListState`: the conversation list, its search, filter and sort;
+- `thread.InboxState` (a substate): the open conversation, on_load and the heartbeat;
+  `live` runs its live listener;
+- `composer.ComposerState` and `picker.TemplatePickerState` (substates of InboxState): the
+  drafts in the open conversation, reached by the others with `get_state`;
+- `page`: the two routes. The components (ctreflex/components/composer.py, template_picker.py)
+  import the states they render.
+"""
+
+from ctreflex.pages.inbox import page  # registers the two routes
+from ctreflex.pages.inbox.composer import ComposerState
+from ctreflex.pages.inbox.listing import InboxListState
+from ctreflex.pages.inbox.live import listener_count
+from ctreflex.pages.inbox.picker import PickerField, TemplatePickerState
+from ctreflex.pages.inbox.thread import InboxState
+
+__all__ = [
+    "ComposerState",
+    "InboxListState",
+    "InboxState",
+    "PickerField",
+    "TemplatePickerState",
+    "listener_count",
+    "page",
+]

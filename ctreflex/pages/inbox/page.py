@@ -1,0 +1,101 @@
+"""/inbox and /inbox/[conversation_id]: conversation list | thread | contact details."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from ctreflex import routes
+from ctreflex.components.composer import composer
+from ctreflex.components.conversation_list import conversation_list
+from ctreflex.components.layout import app_page
+from ctreflex.components.template_picker import template_picker
+from ctreflex.components.thread import (
+    details_panel,
+    empty_thread,
+    message_log,
+    not_found,
+    thread_header,
+)
+from ctreflex.pages.inbox.composer import ComposerState
+from ctreflex.pages.inbox.listing import InboxListState
+from ctreflex.pages.inbox.live import HEARTBEAT_MS
+from ctreflex.pages.inbox.thread import InboxState
+from ctreflex.state.auth import AuthState
+
+
+def thread_pane() -> rx.Component:
+    return rx.el.section(
+        rx.cond(
+            InboxState.has_conversation,
+            rx.fragment(
+                thread_header(InboxState.detail, InboxState.toggle_details),
+                message_log(
+                    InboxState.messages,
+                    InboxState.open_id,
+                    ComposerState.start_reply,
+                    ComposerState.retry,
+                    ComposerState.resend_sms,
+                ),
+                composer(),
+                template_picker(),
+            ),
+            rx.cond(
+                InboxState.missing,
+                not_found(),
+                rx.cond(
+                    InboxState.open_id > 0, rx.center(rx.spinner(), height="100%"), empty_thread()
+                ),
+            ),
+        ),
+        aria_label="Conversation",
+        class_name="ct-pane-thread",
+    )
+
+
+def inbox_body() -> rx.Component:
+    return rx.el.div(
+        rx.script(src="/inbox.js"),
+        rx.moment(
+            interval=HEARTBEAT_MS,
+            on_change=InboxState.heartbeat,
+            display="none",
+            aria_hidden="true",
+        ),
+        conversation_list(
+            rows=InboxListState.rows,
+            selected_id=InboxState.open_id,
+            query=InboxListState.query,
+            on_query=InboxListState.set_query,
+            on_clear_query=InboxListState.clear_query,
+            current_filter=InboxListState.list_filter,
+            counts=InboxListState.counts,
+            on_filter=lambda key: InboxListState.set_list_filter(key),
+            sort=InboxListState.sort,
+            on_sort=InboxListState.set_sort,
+            loading=~InboxListState.loaded,
+        ),
+        thread_pane(),
+        rx.cond(
+            InboxState.has_conversation,
+            details_panel(
+                InboxState.detail,
+                InboxState.details_toggled,
+                InboxState.toggle_details,
+                InboxState.ledger,
+            ),
+        ),
+        class_name=rx.cond(InboxState.open_id > 0, "ct-inbox has-open", "ct-inbox"),
+    )
+
+
+ON_LOAD = [AuthState.require_login, InboxState.load]
+
+
+@rx.page(route=routes.INBOX, title="Inbox · CT Text", on_load=ON_LOAD)
+def inbox_page() -> rx.Component:
+    return app_page("Inbox", inbox_body)
+
+
+@rx.page(route=routes.CONVERSATION, title="Conversation · CT Text", on_load=ON_LOAD)
+def conversation_page() -> rx.Component:
+    return app_page("Inbox", inbox_body)

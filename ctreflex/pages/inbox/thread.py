@@ -1,0 +1,273 @@
+"""The open conversation: its header, messages, contact details and opt-out ledger, what each
+channel allows now; the page's on_load, heartbeat and live listener (ctreflex.pages.inbox.live).
+
+The drafts made in the open conversation live in substates of `InboxState` (the composer,
+the template picker); `load` and the listener reach them with `get_state` through `_drafts`.
+"""
+
+from __future__ import annotations
+
+import time
+
+import reflex as rx
+
+from ctreflex import db, routes
+from ctreflex.models import utc_now
+from ctreflex.pages.inbox import live
+from ctreflex.pages.inbox.listing import InboxListState, ListResult
+from ctreflex.services import conversations as convs
+from ctreflex.services import sms, templates
+from ctreflex.services.conversations import (
+    ConversationDetail,
+    ConversationRow,
+    LedgerEntry,
+    MessageRow,
+)
+from ctreflex.services.sms import ChannelOption
+
+EMPTY_DETAIL = ConversationDetail(
+    id=0,
+    name="",
+    first_name="",
+    initials="",
+    number="",
+    country="",
+    region="",
+    profile_name="",
+    wa_id="",
+    channel="whatsapp",
+    business_number="",
+    window_state="none",
+    window_text="",
+    window_expires_ms=0,
+    window_closes_at="",
+    first_contact="",
+    last_inbound="",
+    marketing_opted_out=False,
+    sms_opted_out=False,
+)
+
+
+def _conversation_id_from(path: str) -> int:
+    """/inbox/42 -> 42; /inbox -> 0."""
+    parts = [p for p in (path or "").split("/") if p]
+    if len(parts) == 2 and parts[0] == routes.INBOX.strip("/") and parts[1].isdigit():
+        return int(parts[1])
+    return 0
+
+
+def _as_row(detail: ConversationDetail) -> ConversationRow:
+    """Enough of a list row to ask `next_list_change` about one conversation."""
+    return ConversationRow(
+        id=detail.id,
+        name="",
+        initials="",
+        number="",
+        country="",
+        region="",
+        preview="",
+        preview_prefix="",
+        unread=0,
+        channel=detail.channel,
+        last_at="",
+        window_state=detail.window_state,
+        window_text="",
+        window_short="",
+        window_expires_ms=detail.window_expires_ms,
+    )
+
+
+class InboxState(InboxListState):
+    open_id: int = 0
+    detail: ConversationDetail = EMPTY_DETAIL
+    missing: bool = False
+    messages: list[MessageRow] = []
+    details_toggled: bool = False
+
+    # channel switch (WhatsApp / SMS), the price line, the contact's opt-out ledger
+    channel_options: list[ChannelOption] = []
+    cost_line: str = ""
+    ledger: list[LedgerEntry] = []
+
+    _detail_edge: float = 0.0  # epoch s when the open conversation's window next changes
+    _beat: float = 0.0  # last heartbeat from the page (epoch s)
+
+    @rx.var
+    def has_conversation(self) -> bool:
+        return self.open_id > 0 and self.detail.id == self.open_id
+
+    @rx.var
+    def is_sms(self) -> bool:
+        return self.detail.channel == "sms"
+
+    # ------------------------------------------------------------------ drafts (substates)
+
+    async def _drafts(self) -> list[InboxState]:
+        """The substates drafting in the open conversation (composer, template picker)."""
+        subs = sorted(InboxState.get_substates(), key=lambda c: c.get_full_name())
+        return [await self.get_state(cls) for cls in subs]
+
+    def _reset_draft(self) -> None:
+        """A substate forgets its draft (another conversation was opened)."""
+
+    def _on_live(self, session, kinds: set, everything: bool) -> None:
+        """A substate catches up with a batch of live events (after the thread's reload)."""
+
+    # ------------------------------------------------------------------ loading
+
+    def _clear_open(self, missing: bool) -> None:
+        self.detail, self.messages, self.missing = EMPTY_DETAIL, [], missing
+        self.channel_options, self.ledger, self.cost_line = [], [], ""
+        self._detail_edge = 0.0
+
+    def _load_open(self, session) -> None:
+        if not self.open_id:
+            self._clear_open(missing=False)
+            return
+        now = utc_now()
+        detail = convs.get_detail(
+            session=session,
+            account_id=self._account_id,
+            conversation_id=self.open_id,
+            tz=self._tz,
+            now=now,
+        )
+        if detail is None:
+            self._clear_open(missing=True)
+            return
+        self.detail, self.missing = detail, False
+        self.messages = convs.thread_rows(
+            session=session,
+            account_id=self._account_id,
+            conversation_id=self.open_id,
+            tz=self._tz,
+            now=now,
+        )
+        self.ledger = convs.ledger_rows(
+            session=session,
+            account_id=self._account_id,
+            conversation_id=self.open_id,
+            tz=self._tz,
+        )
+        self._load_channel(session)
+        edge = convs.next_list_change([_as_row(detail)], now)
+        self._detail_edge = time.time() + edge if edge is not None else 0.0
+
+    def _load_channel(self, session) -> None:
+        """What each channel allows now, and the price of a free-form message on the
+        conversation's channel."""
+        self.channel_options = sms.channel_options(
+            session=session, account_id=self._account_id, conversation_id=self.open_id
+        )
+        self.cost_line = templates.cost(
+            session=session,
+            account_id=self._account_id,
+            conversation_id=self.open_id,
+            template_id=None,
+        ).summary
+
+    def _reload(self, *, thread: bool = True) -> None:
+        """The open conversation (unless `thread` is False) and the list, from the database."""
+        with db.session_scope() as session:
+            if thread:
+                self._load_open(session)
+            self._load_list(session)
+
+    @rx.event
+    async def load(self):
+        user = self.current_user()
+        if user is None:
+            return rx.redirect(routes.LOGIN, replace=True)
+        self._apply(user)
+        self._remember(user)
+        new_id = _conversation_id_from(self.router.url.path)
+        if new_id != self.open_id:
+            for draft in await self._drafts():
+                draft._reset_draft()
+        self.open_id = new_id
+        was_unread = False
+        with db.session_scope() as session:
+            if new_id:
+                was_unread = convs.mark_read(
+                    session=session, account_id=self._account_id, conversation_id=new_id
+                )
+            self._load_open(session)
+            self._load_list(session)
+        self.loaded = True
+        events: list = [rx.call_script("window.ctInbox && window.ctInbox.opened()")]
+        if was_unread and self.has_conversation:
+            events.append(InboxState.send_read_receipt)
+        live.wake(self.router.session.client_token)  # its timeout, for the conversation now open
+        return events
+
+    @rx.event
+    def toggle_details(self):
+        self.details_toggled = not self.details_toggled
+
+    # ------------------------------------------------------------------ live updates
+
+    @rx.event
+    def heartbeat(self, _now: str = ""):
+        """Pinged by the inbox page on mount and every 45 s: keeps (or restarts) this tab's
+        listener. Started from here rather than from on_load, because Reflex cancels what an
+        on_load chain started when the tab navigates."""
+        self._beat = time.time()
+        if live.is_listening(self.router.session.client_token):
+            return
+        if not self._account_id:
+            user = self.current_user()
+            if user is None:
+                return
+            self._remember(user)
+        return InboxState.listen
+
+    @rx.event(background=True)
+    async def listen(self):
+        await live.listen(self)
+
+    async def _refresh(
+        self,
+        batch: list[dict],
+        everything: bool,
+        pre: ListResult | None = None,
+        planned: tuple[tuple | None, int] = (None, 0),
+    ) -> bool:
+        """Reload what the batch touched; True when the open conversation was just read.
+        `pre`: the list (and mark_read) already computed for `planned` (see live.plan), used
+        when the view and the open conversation have not changed since."""
+        read_now = False
+        ids = {e.get("conversation_id") for e in batch}
+        kinds = {e.get("type") for e in batch}
+        open_hit = everything or self.open_id in ids
+        now = time.time()
+        view, mark_id = live.plan(self, batch, everything)
+        marked = pre is not None and planned[1] == mark_id  # mark_read done along with pre
+        usable = marked and planned[0] == view
+        drafts = await self._drafts()
+        with db.session_scope() as session:
+            if mark_id:
+                if marked:
+                    read_now = pre.read_now
+                else:
+                    read_now = convs.mark_read(
+                        session=session, account_id=self._account_id, conversation_id=mark_id
+                    )
+            if open_hit or (self._detail_edge and now >= self._detail_edge):
+                self._load_open(session)
+            if view is not None:
+                if usable:
+                    self._apply_list(pre)
+                else:
+                    self._load_list(session)
+            for draft in drafts:
+                draft._on_live(session, kinds, everything)
+        return read_now
+
+    @rx.event(background=True)
+    async def send_read_receipt(self):
+        """Blue ticks on the customer's phone once the agent has opened the conversation."""
+        async with self:
+            account_id, conversation_id = self._account_id, self.open_id
+            whatsapp = self.detail.channel == "whatsapp"
+        if whatsapp:
+            await live.read_receipt(account_id, conversation_id)

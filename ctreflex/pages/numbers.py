@@ -436,6 +436,17 @@ def _row(n: rx.Var[NumberView]) -> rx.Component:
             rx.vstack(
                 rx.text(n.number, weight="medium", white_space="nowrap"),
                 rx.cond(n.note != "", rx.text(n.note, size="1", color_scheme="amber")),
+                rx.cond(  # on a phone the limit column is off to the right: its count here too
+                    n.limit_used != "",
+                    rx.text(
+                        n.limit_used,
+                        size="1",
+                        color_scheme=rx.cond(
+                            n.limit_full, "red", rx.cond(n.limit_warn, "amber", "gray")
+                        ),
+                        display=rx.breakpoints(initial="block", md="none"),
+                    ),
+                ),
                 spacing="1",
             )
         ),

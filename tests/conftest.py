@@ -160,3 +160,38 @@ def read_line_within(stream, timeout: float) -> str:
     reader.join(timeout)
     assert result, "the other process did not answer in time"
     return result[0].strip()
+
+
+@pytest.fixture(scope="session")
+def served_app(tmp_path_factory):
+    """The app served for real (production mode, one port) on a fresh seeded database: ONE per
+    test session for every browser test (tests/e2e, tests/security, ...). The compiled frontend
+    in .web names the port it was built for, so a second served app built from the same folder
+    would send the first one's pages to the wrong websocket."""
+    from tests.e2e.conftest import (
+        ServedApp,
+        app_env,
+        free_port,
+        prepare_database,
+        start_app,
+        stop_group,
+        wait_ready,
+    )
+
+    data = tmp_path_factory.mktemp("served")
+    port = free_port()
+    env = app_env(data, port)
+    prepare_database(env)
+    log = data / "app.log"
+    proc = start_app(env, port, log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(proc, url, log)
+        yield ServedApp(url, env, log)
+    finally:
+        stop_group(proc)
+
+
+@pytest.fixture(scope="session")
+def base_url(served_app) -> str:
+    return served_app.url

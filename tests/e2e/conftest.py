@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 from playwright.sync_api import Page
 
 from tests.conftest import ROOT
@@ -97,27 +96,6 @@ class ServedApp:
         self.url = url
         self.env = env
         self.log = log
-
-
-@pytest.fixture(scope="session")
-def served_app(tmp_path_factory) -> ServedApp:
-    data = tmp_path_factory.mktemp("served")
-    port = free_port()
-    env = app_env(data, port)
-    prepare_database(env)
-    log = data / "app.log"
-    proc = start_app(env, port, log)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(proc, url, log)
-        yield ServedApp(url, env, log)
-    finally:
-        stop_group(proc)
-
-
-@pytest.fixture(scope="session")
-def base_url(served_app) -> str:
-    return served_app.url
 
 
 def login(page: Page, base_url: str, email: str, password: str) -> None:

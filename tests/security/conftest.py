@@ -334,32 +334,3 @@ def roles(seeded, tmp_path, monkeypatch) -> RoleSet:
     reset_settings_cache()
     yield build_roles(seeded, media_dir)
     reset_settings_cache()
-
-
-@pytest.fixture(scope="session")
-def served_app(tmp_path_factory):
-    """The app served for real in production mode on one port (compiled pages, websocket, routes:
-    the whole Reflex stack) on a fresh seeded database, for the browser-marked tests here
-    (test_session_headers.py, test_logged_out_tab.py). Run them under flock /tmp/e2e.lock."""
-    from tests.e2e.conftest import (
-        ServedApp,
-        app_env,
-        free_port,
-        prepare_database,
-        start_app,
-        stop_group,
-        wait_ready,
-    )
-
-    data = tmp_path_factory.mktemp("served-security")
-    port = free_port()
-    env = app_env(data, port, CTREFLEX_RUN_SCHEDULER="false")
-    prepare_database(env)
-    log = data / "app.log"
-    proc = start_app(env, port, log)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(proc, url, log)
-        yield ServedApp(url, env, log)
-    finally:
-        stop_group(proc)

@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 from ctreflex.models import Message, WebhookEvent
 from ctreflex.services import seed
 from tests.api.conftest import wait_for
-from tests.e2e.conftest import base_url, login, served_app  # noqa: F401 - fixtures
+from tests.e2e.conftest import login
 
 pytestmark = pytest.mark.browser
 
@@ -42,7 +42,7 @@ def _dead_event(engine, mid: str, text: str) -> int:
         return event.id
 
 
-def test_admin_retries_and_discards_dead_webhooks(page: Page, served_app, base_url):  # noqa: F811
+def test_admin_retries_and_discards_dead_webhooks(page: Page, served_app, base_url):
     engine = create_engine(served_app.env["CTREFLEX_DATABASE_URL"])
     stamp = time.monotonic_ns()
     retry_mid, discard_mid = f"wamid.page.retry.{stamp}", f"wamid.page.discard.{stamp}"

@@ -70,7 +70,12 @@ def _settled(message_id: int):
         if message.media_id is None:
             return message, None
         mf = s.get(MediaFile, message.media_id)
-        return (message, mf) if mf.state != "pending" else None
+        if mf.state == "pending":
+            return None
+        # the file and its message change in one commit, but the message was read before the
+        # file: read it again so both come from after that commit (PostgreSQL reads committed)
+        s.refresh(message)
+        return message, mf
 
 
 HOSTILE_WHATSAPP = [

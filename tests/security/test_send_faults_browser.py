@@ -12,7 +12,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import base_url, login, served_app  # noqa: F401 - fixtures
+from tests.e2e.conftest import login
 
 pytestmark = pytest.mark.browser
 
@@ -28,7 +28,7 @@ def _copies(base: str, wa_id: str, text: str) -> list[dict]:
             if (m["request"].get("text") or {}).get("body") == text]
 
 
-def test_unconfirmed_and_retrying_sends_say_so_and_go_out_once(page: Page, base_url):  # noqa: F811
+def test_unconfirmed_and_retrying_sends_say_so_and_go_out_once(page: Page, base_url):
     wa_id, name = f"1212556{uuid.uuid4().int % 10_000:04d}", f"Fault {uuid.uuid4().hex[:6]}"
     r = httpx.post(f"{base_url}/simulator/control/customers/{wa_id}/messages",
                    json={"profile_name": name, "type": "text", "text": "Are you open?"},

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from ctreflex.api import (
     account,
     admin,
+    consent,
     health,
     media,
     security,
@@ -27,6 +28,7 @@ def build_api() -> FastAPI:
     api.include_router(account.router)
     api.include_router(admin.router)
     api.include_router(templates.router)
+    api.include_router(consent.router)  # agent-recorded opt-outs / opt-ins
     api.include_router(webhooks.router)  # the GET handshake
     api.add_middleware(webhooks.WebhookLane)  # the signed POSTs
     api.include_router(media.router)

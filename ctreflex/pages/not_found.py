@@ -50,6 +50,6 @@ def not_found_body() -> rx.Component:
     )
 
 
-@rx.page(route="404", title="Page not found · CT Text")
+@rx.page(route="/404", title="Page not found · CT Text")  # Reflex's custom 404
 def not_found_page() -> rx.Component:
     return not_found_body()

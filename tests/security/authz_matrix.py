@@ -103,6 +103,15 @@ HTTP_ROUTES: dict[str, Row] = {
         "401", "401", "403", "own-only", "own-only", "ok", args={"event_id": "event_b"}
     ),
     "GET /api/templates": row(*SIGNED_IN),
+    # an agent records an opt-out / opt-in the customer asked for in words (issue 14)
+    "POST /api/conversations/{conversation_id}/opt-out": row(
+        "401", "401", "own-only", "own-only", "own-only", "404",
+        args={"conversation_id": "conversation"},
+    ),
+    "POST /api/conversations/{conversation_id}/opt-in": row(
+        "401", "401", "own-only", "own-only", "own-only", "404",
+        args={"conversation_id": "conversation"},
+    ),
     "POST /api/templates/sync": row(*ADMIN_ONLY),
     "GET /media/{media_id}": row(
         "401", "401", "own-only", "own-only", "own-only", "404", args={"media_id": "media"}
@@ -169,6 +178,8 @@ PAGES: dict[str, Row] = {
     "/admin/jobs": row(*LOGIN_FIRST, "redirect-inbox", "ok", "ok", "ok"),
     "/admin/events": row(*LOGIN_FIRST, "redirect-inbox", "ok", "ok", "ok"),
     "/admin/api": row(*LOGIN_FIRST, "redirect-inbox", "ok", "ok", "ok"),
+    # the custom 404 page (issue 14): static, no on_load, nothing of any account
+    "/404": row("ok", "ok", "ok", "ok", "ok", "ok"),
 }
 
 # ----------------------------------------------------------------------------- event handlers
@@ -244,7 +255,8 @@ HANDLERS: dict[str, Row] = {
     **handlers(
         "NumbersState",
         ADMIN,
-        "load disable enable open_wizard set_wizard_open set_waba_id set_token set_pnid "
+        "load disable enable ask_disable set_confirm_open confirm_disable "
+        "open_wizard set_wizard_open set_waba_id set_token set_pnid "
         "set_method set_code set_pin back submit_account send_code submit_code submit_pin setvar",
     ),
     **handlers("UsageState", ADMIN, "load set_start set_end apply recompute setvar"),

@@ -148,8 +148,16 @@ def seeded(session) -> Session:
 
 def pytest_collection_modifyitems(config, items):
     """Browser tests last: Playwright's sync API leaves an event loop on the main thread,
-    which breaks later tests that call asyncio.run()."""
-    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+    which breaks later tests that call asyncio.run(). Among them, the ones that build and serve
+    their own frontend (tests/scale) first: the session's `served_app` builds .web for its own
+    port when it starts, and must be the last build while it serves."""
+
+    def order(item) -> tuple[bool, bool]:
+        browser = item.get_closest_marker("browser") is not None
+        own_build = "tests/scale/" in item.nodeid
+        return browser, not own_build
+
+    items.sort(key=order)
 
 
 def read_line_within(stream, timeout: float) -> str:

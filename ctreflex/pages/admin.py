@@ -25,7 +25,7 @@ ADMIN_TABS = [
 
 def admin_user(state: AuthState) -> CurrentUser | None:
     """The signed-in admin, resolved from the cookie now; None for anyone else."""
-    user = state.current_user()
+    user = state._current_user()
     if user is None or not user.is_admin:
         return None
     return user

@@ -115,7 +115,7 @@ class TemplatesState(AuthState):
 
     @rx.event
     def load(self):
-        user = self.current_user()
+        user = self._current_user()
         if user is None:
             return rx.redirect(routes.LOGIN, replace=True)
         self._account_id = user.account_id
@@ -179,7 +179,7 @@ class TemplatesState(AuthState):
     @rx.event(background=True)
     async def sync(self):
         async with self:
-            user = self.current_user()
+            user = self._current_user()
             if user is None:
                 return rx.redirect(routes.LOGIN, replace=True)
             if not user.is_admin:
@@ -237,7 +237,7 @@ class TemplatesState(AuthState):
                 while True:
                     batch = await sub.next_batch(WAIT)
                     async with self:
-                        if not self._still_here(gen) or self.current_user() is None:
+                        if not self._still_here(gen) or self._current_user() is None:
                             return
                         changed = [e for e in batch if e.get("type") == "template"]
                         if not changed and not sub.overflowed:

@@ -80,7 +80,7 @@ class AuthState(rx.State):
         """The token from the cookie the tab's websocket was opened with (server side only)."""
         return token_from_cookie_header(self.router.headers.cookie)
 
-    def current_user(self) -> CurrentUser | None:
+    def _current_user(self) -> CurrentUser | None:
         """Resolve the cookie's token now (sessions end at once when revoked)."""
         return resolve_token(self.session_token)
 
@@ -110,7 +110,7 @@ class AuthState(rx.State):
 
     @rx.event
     def require_login(self):
-        user = self.current_user()
+        user = self._current_user()
         self._apply(user)
         if user is None:
             return rx.redirect(routes.LOGIN, replace=True)
@@ -118,14 +118,14 @@ class AuthState(rx.State):
     @rx.event
     def open_home(self):
         """The site root: the inbox when signed in, else the login page."""
-        user = self.current_user()
+        user = self._current_user()
         self._apply(user)
         return rx.redirect(routes.INBOX if user else routes.LOGIN, replace=True)
 
     @rx.event
     def require_admin(self):
         """On admin pages: anonymous -> the login page; an agent -> the inbox, with a notice."""
-        user = self.current_user()
+        user = self._current_user()
         self._apply(user)
         if user is None:
             return rx.redirect(routes.LOGIN, replace=True)

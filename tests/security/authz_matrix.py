@@ -212,7 +212,7 @@ HANDLERS: dict[str, Row] = {
     **handlers("FrontendEventExceptionState", PUBLIC, "handle_frontend_exception setvar"),
     **handlers("SharedStateBaseInternal", PUBLIC, "setvar"),
     # who is signed in
-    **handlers("AuthState", PUBLIC, "require_login require_admin open_home current_user"),
+    **handlers("AuthState", PUBLIC, "require_login require_admin open_home"),
     # signing out: the tab goes to /login with nothing of the account left in it
     **handlers("AuthState", ("redirect-login",) * 6, "logout"),
     # a client may set any public var: pretending to be an admin must change nothing

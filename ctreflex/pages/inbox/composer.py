@@ -247,7 +247,7 @@ class ComposerState(InboxState):
     @rx.event
     def send(self, form: dict):
         body = str((form or {}).get("message", "") or "")
-        user = self.current_user()
+        user = self._current_user()
         if user is None:
             return rx.redirect(routes.LOGIN, replace=True)
         if not self.has_conversation:
@@ -306,7 +306,7 @@ class ComposerState(InboxState):
         """Run a send-like action on a message (retry, resend as SMS) from a background event:
         a refusal shows by the composer, anything else is logged; the thread reloads."""
         async with self:
-            user = self.current_user()
+            user = self._current_user()
             if user is None:
                 return
             conversation_id = self.open_id
@@ -368,7 +368,7 @@ class ComposerState(InboxState):
         self.uploading, self.upload_progress = False, 0
         if not files:
             return
-        user = self.current_user()
+        user = self._current_user()
         if user is None or not self.has_conversation:
             return
         upload = files[0]

@@ -175,7 +175,7 @@ async def listen(state: InboxState) -> None:
                 view = state._view()
             first = await asyncio.to_thread(compute_list, *view, 0)
             async with state:  # catch up on what arrived between page load and now
-                if state._account_id != account_id or state.current_user() is None:
+                if state._account_id != account_id or state._current_user() is None:
                     reason = "signed out"  # meanwhile (the list was computed unlocked)
                     return
                 if state._view() == view:
@@ -205,7 +205,7 @@ async def listen(state: InboxState) -> None:
                     if time.time() - state._beat > HEARTBEAT_TIMEOUT:
                         reason = "no heartbeat"
                         break
-                    if state.current_user() is None:
+                    if state._current_user() is None:
                         reason = "signed out"
                         break
                     everything = missed or sub.overflowed
@@ -219,7 +219,7 @@ async def listen(state: InboxState) -> None:
                     if not computed:
                         pre = dataclasses.replace(pre, read_now=False)
                 async with state:
-                    if state._account_id != account_id or state.current_user() is None:
+                    if state._account_id != account_id or state._current_user() is None:
                         reason = "signed out"  # while the list was computed unlocked
                         break
                     read_now = await state._refresh(batch, everything, pre, planned)

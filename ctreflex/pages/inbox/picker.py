@@ -249,7 +249,7 @@ class TemplatePickerState(InboxState):
         self.header_uploading = False
         if not files or not self.picker_id:
             return
-        user = self.current_user()
+        user = self._current_user()
         if user is None:
             return
         upload = files[0]
@@ -325,7 +325,7 @@ class TemplatePickerState(InboxState):
     @rx.event
     async def submit_template(self, form: dict):
         """Pre-flight every field (nothing leaves when one is wrong), then send."""
-        user = self.current_user()
+        user = self._current_user()
         if user is None:
             return rx.redirect(routes.LOGIN, replace=True)
         if not (self.has_conversation and self.picker_id) or self.picker_sending:

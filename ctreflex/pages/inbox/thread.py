@@ -175,7 +175,7 @@ class InboxState(InboxListState):
 
     @rx.event
     async def load(self):
-        user = self.current_user()
+        user = self._current_user()
         if user is None:
             return rx.redirect(routes.LOGIN, replace=True)
         self._apply(user)
@@ -215,7 +215,7 @@ class InboxState(InboxListState):
         if live.is_listening(self.router.session.client_token):
             return
         if not self._account_id:
-            user = self.current_user()
+            user = self._current_user()
             if user is None:
                 return
             self._remember(user)

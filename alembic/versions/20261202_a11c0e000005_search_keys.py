@@ -44,10 +44,11 @@ def upgrade() -> None:
             .where(contact.c.id == row.id)
             .values(search_key=contact_search_key(row.name, row.profile_name))
         )
-    with op.batch_alter_table('contact', schema=None) as batch_op:
-        batch_op.alter_column('search_key', server_default=None)
+    # The empty server default stays: dropping it would make SQLite copy the table, and the
+    # copy cannot drop `contact` while messages and conversations refer to it.
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('contact', schema=None) as batch_op:
-        batch_op.drop_column('search_key')
+    # Plain DROP COLUMN (SQLite 3.35+, PostgreSQL): a batch copy of `contact` would fail on the
+    # rows that refer to it.
+    op.execute('ALTER TABLE contact DROP COLUMN search_key')

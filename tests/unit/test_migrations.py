@@ -49,3 +49,56 @@ def test_provider_ids_are_unique(db_url):
     assert "provider_message_id" in unique_columns("message")
     assert "phone_number_id" in unique_columns("businessnumber")
     assert "provider_template_id" in unique_columns("template")
+
+
+LAST_LANDED = "2ee57c71ee24"  # the schema of the last release before the security work
+
+
+def _fill_row(conn, table: str, **given) -> None:
+    """Insert one row into `table` giving every NOT NULL column a plain value (foreign keys 1)."""
+    from sqlalchemy import text
+
+    values = dict(given)
+    for col in inspect(conn).get_columns(table):
+        name = col["name"]
+        if name in values or col["nullable"] or col.get("default") is not None or name == "id":
+            continue
+        kind = str(col["type"]).upper()
+        if "INT" in kind:
+            values[name] = 1
+        elif "BOOL" in kind:
+            values[name] = 0
+        elif "DATE" in kind or "TIME" in kind:
+            values[name] = "2026-11-20 10:00:00.000000"
+        elif "JSON" in kind:
+            values[name] = "{}"
+        else:
+            values[name] = "x"
+    names = ", ".join(f'"{n}"' for n in values)
+    marks = ", ".join(f":{n}" for n in values)
+    conn.execute(text(f'INSERT INTO "{table}" ({names}) VALUES ({marks})'), values)
+
+
+def test_an_install_with_data_upgrades_and_downgrades(tmp_path):
+    """An existing SQLite install (foreign keys enforced, rows referring to each other) moves to
+    head and back: no migration may copy a table that other rows refer to."""
+    from sqlalchemy import create_engine, event, text
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    command.upgrade(_config(url), LAST_LANDED)
+    engine = create_engine(url)
+    event.listen(engine, "connect", lambda c, _: c.execute("PRAGMA foreign_keys=ON"))
+    with engine.begin() as conn:
+        for table in ("plan", "account", "contact", "businessnumber", "conversation", "message"):
+            extra = {"name": "Sofía Núñez"} if table == "contact" else {}
+            _fill_row(conn, table, id=1, **extra)
+    engine.dispose()
+    command.upgrade(_config(url), "head")
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM message")).scalar() == 1
+        key = conn.execute(text("SELECT search_key FROM contact WHERE id = 1")).scalar()
+        assert "sofia nunez" in key
+    engine.dispose()
+    command.downgrade(_config(url), LAST_LANDED)
+    command.upgrade(_config(url), "head")

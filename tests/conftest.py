@@ -148,14 +148,16 @@ def seeded(session) -> Session:
 
 def pytest_collection_modifyitems(config, items):
     """Browser tests last: Playwright's sync API leaves an event loop on the main thread,
-    which breaks later tests that call asyncio.run(). Among them, the ones that build and serve
-    their own frontend (tests/scale) first: the session's `served_app` builds .web for its own
-    port when it starts, and must be the last build while it serves."""
+    which breaks later tests that call asyncio.run(). Among them (and every test of the
+    session's `served_app`, browser or not), the ones that build and serve their own frontend
+    (tests/scale/test_scaled_e2e.py) first: `served_app` builds .web for its own port when it
+    starts, and must be the last build while it serves."""
 
     def order(item) -> tuple[bool, bool]:
         browser = item.get_closest_marker("browser") is not None
-        own_build = "tests/scale/" in item.nodeid
-        return browser, not own_build
+        served = "served_app" in getattr(item, "fixturenames", ())
+        own_build = "tests/scale/test_scaled_e2e.py" in item.nodeid
+        return browser or served or own_build, not own_build
 
     items.sort(key=order)
 

@@ -20,7 +20,6 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import resource
 import shutil
 import signal
@@ -34,6 +33,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.procinfo import group_cpu_seconds, machine, machine_busy_seconds, worker_pid
 from ctreflex.whatsapp import sign
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -110,46 +110,6 @@ def write_requests(path: Path, count: int, run: str) -> None:
             out.write(sign(APP_SECRET, raw).encode() + b" " + raw + b"\n")
 
 
-def group_cpu_seconds(pgid: int) -> float:
-    """User+system CPU of every live process in the app's process group."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid:  # field 5 (pgrp) after pid and comm
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / tick
-
-
-def worker_pid(pgid: int) -> int | None:
-    """The granian worker holding the Python app: the busiest python process in the group."""
-    best, best_cpu = None, -1
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            cmd = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and b"python" in cmd:
-            cpu = int(fields[11]) + int(fields[12])
-            if cpu > best_cpu:
-                best, best_cpu = int(entry.name), cpu
-    return best
-
-
-def machine_busy_seconds() -> float:
-    """CPU seconds all cores spent busy since boot (everything but idle and iowait)."""
-    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
-
-
 def wrk(url: str, path: str, data: Path, args) -> tuple[dict, float]:
     cmd = [args.wrk, "-t", str(args.threads), "-c", str(args.concurrency),
            "-d", f"{args.duration}s", "--timeout", "10s", "-s", str(LUA), url,
@@ -170,20 +130,6 @@ def db_counts(db: Path) -> tuple[int, int]:
             "SELECT count(*) FROM webhookevent WHERE state IN ('pending', 'retry')"
         ).fetchone()[0]
     return messages, waiting
-
-
-def machine() -> dict:
-    cpu = "?"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    mem = "?"
-    with contextlib.suppress(OSError):
-        kb = int(Path("/proc/meminfo").read_text().split()[1])
-        mem = f"{kb / 1024 / 1024:.1f} GiB"
-    return {"nproc": os.cpu_count(), "cpu": cpu, "ram": mem, "python": platform.python_version()}
 
 
 def start_app(env: dict, port: int, log: Path) -> subprocess.Popen:

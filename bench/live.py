@@ -32,6 +32,7 @@ from pathlib import Path
 import httpx
 
 from bench.ingest import APP_SECRET, PHONE_NUMBER_ID, free_port, machine, stop_group
+from bench.procinfo import load
 from ctreflex.whatsapp import sign
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.e2e.conftest import app_env, prepare_database, start_app, wait_ready
@@ -122,7 +123,7 @@ async def run(args) -> dict:
                 for n in range(args.warmup):  # listeners started (heartbeat), caches warm
                     await one_message(pages, client, f"Warm-up {n} {uuid.uuid4().hex[:8]}",
                                       60_000)
-                load0 = Path("/proc/loadavg").read_text().split()[:3]
+                load0 = load()
                 all_pages, per_page, to_200, event_ids = [], [], [], []
                 for n in range(args.messages):
                     marker = f"Live {n:03d} {uuid.uuid4().hex[:10]}"
@@ -132,7 +133,7 @@ async def run(args) -> dict:
                     per_page.extend(seen)
                     event_ids.append(event_id)
                     await asyncio.sleep(args.gap)
-                load1 = Path("/proc/loadavg").read_text().split()[:3]
+                load1 = load()
             await browser.close()
         with contextlib.closing(sqlite3.connect(data / "e2e.db")) as c:
             qs = ",".join("?" * len(event_ids))

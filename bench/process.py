@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from bench.ingest import BIN, ROOT, app_env, body, free_port, machine
+from bench.procinfo import load
 
 
 def main() -> None:
@@ -70,7 +71,7 @@ def main() -> None:
     stored = after - before
     m = machine()
     print(f"machine: {m['nproc']} CPU ({m['cpu']}), {m['ram']} RAM; load "
-          f"{' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
+          f"{' '.join(load())}")
     print(f"path: {'per-event' if args.slow else 'fast'}; events {taken}, states {states}")
     print(f"messages stored: {stored} in {wall:.2f} s wall ({stored / wall:.0f}/s), "
           f"{cpu:.2f} s CPU ({cpu / max(stored, 1) * 1e3:.3f} ms CPU per message)")

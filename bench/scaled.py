@@ -34,6 +34,7 @@ from sqlalchemy import create_engine, text
 
 from bench.ingest import APP_SECRET, body, machine
 from bench.live import login, one_message, pct
+from bench.procinfo import load
 from ctreflex.whatsapp import sign
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,10 +48,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def load() -> list[str]:
-    return Path("/proc/loadavg").read_text().split()[:3]
 
 
 def start(workers: int, data: Path):

@@ -48,6 +48,7 @@ from bench.ingest import (
     stop_group,
     wait_ready,
 )
+from bench.procinfo import load, rss_mb
 from ctreflex.whatsapp import sign
 
 
@@ -178,21 +179,7 @@ def pct(values: list[float], q: float) -> float:
     return values[max(0, min(len(values) - 1, round(q / 100 * (len(values) - 1))))]
 
 
-def rss_mb(pgid: int) -> float:
-    """Resident memory of every process of the app's group (CLI parent and worker), MB."""
-    total = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[2]) != pgid:
-                continue
-            for line in (entry / "status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            continue
-    return total / 1024
+
 
 
 async def main_async(args) -> None:
@@ -223,14 +210,14 @@ async def main_async(args) -> None:
         for t in tabs:  # what came in while connecting is not counted
             t.updates = t.foreign = t.extra = 0
         rss1 = rss_mb(pid)
-        load0 = Path("/proc/loadavg").read_text().split()[:3]
+        load0 = load()
         cpu0, busy0, w0 = group_cpu_seconds(proc.pid), machine_busy_seconds(), time.monotonic()
         await asyncio.gather(*(t.run(args.duration) for t in tabs))
         wall = time.monotonic() - w0
         cpu = group_cpu_seconds(proc.pid) - cpu0
         busy = machine_busy_seconds() - busy0
         rss2 = rss_mb(pid)
-        load1 = Path("/proc/loadavg").read_text().split()[:3]
+        load1 = load()
         await asyncio.sleep(1)
         # Live check: one inbound webhook to the Demo Bakery. Its tabs' listeners must push
         # it (proves they run); no other account's tab may receive anything.

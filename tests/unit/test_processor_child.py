@@ -12,8 +12,8 @@ import subprocess
 import sys
 import time
 import uuid
-from pathlib import Path
 
+import psutil
 import pytest
 from sqlmodel import Session, select
 
@@ -69,16 +69,9 @@ def message_by_wamid(wamid: str) -> Message | None:
 def pid_alive(pid: int) -> bool:
     """True while `pid` runs (a zombie waiting for its reaper counts as gone)."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
+        return psutil.Process(pid).status() not in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)
+    except psutil.NoSuchProcess:
         return False
-    except OSError:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        return True
-    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
 
 
 def wait_until(predicate, timeout: float, what: str) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from ctreflex.components.a11y import label_file_input
 from ctreflex.pages.inbox.composer import ComposerState
 from ctreflex.pages.inbox.picker import TemplatePickerState
 from ctreflex.pages.inbox.thread import InboxState
@@ -219,6 +220,7 @@ def composer() -> rx.Component:
         on_drop_rejected=_rejected_files,
         class_name="ct-attach",
     )
+    attach = label_file_input(attach, "File to send")
     count = rx.cond(
         InboxState.is_sms,
         rx.el.span(

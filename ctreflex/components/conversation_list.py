@@ -83,6 +83,7 @@ def conversation_link(
                 rx.box(channel_icon(channel, 11), class_name="ct-avatar-channel"),
                 position="relative",
                 flex_shrink="0",
+                aria_hidden="true",  # the initials; the channel is read after the name
             ),
             rx.vstack(
                 rx.hstack(
@@ -92,11 +93,14 @@ def conversation_link(
                         size="2",
                         class_name="ct-ellipsis",
                     ),
+                    rx.el.span(
+                        rx.cond(channel == "sms", ", SMS", ", WhatsApp"), class_name="sr-only"
+                    ),
                     rx.spacer(),
                     rx.text(
                         last_at,
                         size="1",
-                        color=rx.cond(unread > 0, "var(--accent-11)", "var(--gray-10)"),
+                        color=rx.cond(unread > 0, "var(--accent-11)", "var(--gray-11)"),
                         white_space="nowrap",
                     ),
                     width="100%",
@@ -105,7 +109,7 @@ def conversation_link(
                 ),
                 rx.hstack(
                     rx.text(
-                        rx.el.span(preview_prefix, color="var(--gray-10)"),
+                        rx.el.span(preview_prefix, color="var(--gray-11)"),
                         preview,
                         size="2",
                         color=rx.cond(unread > 0, "var(--gray-12)", "var(--gray-11)"),
@@ -133,7 +137,7 @@ def conversation_link(
                         number,
                         rx.cond(region != "", " · " + region, ""),
                         size="1",
-                        color="var(--gray-10)",
+                        color="var(--gray-11)",
                         class_name="ct-ellipsis",
                         flex="1",
                         title=country,
@@ -154,7 +158,7 @@ def conversation_link(
         href="/inbox/" + conv_id.to_string(),
         underline="none",
         color="inherit",
-        aria_label="Conversation with " + name,
+        # named by its text, the customer's name first (WCAG 2.5.3 label in name)
         aria_current=rx.cond(selected, "page", "false"),
         class_name=rx.cond(selected, "ct-conv ct-conv-selected", "ct-conv"),
         id="conversation-" + conv_id.to_string(),
@@ -240,7 +244,7 @@ def conversation_list(
                     rows.length().to_string(),
                     rx.cond(rows.length() == 1, " conversation", " conversations"),
                     size="1",
-                    color="var(--gray-10)",
+                    color="var(--gray-11)",
                     aria_live="polite",
                     id="conversation-count",
                 ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from ctreflex.components.a11y import label_file_input
 from ctreflex.components.composer import BROWSER_MAX_BYTES
 from ctreflex.components.template_preview import template_preview
 from ctreflex.pages.inbox.picker import PickerField, TemplatePickerState
@@ -39,8 +40,7 @@ def _template_item(row: rx.Var[TemplateRow]) -> rx.Component:
             rx.el.div(row.body, class_name="ct-tpl-body"),
             type="button",
             on_click=TemplatePickerState.choose_template(row.id),
-            aria_label=row.name + " (" + row.language + ")",
-            class_name="ct-tpl-item",
+            class_name="ct-tpl-item",  # named by its text (WCAG 2.5.3), the template's name first
         ),
     )
 
@@ -78,7 +78,7 @@ def _field_input(f: rx.Var[PickerField]) -> rx.Component:
                 ),
                 class_name="ct-tpl-file",
             ),
-            rx.upload.root(
+            label_file_input(rx.upload.root(
                 rx.button(
                     rx.icon("upload", size=14, aria_hidden="true"),
                     rx.cond(
@@ -89,7 +89,6 @@ def _field_input(f: rx.Var[PickerField]) -> rx.Component:
                     size="1",
                     variant="soft",
                     type="button",
-                    aria_label="Upload header " + header_kind,
                 ),
                 id=HEADER_UPLOAD_ID,
                 accept=rx.match(
@@ -110,7 +109,7 @@ def _field_input(f: rx.Var[PickerField]) -> rx.Component:
                     )
                 ),
                 on_drop_rejected=lambda _rejected: TemplatePickerState.header_upload_rejected(),
-            ),
+            ), "Header file"),
         ),
         rx.el.span("or a link", class_name="ct-tpl-or"),
         rx.el.input(

@@ -65,7 +65,7 @@ def message_log(
             messages.length() > 0,
             rx.foreach(messages, lambda m: message_item(m, on_reply, on_retry, on_resend)),
             rx.center(
-                rx.text("No messages yet.", color="var(--gray-10)", size="2"),
+                rx.text("No messages yet.", color="var(--gray-11)", size="2"),
                 padding="3rem",
             ),
         ),

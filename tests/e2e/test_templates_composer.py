@@ -20,7 +20,7 @@ import phonenumbers
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import login
+from tests.e2e.conftest import conversation_name, login
 
 pytestmark = pytest.mark.browser
 
@@ -85,7 +85,7 @@ def expired_conversation(base_url: str, name: str) -> str:
 
 def open_conversation(page: Page, base_url: str, name: str) -> None:
     login(page, base_url, "agent@demo.test", "demo-agent-1")
-    link = page.get_by_role("link", name=f"Conversation with {name}").first
+    link = page.get_by_role("link", name=conversation_name(name)).first
     expect(link).to_be_visible(timeout=20_000)
     link.click()
     page.wait_for_url(re.compile(r"/inbox/\d+"))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from ctreflex.components.a11y import label_file_input
+from ctreflex.components.a11y import hide_file_input
 from ctreflex.pages.inbox.composer import ComposerState
 from ctreflex.pages.inbox.picker import TemplatePickerState
 from ctreflex.pages.inbox.thread import InboxState
@@ -220,7 +220,7 @@ def composer() -> rx.Component:
         on_drop_rejected=_rejected_files,
         class_name="ct-attach",
     )
-    attach = label_file_input(attach, "File to send")
+    attach = hide_file_input(attach)
     count = rx.cond(
         InboxState.is_sms,
         rx.el.span(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from ctreflex.components.a11y import label_file_input
+from ctreflex.components.a11y import hide_file_input
 from ctreflex.components.composer import BROWSER_MAX_BYTES
 from ctreflex.components.template_preview import template_preview
 from ctreflex.pages.inbox.picker import PickerField, TemplatePickerState
@@ -78,7 +78,7 @@ def _field_input(f: rx.Var[PickerField]) -> rx.Component:
                 ),
                 class_name="ct-tpl-file",
             ),
-            label_file_input(rx.upload.root(
+            hide_file_input(rx.upload.root(
                 rx.button(
                     rx.icon("upload", size=14, aria_hidden="true"),
                     rx.cond(
@@ -109,7 +109,7 @@ def _field_input(f: rx.Var[PickerField]) -> rx.Component:
                     )
                 ),
                 on_drop_rejected=lambda _rejected: TemplatePickerState.header_upload_rejected(),
-            ), "Header file"),
+            )),
         ),
         rx.el.span("or a link", class_name="ct-tpl-or"),
         rx.el.input(

@@ -190,6 +190,7 @@ def details_panel(
         ),
         ledger_section(ledger) if ledger is not None else rx.fragment(),
         aria_label="Contact details",
+        tab_index=0,  # it scrolls: keyboard users reach and scroll it too
         id="contact-details",
         class_name=rx.cond(toggled, "ct-details is-toggled", "ct-details"),
     )

@@ -141,8 +141,8 @@ def _chosen() -> rx.Component:
                     "Messaging limit",
                     rx.el.span(
                         S.nc_limit,
-                        rx.cond(level == "warn", " · nearly reached"),
-                        rx.cond(level == "full", " · reached"),
+                        rx.cond(level == "warn", " · nearly reached", ""),
+                        rx.cond(level == "full", " · reached", ""),
                         class_name=rx.match(
                             level,
                             ("warn", "ct-limit is-warn"),

@@ -7,6 +7,7 @@ The server checks again while the bytes stream in (media.save_upload)."""
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
@@ -44,7 +45,26 @@ class SizedUpload(Upload):
     validator: Var[Any] = field(doc="Called with each file: null, or {code, message}.")
 
 
+def _accepted_only(var: Var) -> Var:
+    """The dropzone's hook with ``onDropAccepted`` in place of ``onDrop``: react-dropzone calls
+    onDrop even when every file was refused, and Reflex then posts an empty upload; the
+    accepted-only callback is never called without a file."""
+    data = var._var_data
+    if data is None:
+        return var
+    hooks = tuple(h.replace('["onDrop"] :', '["onDropAccepted"] :', 1) for h in data.hooks)
+    changed = copy.copy(data)
+    object.__setattr__(changed, "hooks", hooks)  # VarData is frozen
+    return var._replace(_var_data=changed)
+
+
 def sized_upload(*children, **props) -> rx.Component:
-    """rx.upload.root, refusing a file over its own kind's limit at selection."""
+    """rx.upload.root, refusing a file over its own kind's limit at selection (and posting
+    nothing when every chosen file was refused)."""
     props.setdefault("validator", VALIDATOR)
-    return SizedUpload.create(*children, **props)
+    upload = SizedUpload.create(*children, **props)
+    zone = upload.children[0]
+    parts = [zone, *(c for c in zone.children if getattr(c, "special_props", None))]
+    for part in parts:
+        part.special_props = [_accepted_only(v) for v in part.special_props]
+    return upload

@@ -6,6 +6,7 @@ number another contact has; template variables filled in advance; the per-kind s
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import random
 
 import phonenumbers
@@ -162,3 +163,47 @@ def test_too_large_is_said_per_kind():
     assert "PDF documents can be at most 100 MB" in too_large_message(
         "application/pdf", 101_000_000
     )
+
+
+def test_the_messaging_limit_at_100_percent_refuses_a_new_customer(bakery, monkeypatch):
+    from ctreflex.models import BusinessNumber, Message, utc_now
+    from ctreflex.services import numbers
+
+    session, account, tpls = bakery
+    monkeypatch.setattr(numbers, "tier_limit", lambda code: 1)  # a number allowed 1 customer
+    number = session.exec(
+        select(BusinessNumber).where(
+            BusinessNumber.account_id == account.id, BusinessNumber.channel == "whatsapp"
+        )
+    ).first()
+    # a customer who never wrote got a template: 1 of 1 used
+    dev = Contact(account_id=account.id, e164=_fresh("1212"), region="US", name="Dev Counted")
+    session.add(dev)
+    session.flush()
+    conv = Conversation(account_id=account.id, contact_id=dev.id, business_number_id=number.id)
+    session.add(conv)
+    session.flush()
+    session.add(
+        Message(
+            account_id=account.id,
+            conversation_id=conv.id,
+            business_number_id=number.id,
+            direction="outbound",
+            channel="whatsapp",
+            kind="template",
+            body="Hi Dev",
+            status="delivered",
+            created_at=utc_now() - dt.timedelta(hours=1),
+        )
+    )
+    session.commit()
+    to = nc.recipient_for_number(session=session, account_id=account.id, raw=_fresh("1416"))
+    view = nc.outlook(account_id=account.id, to=to)
+    assert (view.limit_text, view.level) == ("1 of 1 in the last 24 h", "full")
+    assert "reached its messaging limit" in view.refusal and "frees up at" in view.refusal
+    utility = tpls[("order_ready", "en_US")].id
+    found = nc.refusals(account_id=account.id, to=to, template_ids=[utility])
+    assert "reached its messaging limit" in found[utility]
+    # Dev, already counted, may still get one
+    dev_to = nc.recipient_for_contact(session=session, account_id=account.id, contact_id=dev.id)
+    assert nc.outlook(account_id=account.id, to=dev_to).refusal == ""

@@ -63,6 +63,7 @@ def sized_upload(*children, **props) -> rx.Component:
     nothing when every chosen file was refused)."""
     props.setdefault("validator", VALIDATOR)
     upload = SizedUpload.create(*children, **props)
+    Upload.is_used = True  # (create marks the subclass; the app adds /_upload when Upload is)
     zone = upload.children[0]
     parts = [zone, *(c for c in zone.children if getattr(c, "special_props", None))]
     for part in parts:

@@ -249,7 +249,7 @@ HANDLERS: dict[str, Row] = {
     **handlers(
         "NewConversationState",
         USER,
-        "open_new set_nc_open set_nc_query set_nc_country check_number clear_choice "
+        "open_new set_nc_open set_nc_query check_number clear_choice "
         "choose_template setvar",
     ),
     **handlers(

@@ -85,12 +85,6 @@ class NewConversationState(InboxState):
             )
 
     @rx.event
-    def set_nc_country(self, value: str):
-        value = (value or "").upper()[:2]
-        if value in nc.phonenumbers.SUPPORTED_REGIONS:
-            self.nc_country = value
-
-    @rx.event
     def pick_contact(self, contact_id: int):
         if self._current_user() is None:
             return

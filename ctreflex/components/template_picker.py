@@ -7,7 +7,9 @@ import reflex as rx
 
 from ctreflex.components.a11y import hide_file_input
 from ctreflex.components.composer import BROWSER_MAX_BYTES
+from ctreflex.components.picker_checks import blocked_callout, limit_line, refusal_note
 from ctreflex.components.template_preview import template_preview
+from ctreflex.components.upload_limits import sized_upload
 from ctreflex.pages.inbox.picker import PickerField, TemplatePickerState
 from ctreflex.services.templates import TemplateRow
 
@@ -20,6 +22,9 @@ HEADER_ACCEPT = {
 
 
 def _template_item(row: rx.Var[TemplateRow]) -> rx.Component:
+    refusals = TemplatePickerState.picker_refusals
+    key = row.id.to_string()
+    refusal_id = "tpl-refusal-" + key
     return rx.el.li(
         rx.el.button(
             rx.el.div(
@@ -40,8 +45,11 @@ def _template_item(row: rx.Var[TemplateRow]) -> rx.Component:
             rx.el.div(row.body, class_name="ct-tpl-body"),
             type="button",
             on_click=TemplatePickerState.choose_template(row.id),
-            class_name="ct-tpl-item",  # named by its text (WCAG 2.5.3), the template's name first
+            # named by its text (WCAG 2.5.3: label in name), the template's name first
+            aria_describedby=rx.cond(refusals.contains(key), refusal_id, ""),
+            class_name=rx.cond(refusals.contains(key), "ct-tpl-item is-refused", "ct-tpl-item"),
         ),
+        refusal_note(refusals, key, refusal_id),
     )
 
 
@@ -59,6 +67,7 @@ def _field_input(f: rx.Var[PickerField]) -> rx.Component:
         aria_required=rx.cond(f.required, "true", "false"),
         max_length=rx.cond(f.max_length > 0, f.max_length, 2000),
         auto_complete="off",
+        default_value=f.value,
         on_change=lambda v: TemplatePickerState.set_template_value(f.key, v),
         class_name="ct-tpl-input",
     )
@@ -78,7 +87,7 @@ def _field_input(f: rx.Var[PickerField]) -> rx.Component:
                 ),
                 class_name="ct-tpl-file",
             ),
-            hide_file_input(rx.upload.root(
+            hide_file_input(sized_upload(
                 rx.button(
                     rx.icon("upload", size=14, aria_hidden="true"),
                     rx.cond(
@@ -173,6 +182,7 @@ def template_picker() -> rx.Component:
             notice != "",
             rx.callout(notice, icon="info", color_scheme="amber", size="1", role="status"),
         ),
+        limit_line(),
         rx.cond(
             rows.length() > 0,
             rx.el.ul(
@@ -203,6 +213,7 @@ def template_picker() -> rx.Component:
                     on_click=TemplatePickerState.back_to_templates,
                 ),
                 rx.el.h3(TemplatePickerState.picker_title, class_name="ct-tpl-title"),
+                blocked_callout(),
                 rx.cond(
                     error != "",
                     rx.callout(
@@ -237,6 +248,7 @@ def template_picker() -> rx.Component:
                 id="template-cost",
                 class_name="ct-cost",
             ),
+            limit_line(),
             rx.dialog.close(
                 rx.button("Cancel", variant="soft", color_scheme="gray", type="button"),
             ),
@@ -244,8 +256,11 @@ def template_picker() -> rx.Component:
                 rx.cond(sending, rx.spinner(size="1"), rx.icon("send-horizontal", size=14)),
                 "Send template",
                 type="submit",
-                disabled=sending,
+                disabled=sending | (TemplatePickerState.picker_blocked != ""),
                 aria_label="Send template",
+                aria_describedby=rx.cond(
+                    TemplatePickerState.picker_blocked != "", "template-blocked", ""
+                ),
             ),
             class_name="ct-tpl-actions",
         ),
@@ -257,6 +272,10 @@ def template_picker() -> rx.Component:
         rx.dialog.content(
             rx.dialog.title("Choose a template"),
             rx.dialog.description(
+                rx.cond(
+                    TemplatePickerState.picker_to != "",
+                    rx.el.strong("To " + TemplatePickerState.picker_to + ". "),
+                ),
                 "Approved WhatsApp templates only; they can be sent whether the 24-hour "
                 "window is open or closed.",
                 size="2",

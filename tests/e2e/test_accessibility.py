@@ -1,13 +1,13 @@
 """Issue 14, must-show 3: axe-core (4.14, installed into .tools by the Makefile) on every page
 as an admin, in the light and the dark theme: no serious or critical violation.
 
-One browser context per theme visits: the login page, the inbox list and its alerts menu, a
-conversation holding messages of every kind the thread draws (text, photo, document, template,
-a failed message, a quote, a reaction) with the contact panel, the reaction picker and the
-template picker open, a closed-window conversation with an SMS opt-out, the Templates page and a
-template's dialog, Numbers with its Connect dialog and "Disable" confirmation, Usage, every admin
-page and the 404 page. Each violation is reported with its rule, the page and the element, so a
-failure says what to fix."""
+One browser context per theme visits: the login page; the inbox list with its alerts menu and
+New conversation dialog; a conversation holding messages of every kind the thread draws (text,
+photo, document, template, a failed message, a quote, a reaction) with the contact panel and
+its edit form, the reaction picker and the template picker open; a closed-window conversation
+with an SMS opt-out; the Templates page and a template's dialog; Numbers with its Connect
+dialog and "Disable" confirmation; Usage; every admin page; the 404 page. Each violation is
+reported with its rule, the page and the element, so a failure says what to fix."""
 
 from __future__ import annotations
 
@@ -218,6 +218,13 @@ def _audit_theme(browser: Browser, base_url: str, theme: str, name: str) -> Audi
         expect(page.get_by_role("group", name="Alerts for new messages")).to_be_visible()
         audit.scan(page, "/inbox alerts popover")
         page.keyboard.press("Escape")
+        page.get_by_role("button", name="New conversation").click()
+        start = page.get_by_role("dialog", name="New conversation")
+        expect(start).to_be_visible()
+        start.get_by_label("Phone number").fill("+1 416 555 0199")
+        audit.scan(page, "/inbox new conversation dialog")
+        page.keyboard.press("Escape")
+        expect(start).to_have_count(0)
 
         # a conversation with every kind of message, the contact panel, the template picker
         conv.click()
@@ -245,6 +252,11 @@ def _audit_theme(browser: Browser, base_url: str, theme: str, name: str) -> Audi
         page.keyboard.press("Escape")
         expect(dialog).to_have_count(0)
         _shot(page, f"conversation-{theme}")
+        details = page.get_by_role("complementary", name="Contact details")
+        details.get_by_role("button", name="Edit contact").click()
+        expect(details.get_by_role("button", name="Save contact")).to_be_visible()
+        audit.scan(page, "/inbox/<conversation> contact edit")
+        details.get_by_role("button", name="Cancel").click()
 
         # a closed window (the composer offers templates only) and an SMS opt-out in the ledger
         page.get_by_role("link", name=conversation_name("Carlos Hernández")).first.click()
@@ -310,6 +322,6 @@ def test_no_serious_or_critical_violations_on_any_page_light_and_dark(
     found: list[str] = []
     for theme in ("light", "dark"):
         audit = _audit_theme(browser, served_app.url, theme, name)
-        assert len(audit.scanned) >= 20, audit.scanned
+        assert len(audit.scanned) >= 22, audit.scanned
         found += audit.found
     assert not found, f"{len(found)} serious/critical axe violations:\n" + "\n".join(found)

@@ -8,6 +8,7 @@ from typing import Any
 
 import filetype
 import phonenumbers
+import regex
 
 from .errors import GraphError, invalid_param, missing_param
 from .state import Chat, Media, SimState, Template
@@ -15,6 +16,15 @@ from .state import Chat, Media, SimState, Template
 WINDOW_SECONDS = 24 * 3600
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
+_GRAPHEME = regex.compile(r"\X")
+
+
+def chars(text: str) -> int:
+    """Length as Meta documents it: characters a reader sees (extended grapheme clusters, so
+    an emoji with a skin tone or a flag counts 1), the limits' unit for text and captions."""
+    return len(_GRAPHEME.findall(text))
+
+
 MB = 1024 * 1024
 
 #: kind -> (allowed MIME types, max bytes) — Meta's table (reference §6)
@@ -422,7 +432,7 @@ def _render_body(tpl: Template, comps: list[dict[str, Any]], out: RenderedTempla
         raise GraphError(132000, f"body: missing named params: {', '.join(missing)}")
     for name, value in values.items():
         text = re.sub(r"\{\{\s*" + re.escape(name) + r"\s*\}\}", lambda _m, v=value: v, text)
-    if len(text) > 1024:
+    if chars(text) > 1024:
         raise GraphError(132005, "body: text is longer than 1024 characters after substitution")
     out.body = text
 

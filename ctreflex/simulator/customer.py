@@ -13,7 +13,7 @@ from . import rules, samples
 from .base import SimulatorBase
 from .errors import invalid_param, missing_param
 from .seed import DEMO_PNID
-from .state import ChatMessage, Customer, Media, PhoneNumber
+from .state import ChatMessage, Customer, Media, PhoneNumber, Side, SimStatus
 from .webhooks import messages_envelope
 
 MEDIA_URL_TTL = 300
@@ -31,16 +31,16 @@ class CustomerMixin(SimulatorBase):
         receipts = cust.read_receipts if cust else True
         read: list[str] = []
         for msg in self.state.messages:
-            if msg.direction != "out" or msg.wa_id != wa_id:
+            if msg.direction != Side.OUT or msg.wa_id != wa_id:
                 continue
             if pnid and msg.pnid != pnid:
                 continue
             if message_id and msg.wamid != message_id:
                 continue
-            if msg.status not in ("sent", "delivered"):
+            if msg.status not in (SimStatus.SENT, SimStatus.DELIVERED):
                 continue
             if receipts:
-                if self.emit_status(msg, "read"):
+                if self.emit_status(msg, SimStatus.READ):
                     read.append(msg.wamid)
             else:
                 msg.status_times["read_hidden"] = int(self.now())
@@ -137,7 +137,7 @@ class CustomerMixin(SimulatorBase):
         elif mtype == "reaction":
             target = req.get("reaction_to") or req.get("reply_to")
             if not target:
-                outs = [m for m in chat_msgs if m.direction == "out"]
+                outs = [m for m in chat_msgs if m.direction == Side.OUT]
                 if not outs:
                     raise missing_param("reaction_to")
                 target = outs[-1].wamid
@@ -228,8 +228,8 @@ class CustomerMixin(SimulatorBase):
                    if k in message}
         ordered.update({k: v for k, v in message.items() if k not in ordered})
         self.state.messages.append(ChatMessage(
-            wamid=wamid, pnid=pnid, wa_id=wa_id, direction="in", type=ordered["type"],
-            payload=ordered, timestamp=ts, status="received", media_id=media_id,
+            wamid=wamid, pnid=pnid, wa_id=wa_id, direction=Side.IN, type=ordered["type"],
+            payload=ordered, timestamp=ts, status=SimStatus.RECEIVED, media_id=media_id,
         ))
         if ordered["type"] != "system":
             self.state.chat(pnid, wa_id).last_inbound_at = ts
@@ -245,7 +245,7 @@ class CustomerMixin(SimulatorBase):
     def _template_msg(self, chat_msgs: list[ChatMessage], reply_to: Any) -> ChatMessage | None:
         if reply_to:
             return next((m for m in chat_msgs if m.wamid == reply_to), None)
-        tpls = [m for m in chat_msgs if m.direction == "out" and m.type == "template"]
+        tpls = [m for m in chat_msgs if m.direction == Side.OUT and m.type == "template"]
         return tpls[-1] if tpls else None
 
     def _sample_or_given(self, mtype: str, req: dict[str, Any]) -> tuple[bytes, str, str | None]:

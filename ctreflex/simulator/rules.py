@@ -11,7 +11,7 @@ import phonenumbers
 import regex
 
 from .errors import GraphError, invalid_param, missing_param
-from .state import Chat, Media, SimState, Template
+from .state import Chat, Media, Side, SimState, SimStatus, Template
 
 WINDOW_SECONDS = 24 * 3600
 MAX_TEXT = 4096
@@ -170,12 +170,12 @@ def business_initiated_customers(state: Any, pnid: str, now: float) -> set[str]:
     since = now - WINDOW_SECONDS
     inbound: dict[str, list[int]] = {}
     for m in state.messages:
-        if m.pnid == pnid and m.direction == "in" and m.timestamp > since - WINDOW_SECONDS:
+        if m.pnid == pnid and m.direction == Side.IN and m.timestamp > since - WINDOW_SECONDS:
             inbound.setdefault(m.wa_id, []).append(m.timestamp)
     counted: set[str] = set()
     for m in state.messages:
-        if (m.pnid != pnid or m.direction != "out" or m.type != "template"
-                or m.timestamp <= since or m.status == "failed" or m.pricing is None):
+        if (m.pnid != pnid or m.direction != Side.OUT or m.type != "template"
+                or m.timestamp <= since or m.status == SimStatus.FAILED or m.pricing is None):
             continue
         if any(m.timestamp - WINDOW_SECONDS < t <= m.timestamp for t in inbound.get(m.wa_id, ())):
             continue  # inside the customer's window: not business-initiated

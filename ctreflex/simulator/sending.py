@@ -14,12 +14,17 @@ import httpx
 from . import rules
 from .base import SimulatorBase
 from .errors import GraphError, invalid_param, missing_param, webhook_error
-from .state import ChatMessage, Customer, PhoneNumber
+from .state import ChatMessage, Customer, PhoneNumber, Side, SimStatus
 from .webhooks import statuses_envelope
 
 #: The simulator's outbound message statuses in the order they happen (a status is never sent
-#: twice or out of order; "failed" is terminal and handled apart).
-DELIVERY_ORDER = {"accepted": 0, "sent": 1, "delivered": 2, "read": 3}
+#: twice or out of order; FAILED is terminal and handled apart).
+DELIVERY_ORDER = {
+    SimStatus.ACCEPTED: 0,
+    SimStatus.SENT: 1,
+    SimStatus.DELIVERED: 2,
+    SimStatus.READ: 3,
+}
 
 
 class SendingMixin(SimulatorBase):
@@ -212,8 +217,8 @@ class SendingMixin(SimulatorBase):
             self.state.customers[wa_id] = Customer(wa_id=wa_id, profile_name="")
         wamid = self.new_wamid(wa_id)
         msg = ChatMessage(
-            wamid=wamid, pnid=pn.id, wa_id=wa_id, direction="out", type=mtype,
-            payload=body, timestamp=int(now), status="accepted", media_id=media_id,
+            wamid=wamid, pnid=pn.id, wa_id=wa_id, direction=Side.OUT, type=mtype,
+            payload=body, timestamp=int(now), status=SimStatus.ACCEPTED, media_id=media_id,
             rendered=rendered.as_dict() if rendered else None,
         )
         if rendered and rendered.header_media_id:
@@ -226,7 +231,7 @@ class SendingMixin(SimulatorBase):
         self._schedule_flow(msg, async_error, link, link_kind)
         resp_msg: dict[str, Any] = {"id": wamid}
         if mtype == "template":
-            resp_msg["message_status"] = "accepted"
+            resp_msg["message_status"] = SimStatus.ACCEPTED
         return {
             "messaging_product": "whatsapp",
             "contacts": [{"input": str(to_raw), "wa_id": wa_id}],
@@ -248,11 +253,11 @@ class SendingMixin(SimulatorBase):
         if not isinstance(mid, str) or not mid:
             raise missing_param("message_id")
         target = self.state.message(mid)
-        if target is None or target.pnid != pn.id or target.direction != "in":
+        if target is None or target.pnid != pn.id or target.direction != Side.IN:
             raise invalid_param("message_id", f"Invalid message_id {mid}: no such incoming "
                                               "message for this phone number.")
         for m in self.state.messages:
-            if (m.pnid == pn.id and m.wa_id == target.wa_id and m.direction == "in"
+            if (m.pnid == pn.id and m.wa_id == target.wa_id and m.direction == Side.IN
                     and m.timestamp <= target.timestamp):
                 m.read_by_business = True
         target.read_by_business = True
@@ -282,17 +287,17 @@ class SendingMixin(SimulatorBase):
 
     def _normal_flow(self, msg: ChatMessage, first_delay: float) -> None:
         cfg = self.config
-        self.dispatcher.call_later(first_delay, lambda: self.emit_status(msg, "sent"))
+        self.dispatcher.call_later(first_delay, lambda: self.emit_status(msg, SimStatus.SENT))
         if cfg.auto_deliver is not None and not self.state.faults.skip_delivered:
             self.dispatcher.call_later(first_delay + max(cfg.auto_deliver, 0.001),
-                                       lambda: self.emit_status(msg, "delivered"))
+                                       lambda: self.emit_status(msg, SimStatus.DELIVERED))
         if cfg.auto_read is not None:
             delay = first_delay + max(cfg.auto_read, (cfg.auto_deliver or 0) + 0.001)
 
             def auto_read() -> None:
                 cust = self.state.customers.get(msg.wa_id)
                 if cust is None or cust.read_receipts:
-                    self.emit_status(msg, "read")
+                    self.emit_status(msg, SimStatus.READ)
 
             self.dispatcher.call_later(delay, auto_read)
 
@@ -322,21 +327,21 @@ class SendingMixin(SimulatorBase):
         biz = msg.payload.get("biz_opaque_callback_data")
         if isinstance(biz, str):
             obj["biz_opaque_callback_data"] = biz
-        if status != "failed" and msg.pricing:
+        if status != SimStatus.FAILED and msg.pricing:
             if self.config.include_conversation and msg.conversation_id:
                 conv: dict[str, Any] = {"id": msg.conversation_id}
                 chat = self.state.chat(msg.pnid, msg.wa_id)
-                if status == "sent" and chat.conversation_expires_at:
+                if status == SimStatus.SENT and chat.conversation_expires_at:
                     conv["expiration_timestamp"] = str(chat.conversation_expires_at)
                 conv["origin"] = {"type": msg.pricing["category"]}
                 obj["conversation"] = conv
             obj["pricing"] = dict(msg.pricing)
-        if status == "failed":
+        if status == SimStatus.FAILED:
             obj["errors"] = msg.errors
         return obj
 
     def emit_status(self, msg: ChatMessage, status: str) -> bool:
-        if msg.status == "failed":
+        if msg.status == SimStatus.FAILED:
             return False
         if DELIVERY_ORDER.get(status, 0) <= DELIVERY_ORDER.get(msg.status, 0):
             return False
@@ -351,21 +356,21 @@ class SendingMixin(SimulatorBase):
         return True
 
     def emit_failed(self, msg: ChatMessage, code: int, details: str) -> None:
-        if msg.status == "failed":
+        if msg.status == SimStatus.FAILED:
             return
-        msg.status = "failed"
-        msg.status_times["failed"] = int(self.now())
+        msg.status = SimStatus.FAILED
+        msg.status_times[SimStatus.FAILED] = int(self.now())
         msg.errors = [webhook_error(code, details)]
         msg.pricing = None
         pn = self.state.phone_numbers.get(msg.pnid)
         if pn is None:
             return
-        payload = statuses_envelope(pn, [self._status_object(msg, "failed")])
+        payload = statuses_envelope(pn, [self._status_object(msg, SimStatus.FAILED)])
         self.dispatcher.enqueue("statuses", payload, f"status failed {code} {msg.wamid[:24]}…")
         self.mark_dirty()
 
     def _resume_flows(self) -> None:
         """After a restart from ``state_path``: finish flows whose timers were lost."""
         for msg in self.state.messages:
-            if msg.direction == "out" and msg.status in ("accepted", "sent"):
+            if msg.direction == Side.OUT and msg.status in (SimStatus.ACCEPTED, SimStatus.SENT):
                 self._normal_flow(msg, 0.1)

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from ctreflex.settings import get_settings
+
 log = logging.getLogger("ctreflex.realtime")
 
 _MAX_QUEUE = 1000
@@ -138,8 +140,6 @@ def redis_url() -> str | None:
 def redis_key(*parts: object) -> str:
     """A Redis channel or key name under this deployment's prefix: redis_key("account", 7) is
     `ctreflex:<db>:account:7` by default."""
-    from ctreflex.settings import get_settings
-
     return ":".join([get_settings().redis_namespace, *(str(p) for p in parts)])
 
 
@@ -226,7 +226,7 @@ class Broker:
         url = redis_url()
         if not url or self._redis is not None:
             return
-        import redis.asyncio as aioredis
+        import redis.asyncio as aioredis  # only when scaled out: one process never loads it
 
         self._redis = aioredis.from_url(url)
         # the prefix is escaped: a deployment named "a*" must not hear "ab"'s events

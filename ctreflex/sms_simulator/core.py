@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 import httpx
 import phonenumbers
 
+from ctreflex.sms_simulator.app import build_app
 from ctreflex.sms_simulator.records import (
     API_VERSION,
     SEED_ACCOUNTS,
@@ -86,8 +87,6 @@ class SmsSimulator:
         self.webhook_paused = False
         self.fail_next_webhooks = 0
         self.reset()
-        from ctreflex.sms_simulator.app import build_app
-
         self.app = build_app(self)
 
     # ------------------------------------------------------------------------------ state

@@ -22,7 +22,7 @@ from ctreflex.models import (
     WebhookDelivery,
     utc_now,
 )
-from ctreflex.services import assignment, ingest, inbox_views
+from ctreflex.services import assignment, inbox_views, ingest
 from ctreflex.services import conversations as convs
 from ctreflex.services import outbound_webhooks as hooks
 from ctreflex.services import status as st
@@ -39,9 +39,7 @@ def _users(s):
 
 
 def _conv(s, name: str) -> Conversation:
-    return s.exec(
-        select(Conversation).join(Contact).where(Contact.name == name)
-    ).one()
+    return s.exec(select(Conversation).join(Contact).where(Contact.name == name)).one()
 
 
 def _foreign_conv(s, account_id: int) -> Conversation:
@@ -57,9 +55,7 @@ def _foreign_conv(s, account_id: int) -> Conversation:
 
 
 def _lines(s, conv: Conversation, tz: str = TZ) -> list[str]:
-    rows = convs.thread_rows(
-        session=s, account_id=conv.account_id, conversation_id=conv.id, tz=tz
-    )
+    rows = convs.thread_rows(session=s, account_id=conv.account_id, conversation_id=conv.id, tz=tz)
     return [r.notice_text for r in rows if r.direction == "event"]
 
 
@@ -90,7 +86,9 @@ def test_assign_writes_a_thread_line_in_the_viewers_zone_and_the_views_follow(se
         actor=Actor(user_id=ada.id),
     )
     assert [(c.conversation_id, c.kind) for c in changes] == [(conv.id, "assigned")]
-    event = s.exec(select(ConversationEvent).where(ConversationEvent.conversation_id == conv.id)).one()
+    event = s.exec(
+        select(ConversationEvent).where(ConversationEvent.conversation_id == conv.id)
+    ).one()
     madrid = event.created_at.astimezone(dt.timezone(dt.timedelta(hours=1))).strftime("%H:%M")
     assert _lines(s, conv) == [f"Ada Baker assigned this to Sam Rivers, {madrid}"]
     utc = event.created_at.strftime("%H:%M")
@@ -433,4 +431,3 @@ def test_account_scoped_settings_rows(seeded):
     s = seeded
     assert s.exec(select(Account)).first().auto_assign_on_reply is True
     assert all(u.window_reminders is False for u in s.exec(select(User)).all())
-

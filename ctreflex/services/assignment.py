@@ -177,6 +177,7 @@ def assign(
     or when any conversation is not the account's. Commits; returns what changed."""
     if actor.user_id is not None and acting_user(session, account_id, actor.user_id) is None:
         raise TeamError("Sign in again to change assignments.", "user")
+    convs = own_conversations(session, account_id, conversation_ids)
     assignee = None
     if assignee_id is not None:
         assignee = acting_user(session, account_id, assignee_id)
@@ -184,7 +185,6 @@ def assign(
             raise TeamError(
                 "No active user with that id in your account.", "assignee_id", not_found=True
             )
-    convs = own_conversations(session, account_id, conversation_ids)
     changes = [c for conv in convs if (c := _set_assignee(session, conv, assignee, actor))]
     session.commit()
     return changes

@@ -318,7 +318,7 @@ def row_tick(row: rx.Var[ConversationRow]) -> rx.Component:
 def row_team_line(row: rx.Var[ConversationRow]) -> rx.Component:
     """ "Ben · Snoozed until 09:00" under the row, when it is assigned or not open."""
     return rx.cond(
-        (row.assignee_id > 0) | (row.status != "open"),
+        (row.assignee_id > 0) | (row.status != "open") | (InboxListState.view == "queue"),
         rx.el.div(
             rx.cond(
                 row.assignee_id > 0,

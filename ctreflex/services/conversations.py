@@ -55,6 +55,7 @@ class ConversationRow:
     assignee_name: str = ""
     status: str = "open"
     status_text: str = "Open"
+    snooze_ends_ms: int = 0  # epoch ms a snooze ends (the tab reloads then), 0 when none
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,6 +84,7 @@ class ConversationDetail:
     assignee_name: str = ""
     status: str = "open"
     status_text: str = "Open"
+    snooze_ends_ms: int = 0  # epoch ms a snooze ends (the tab reloads then), 0 when none
 
     @property
     def window_open(self) -> bool:

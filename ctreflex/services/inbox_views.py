@@ -99,6 +99,7 @@ class TeamFacts:
     assignee_name: str
     status: str  # open, snoozed, resolved (a passed snooze is open)
     status_text: str  # "Open", "Snoozed until 09:00", "Resolved"
+    snooze_ends_ms: int  # epoch ms, 0 unless snoozed now
 
 
 def facts(
@@ -118,9 +119,21 @@ def facts(
             assignee_name=display_name(user),
             status=st.effective(status, until, now),
             status_text=st.status_text(status, until, tz, now),
+            snooze_ends_ms=int(until.timestamp() * 1000)
+            if st.effective(status, until, now) == "snoozed"
+            else 0,
         )
         for cid, status, until, user in rows
     }
+
+
+def next_edge(item, edge: float | None, now: dt.datetime) -> float | None:
+    """Seconds until the item (a detail) changes by itself: its window's `edge`, or sooner
+    the end of its snooze."""
+    if not item.snooze_ends_ms:
+        return edge
+    left = item.snooze_ends_ms / 1000 - now.timestamp()
+    return left if edge is None else min(edge, left)
 
 
 def decorate(*, session: Session, account_id: int, items: list, tz: str, now: dt.datetime):

@@ -154,6 +154,7 @@ class InboxState(InboxListState):
         )
         self._load_channel(session)
         edge = convs.next_list_change([_as_row(detail)], now)
+        edge = inbox_views.next_edge(detail, edge, now)  # the team inbox: a snooze's end
         self._detail_edge = time.time() + edge if edge is not None else 0.0
 
     def _load_channel(self, session) -> None:

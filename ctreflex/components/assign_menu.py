@@ -101,7 +101,6 @@ def _status_menu() -> rx.Component:
                 rx.menu.item("Reopen", on_select=TeamState.reopen),
             ),
             rx.menu.separator(),
-            rx.menu.label("Snooze until"),
             rx.menu.item("Snooze 1 hour", on_select=TeamState.snooze("1h")),
             rx.menu.item("Snooze 3 hours", on_select=TeamState.snooze("3h")),
             rx.menu.item("Snooze until tomorrow 09:00", on_select=TeamState.snooze("tomorrow")),

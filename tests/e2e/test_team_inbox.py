@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import time
 import uuid
 from zoneinfo import ZoneInfo
 
@@ -48,6 +49,13 @@ def _item(page: Page, name: str):
     return page.locator("li.ct-conv-item").filter(has=_row(page, name))
 
 
+def _team(page: Page, name: str):
+    """A button of the bar under the thread header (assignee, status)."""
+    return page.get_by_role("group", name="Assignment and status").get_by_role(
+        "button", name=name, exact=True
+    )
+
+
 def _open(page: Page, name: str) -> None:
     expect(_row(page, name)).to_be_visible(timeout=15_000)
     _row(page, name).click()
@@ -77,16 +85,14 @@ def test_assignment_and_bulk_resolve_reach_the_other_agent_live(
         login(sam, base_url, "agent@demo.test", "demo-agent-1")
         _open(sam, name)
         _open(page, name)
-        expect(sam.get_by_role("button", name="Unassigned")).to_be_visible()
+        expect(_team(sam, "Unassigned")).to_be_visible()
 
-        page.get_by_role("button", name="Unassigned").click()
+        _team(page, "Unassigned").click()
         page.get_by_role("menuitem", name="Assign to Sam Rivers").click()
-        expect(page.get_by_role("button", name="Assigned to Sam Rivers")).to_be_visible()
+        expect(_team(page, "Assigned to Sam Rivers")).to_be_visible()
 
         # Sam's tab, without a reload: the header, the thread line, the list row
-        expect(sam.get_by_role("button", name="Assigned to Sam Rivers")).to_be_visible(
-            timeout=15_000
-        )
+        expect(_team(sam, "Assigned to Sam Rivers")).to_be_visible(timeout=15_000)
         log = sam.get_by_role("log", name="Conversation history")
         expect(log).to_contain_text(re.compile(r"Ada Baker assigned this to Sam Rivers, \d\d:\d\d"))
         expect(_item(sam, name)).to_contain_text("Sam Rivers")
@@ -101,7 +107,7 @@ def test_assignment_and_bulk_resolve_reach_the_other_agent_live(
         _shot(page, "bulk")
         bar.get_by_role("button", name="Resolve").click()
         expect(bar).to_have_count(0)
-        expect(sam.get_by_role("button", name="Resolved")).to_be_visible(timeout=15_000)
+        expect(_team(sam, "Resolved")).to_be_visible(timeout=15_000)
         expect(log).to_contain_text("Ada Baker resolved this")
         expect(_row(sam, name)).to_have_count(0)  # the Open list no longer has it
     finally:
@@ -127,27 +133,35 @@ def test_snooze_reopens_by_itself_and_when_the_customer_writes(page: Page, serve
     log = page.get_by_role("log", name="Conversation history")
 
     # a short snooze, picked as a time (seconds allowed), in the account's zone
-    page.get_by_role("button", name="Open", exact=True).click()
+    _team(page, "Open").click()
     page.get_by_role("menuitem", name="Snooze until a time…").click()
     dialog = page.get_by_role("dialog", name="Snooze until a time")
     ends = dt.datetime.now(_account_zone(served_app)) + dt.timedelta(seconds=12)
     dialog.get_by_label("Snooze until").fill(ends.strftime("%Y-%m-%dT%H:%M:%S"))
     _shot(page, "snooze-dialog")
     dialog.get_by_role("button", name="Snooze").click()
-    expect(page.get_by_role("button", name=re.compile(r"^Snoozed until"))).to_be_visible()
+    expect(
+        page.get_by_role("group", name="Assignment and status").get_by_role(
+            "button", name=re.compile(r"^Snoozed until")
+        )
+    ).to_be_visible()
     expect(log).to_contain_text("Sam Rivers snoozed this until")
     expect(_row(page, name)).to_have_count(0)  # out of the Open list
     _shot(page, "snoozed")
-    expect(page.get_by_role("button", name="Open", exact=True)).to_be_visible(timeout=30_000)
+    expect(_team(page, "Open")).to_be_visible(timeout=30_000)
     expect(_row(page, name)).to_be_visible(timeout=15_000)
 
     # snoozed for an hour; the customer writes: open again at once, with its line
-    page.get_by_role("button", name="Open", exact=True).click()
+    _team(page, "Open").click()
     page.get_by_role("menuitem", name="Snooze 1 hour").click()
-    expect(page.get_by_role("button", name=re.compile(r"^Snoozed until"))).to_be_visible()
+    expect(
+        page.get_by_role("group", name="Assignment and status").get_by_role(
+            "button", name=re.compile(r"^Snoozed until")
+        )
+    ).to_be_visible()
     _write(base_url, wa_id, name, "Here they are!")
     expect(log).to_contain_text("Here they are!", timeout=15_000)
-    expect(page.get_by_role("button", name="Open", exact=True)).to_be_visible(timeout=15_000)
+    expect(_team(page, "Open")).to_be_visible(timeout=15_000)
     expect(log).to_contain_text("Reopened: the customer wrote")
 
 
@@ -159,14 +173,21 @@ def test_window_queue_lists_an_unanswered_conversation_and_drops_it_once_answere
     _write(base_url, wa_id, name, "Is my cake ready?")
     engine = create_engine(served_app.env["CTREFLEX_DATABASE_URL"])
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    conv_id = None
+    for _ in range(60):  # the webhook is processed in the background
+        with engine.begin() as conn:
+            conv_id = conn.execute(
+                text(
+                    "SELECT conversation.id FROM conversation JOIN contact "
+                    "ON contact.id = conversation.contact_id WHERE contact.wa_id = :w"
+                ),
+                {"w": wa_id},
+            ).scalar()
+        if conv_id:
+            break
+        time.sleep(0.25)
+    assert conv_id
     with engine.begin() as conn:  # the customer wrote 23 h ago: the window closes in 1 h
-        conv_id = conn.execute(
-            text(
-                "SELECT conversation.id FROM conversation JOIN contact "
-                "ON contact.id = conversation.contact_id WHERE contact.wa_id = :w"
-            ),
-            {"w": wa_id},
-        ).scalar_one()
         conn.execute(
             text("UPDATE message SET created_at = :at WHERE conversation_id = :id; ").bindparams(
                 at=now - dt.timedelta(hours=23), id=conv_id
@@ -197,5 +218,5 @@ def test_window_queue_lists_an_unanswered_conversation_and_drops_it_once_answere
     # answered: out of the queue; and the reply assigned it to Sam (auto-assign on reply)
     expect(_row(page, name)).to_have_count(0, timeout=15_000)
     expect(log).to_contain_text("Sam Rivers replied and took this conversation")
-    expect(page.get_by_role("button", name="Assigned to Sam Rivers")).to_be_visible()
+    expect(_team(page, "Assigned to Sam Rivers")).to_be_visible()
     _shot(page, "answered")

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import reflex as rx
 
+from ctreflex.components.alerts import alerts_menu
 from ctreflex.components.assign_menu import bulk_bar, row_team_line, row_tick, view_switcher
 from ctreflex.components.window_chip import window_chip
 from ctreflex.services.conversations import ConversationRow
@@ -261,6 +262,7 @@ def conversation_list(
                     on_change=on_sort,
                     size="1",
                 ),
+                alerts_menu(),
                 width="100%",
                 align="center",
             ),

@@ -8,6 +8,7 @@ them all for a signed-out tab):
   drafts in the open conversation, reached by the others with `get_state`;
 - `assign.TeamState` (a substate of InboxState): the team inbox (assign, status, snooze,
   the bulk bar's selection, settings, reminders); `listing` owns the view switcher;
+- `reactions.ReactionState` (a substate of InboxState): the business's reactions;
 - `page`: the two routes. The components (ctreflex/components/composer.py, template_picker.py)
   import the states they render.
 """

@@ -190,10 +190,13 @@ def assign(
     return changes
 
 
-def claim_on_reply(session: Session, conv: Conversation, user_id: int | None) -> None:
+def claim_on_reply(
+    session: Session, conv: Conversation, user_id: int | None, kind: str = "text"
+) -> None:
     """The send path's hook (before its commit): a reply from an unassigned conversation
-    assigns it to the replier when the account says so. Never fails the send."""
-    if conv.assignee_id is not None or not user_id:
+    assigns it to the replier when the account says so (a reaction is no reply). Never fails
+    the send."""
+    if conv.assignee_id is not None or not user_id or kind == "reaction":
         return
     try:
         with session.begin_nested():

@@ -195,7 +195,7 @@ def _pending(
     conv.channel = "whatsapp"
     conv.business_number_id = t.number.id
     session.add(conv)
-    assignment.claim_on_reply(session, conv, user_id)  # team inbox: auto-assign on reply
+    assignment.claim_on_reply(session, conv, user_id, kind)  # team inbox: auto-assign on reply
     session.commit()
     return message
 

@@ -68,8 +68,8 @@ def interleave(
     tz: str,
     now: dt.datetime,
 ) -> list:
-    """`rows` (MessageRow, one per message in `messages`, oldest first) with the events since
-    the first shown message merged in; day separators recomputed."""
+    """`rows` (MessageRow of `messages`, oldest first) with the events since the first shown
+    message merged in; day separators recomputed."""
     query = (
         select(ConversationEvent)
         .where(
@@ -88,9 +88,13 @@ def interleave(
     names = _names(session, events)
     local = zone(tz)
     template = rows[0] if rows else None
-    timed: list[tuple[dt.datetime, int, object]] = [
-        (m.created_at, 0, row) for m, row in zip(messages, rows, strict=True)
-    ]
+    # rows are matched to their messages by id (thread_rows may leave some messages out)
+    at_of = {m.id: m.created_at for m in messages}
+    first_at = min(at_of.values(), default=events[0].created_at)
+    timed: list[tuple[dt.datetime, int, object]] = []
+    for row in rows:
+        first_at = at_of.get(row.id, first_at)  # a row without its message keeps its place
+        timed.append((first_at, 0, row))
     for event in events:
         timed.append((event.created_at, 1, _event_row(event, names, tz, now, local, template)))
     timed.sort(key=lambda t: (t[0], t[1]))

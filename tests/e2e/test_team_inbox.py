@@ -101,7 +101,9 @@ def test_assignment_and_bulk_resolve_reach_the_other_agent_live(
         _shot(sam, "assigned")
 
         # Ada ticks it in the list and resolves it from the bulk bar: Sam sees it resolved
-        page.get_by_role("checkbox", name=f"Select conversation with {name}").check()
+        tick = page.get_by_role("checkbox", name=f"Select conversation with {name}")
+        tick.click()
+        expect(tick).to_be_checked()
         bar = page.get_by_role("toolbar", name="Selected conversations")
         expect(bar).to_contain_text("1 selected")
         _shot(page, "bulk")

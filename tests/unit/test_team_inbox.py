@@ -431,3 +431,40 @@ def test_account_scoped_settings_rows(seeded):
     s = seeded
     assert s.exec(select(Account)).first().auto_assign_on_reply is True
     assert all(u.window_reminders is False for u in s.exec(select(User)).all())
+
+
+def test_thread_lines_sit_among_rows_when_some_messages_are_not_drawn(seeded):
+    """A reaction drawn as a badge has no row of its own: the lines still interleave."""
+    s = seeded
+    ada, sam, _ = _users(s)
+    conv = _conv(s, "Sofía García")
+    target = s.exec(
+        select(Message).where(Message.conversation_id == conv.id).order_by(Message.id)
+    ).first()
+    target.provider_message_id = target.provider_message_id or "wamid.TEAMTARGET"
+    s.add(target)
+    s.add(
+        Message(
+            account_id=conv.account_id,
+            conversation_id=conv.id,
+            direction="inbound",
+            channel="whatsapp",
+            kind="reaction",
+            body="👍",
+            status="received",
+            reply_to_provider_id=target.provider_message_id,
+            reply_to_id=target.id,
+            payload={"reaction": {"message_id": target.provider_message_id, "emoji": "👍"}},
+        )
+    )
+    s.commit()
+    assignment.assign(
+        session=s,
+        account_id=ada.account_id,
+        conversation_ids=[conv.id],
+        assignee_id=sam.id,
+        actor=Actor(user_id=ada.id),
+    )
+    rows = convs.thread_rows(session=s, account_id=conv.account_id, conversation_id=conv.id, tz=TZ)
+    assert rows[-1].direction == "event"
+    assert rows[-1].notice_text.startswith("Ada Baker assigned this to Sam Rivers")

@@ -8,6 +8,7 @@ import reflex as rx
 
 from ctreflex.components.alerts import alerts_menu
 from ctreflex.components.assign_menu import bulk_bar, row_team_line, row_tick, view_switcher
+from ctreflex.components.new_conversation import new_conversation
 from ctreflex.components.window_chip import window_chip
 from ctreflex.services.conversations import ConversationRow
 
@@ -236,6 +237,7 @@ def conversation_list(
                     size="2",
                     width="100%",
                 ),
+                new_conversation(),
                 width="100%",
             ),
             view_switcher(),  # the team inbox's views (components/assign_menu.py)

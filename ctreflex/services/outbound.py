@@ -36,6 +36,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from ctreflex import db
+from ctreflex.inbound.rows import record_usage
 from ctreflex.models import (
     Account,
     BusinessNumber,
@@ -48,7 +49,7 @@ from ctreflex.models import (
     utc_now,
 )
 from ctreflex.realtime import broker
-from ctreflex.services import graph, ingest, media
+from ctreflex.services import graph, media
 from ctreflex.whatsapp import (
     GraphAPIError,
     GraphError,
@@ -222,7 +223,7 @@ def _accept(session: Session, message: Message, wamid: str) -> bool:
     ).one()
     session.add(message)
     session.flush()
-    ingest.record_usage(session, message, plan, message.created_at)
+    record_usage(session, message, plan, message.created_at)
     return True
 
 

@@ -55,7 +55,7 @@ def test_customer_texts_and_the_agent_answers_by_sms_in_the_same_conversation(li
         live_api, "POST", f"/customers/{MARIA}/messages", json={"body": "Can I order by text? 😀"}
     )
     assert r.status_code == 200, r.text
-    inbound = wait_for(lambda: _by_pid("sms:" + r.json()["sid"]))
+    inbound = wait_for(lambda: _by_pid("sms:" + r.json()["sid"]), timeout=30)
     assert (inbound.conversation_id, inbound.channel, inbound.body) == (
         conv_id,
         "sms",
@@ -93,7 +93,7 @@ def test_stop_by_sms_refuses_marketing_on_whatsapp_until_start(live_api):
     account_id, conv_id, agent_id = _ids(MARIA)
     contact_id = _contact(MARIA).id
     sms_control(live_api, "POST", f"/customers/{MARIA}/messages", json={"body": "STOP"})
-    wait_for(lambda: _contact(MARIA).sms_opted_out)
+    wait_for(lambda: _contact(MARIA).sms_opted_out, timeout=30)
     with Session(db.get_engine()) as s:
         ok, reason = optouts.can_send(
             session=s, contact_id=contact_id, channel="whatsapp", marketing=True
@@ -120,7 +120,7 @@ def test_stop_by_sms_refuses_marketing_on_whatsapp_until_start(live_api):
     assert len(outbox) == before and outbox[-1]["direction"] == "outbound-reply"
 
     sms_control(live_api, "POST", f"/customers/{MARIA}/messages", json={"body": "start"})
-    wait_for(lambda: not _contact(MARIA).sms_opted_out)
+    wait_for(lambda: not _contact(MARIA).sms_opted_out, timeout=30)
     with Session(db.get_engine()) as s:
         assert optouts.can_send(
             session=s, contact_id=contact_id, channel="whatsapp", marketing=True

@@ -183,6 +183,7 @@ def _check_waba(number: BusinessNumber, waba_id: str | None) -> None:
 
 def _store_inbound(
     session: Session,
+    event: WebhookEvent,
     number: BusinessNumber,
     account: Account,
     plan: Plan,
@@ -388,7 +389,7 @@ def handle_messages(
                                        waba_id)
     event.account_id = account.id
     for msg in value.messages:
-        _store_inbound(session, number, account, plan, value, msg, outcome, now, cache)
+        _store_inbound(session, event, number, account, plan, value, msg, outcome, now, cache)
     for status in value.statuses:
         try:  # raised before anything is written: the other statuses and messages go on
             _store_status(session, account, status, outcome, now)

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from sqlmodel import Session, select
 
 from ctreflex import db, routes
-from ctreflex.inbound import dispatch, lifecycle, whatsapp
+from ctreflex.inbound import dispatch, journal, lifecycle, whatsapp
 from ctreflex.models import Message, WebhookEvent
 from ctreflex.services import auth, seed, users
 from ctreflex.settings import get_settings
@@ -433,12 +433,12 @@ class ProcessorKilled(BaseException):
 def test_an_event_that_kills_the_processor_is_parked_after_its_tries(seeded, monkeypatch):
     from ctreflex.inbound import processor
 
-    def journal(mid: str) -> int:
+    def journal_text(mid: str) -> int:
         body = dumps(envelope(change([text_message(mid, "hi")])))
         return journal.journal_bodies(provider="whatsapp", bodies=[body])[0]
 
     poison_mid, good_mid = wamid("killer"), wamid("behind-the-killer")
-    poison, good = journal(poison_mid), journal(good_mid)
+    poison, good = journal_text(poison_mid), journal_text(good_mid)
     assert good == poison + 1  # behind it in the journal
     real = dispatch.process_events
 

@@ -6,7 +6,7 @@ import io
 
 from sqlmodel import select
 
-from ctreflex.inbound import rows
+from ctreflex.inbound.rows import record_usage
 from ctreflex.models import (
     Account,
     BusinessNumber,
@@ -52,7 +52,7 @@ def _messages(s, direction: str, n: int, *, day=DAY, channel="whatsapp", kind="t
         )
         s.add(m)
         s.flush()
-        rows.record_usage(s, m, plan, at)
+        record_usage(s, m, plan, at)
     s.commit()
 
 

@@ -20,7 +20,6 @@ import logging
 import secrets
 from urllib.parse import urlencode
 
-import phonenumbers
 from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlmodel import Session, select
 
@@ -38,7 +37,7 @@ from ctreflex.models import (
     utc_now,
 )
 from ctreflex.realtime import broker
-from ctreflex.services import optouts, phones
+from ctreflex.services import reach
 from ctreflex.services.crypto import decrypt
 from ctreflex.services.outbound import SendRefused, window_open
 from ctreflex.settings import get_settings
@@ -55,7 +54,6 @@ PREFIX = "sms:"
 MAX_BODY = 1600
 MB = 1_000_000
 MMS_MAX_BYTES = 5 * MB
-MMS_REGIONS = frozenset({"US", "CA"})
 MMS_MIME_TYPES = frozenset({"image/jpeg", "image/png", "image/gif"})
 MEDIA_URL_TTL = 300  # seconds a signed MediaUrl stays valid for the provider's fetch
 # an outbound SMS whose provider may still fetch its photo (not yet sent, delivered or failed)
@@ -201,29 +199,13 @@ def media_for_provider(
 # ----------------------------------------------------------------- who can get an SMS
 
 
-def _parsed(e164: str):
-    try:
-        return phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
-        return None
-
-
 def recipient_refusal(contact: Contact) -> str | None:
-    """Why this contact's number cannot receive an SMS, or None."""
-    num = _parsed(contact.e164)
-    if num is None or not phonenumbers.is_valid_number(num):
-        return f"{phones.format_international(contact.e164)} is not a valid mobile number for SMS."
-    if phonenumbers.number_type(num) == phonenumbers.PhoneNumberType.FIXED_LINE:
-        return (
-            f"{phones.format_international(contact.e164)} is a landline: it cannot receive "
-            "SMS. Use WhatsApp or call the customer."
-        )
-    return None
+    """Why this contact's number cannot receive an SMS, or None (services/reach.py)."""
+    refusal = reach.sms_recipient(contact)
+    return refusal.message if refusal else None
 
 
-def mms_allowed(contact: Contact) -> bool:
-    num = _parsed(contact.e164)
-    return num is not None and phonenumbers.region_code_for_number(num) in MMS_REGIONS
+mms_allowed = reach.mms_allowed  # MMS reaches US and Canadian numbers (services/reach.py)
 
 
 def attachment_refusal(contact: Contact, mf: MediaFile | None) -> str | None:
@@ -273,14 +255,9 @@ def channel_options(
     contact = session.get(Contact, conv.contact_id)
     out: list[ChannelOption] = []
 
-    wa_reason = ""
-    if not plan.whatsapp_included:
-        wa_reason = f"Your plan ({plan.name}) does not include WhatsApp."
-    elif not account.early_access:
-        wa_reason = "WhatsApp is in early access and not enabled for your account."
-    elif not account.payment_method_on_file:
-        wa_reason = "Add a payment method to your WhatsApp Business Account in Meta first."
-    elif not session.exec(
+    refusal = reach.whatsapp_account(account, plan)
+    wa_reason = refusal.message if refusal else ""
+    if not wa_reason and not session.exec(
         select(BusinessNumber.id).where(
             BusinessNumber.account_id == account_id,
             BusinessNumber.channel == "whatsapp",
@@ -312,12 +289,8 @@ def channel_options(
     if number is None:
         sms_reason = "No SMS number is connected to this account."
     else:
-        sms_reason = recipient_refusal(contact) or ""
-        if not sms_reason:
-            ok, why = optouts.can_send(
-                session=session, contact_id=contact.id, channel="sms", marketing=False
-            )
-            sms_reason = "" if ok else why
+        refusal = reach.sms(session, contact)  # a number that takes SMS, no STOP on record
+        sms_reason = refusal.message if refusal else ""
     out.append(
         ChannelOption(
             channel="sms",
@@ -397,14 +370,9 @@ def check_send(
             f"An SMS can be at most {MAX_BODY:,} characters; this one has {len(text):,}.", "body"
         )
     t = _target(session, account_id, conversation_id)
-    refusal = recipient_refusal(t.contact)
+    refusal = reach.sms(session, t.contact, marketing=marketing)  # number, then opt-outs
     if refusal:
-        raise SendRefused(refusal, "to")
-    ok, reason = optouts.can_send(
-        session=session, contact_id=t.contact.id, channel="sms", marketing=marketing
-    )
-    if not ok:
-        raise SendRefused(reason, "optout")
+        raise SendRefused(refusal.message, refusal.field)
     if media_file_id is not None:
         mf = session.get(MediaFile, media_file_id)
         if mf is not None and mf.account_id != account_id:

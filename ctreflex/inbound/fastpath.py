@@ -243,6 +243,7 @@ def _write_run(session: Session, run: list[_FastEvent], now: dt.datetime,
     messages: list[dict] = []
     meta: list[tuple[int, Conversation, Plan]] = []  # per message row: account, conv, plan
     stored: set[str] = set(look.known)
+    newest: dict[int, list] = {}  # conversation id -> [conv, at, preview, number id, count]
     for fe in run:
         if fe.skip:
             continue
@@ -264,12 +265,20 @@ def _write_run(session: Session, run: list[_FastEvent], now: dt.datetime,
                 reply_to_provider_id=msg.reply_to_id,
             ))
             meta.append((account.id, conv, fe.plan))
-            rows.touch_conversation(conv, at=at, preview=body or "Text", number_id=number.id,
-                                    channel="whatsapp", opens_window=True)
+            seen = newest.get(conv.id)
+            if seen is None:
+                newest[conv.id] = [conv, at, body or "Text", number.id, 1]
+            else:
+                if at >= seen[1]:
+                    seen[1:4] = at, body or "Text", number.id
+                seen[4] += 1
         for st in value.statuses:
             target = look.targets[st.id]
             if apply_status(target, st, st.timestamp_utc or now):
                 live.append(rows.live_status(target))
+    for conv, at, preview, number_id, count in newest.values():  # once per conversation
+        rows.touch_conversation(conv, at=at, preview=preview, number_id=number_id,
+                                channel="whatsapp", opens_window=True, unread=count)
     session.flush()  # contacts, conversations, statuses (ORM rows loaded above)
     conn = session.connection()  # Core, not the ORM's bulk machinery: these rows stay out
     if messages:  # of the identity map, like any row written by another transaction

@@ -179,10 +179,12 @@ def record_usage(
 
 def touch_conversation(
     conv: Conversation, *, at: dt.datetime, preview: str, number_id: int, channel: str,
-    opens_window: bool,
+    opens_window: bool, unread: int = 1,
 ) -> None:
     """An inbound message at `at`: unread +1, the preview and the channel to answer on when it
-    is the newest, and (WhatsApp) the 24-hour window from the customer's latest message."""
+    is the newest, and (WhatsApp) the 24-hour window from the customer's latest message.
+    Several messages at once (the fast path): the newest one (the last of those at the latest
+    time) with `unread` = how many."""
     if opens_window and (conv.last_inbound_at is None or at > conv.last_inbound_at):
         conv.last_inbound_at = at
         conv.window_expires_at = at + WINDOW
@@ -191,7 +193,7 @@ def touch_conversation(
         conv.last_preview = preview[:200]
         conv.channel = channel  # reply on the channel the customer last used
         conv.business_number_id = number_id
-    conv.unread_count += 1
+    conv.unread_count += unread
 
 
 def live_message(account_id: int, conversation_id: int, message_id: int) -> tuple[int, dict]:

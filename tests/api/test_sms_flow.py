@@ -79,7 +79,7 @@ def test_customer_texts_and_the_agent_answers_by_sms_in_the_same_conversation(li
     sent = _outbox(live_api, MARIA)[-1]
     assert (sent["body"], sent["from"]) == ("Of course! €5 each.", BUSINESS_SMS)
     assert _message(message_id).provider_message_id == "sms:" + sent["sid"]
-    wait_for(lambda: _message(message_id).status == "delivered", timeout=15)
+    wait_for(lambda: _message(message_id).status == "delivered", timeout=30)
     with Session(db.get_engine()) as s:
         assert s.get(Conversation, conv_id).channel == "sms"
         assert not s.exec(
@@ -203,7 +203,7 @@ def test_photo_goes_as_mms_to_us_numbers_only(live_api):
     )
     sent = _outbox(live_api, MARIA)[-1]
     assert "/webhooks/sms/media/" in sent["media_urls"][0]
-    wait_for(lambda: _message(message_id).status == "delivered", timeout=15)  # fetched by sim
+    wait_for(lambda: _message(message_id).status == "delivered", timeout=30)  # fetched by sim
     assert live_api.http.get(sent["media_urls"][0].split("?")[0]).status_code == 403
 
     lena_account, lena_conv, _ = _ids(LENA)

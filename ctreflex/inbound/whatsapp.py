@@ -35,7 +35,6 @@ from ctreflex.models import (
 )
 from ctreflex.models.ops import EventState
 from ctreflex.services import optouts
-from ctreflex.services.outbound import reconcile_status
 from ctreflex.whatsapp import InboundMessage, MessagesValue, Status, parse_webhook
 from ctreflex.whatsapp.limits import inbound_support
 from ctreflex.whatsapp.webhooks import TemplateStatusUpdate, WebhookParseError
@@ -361,6 +360,10 @@ def _store_status(
 ) -> None:
     message = rows.by_provider_id(session, status.id)
     if message is None:  # a send that got no answer: found by the callback data it carried
+        # imported here: the sender's module (Graph client, media) is only needed for this
+        # rare case, and the processor child starts faster without it
+        from ctreflex.services.outbound import reconcile_status
+
         message = reconcile_status(session, account.id, status)
     if message is None:
         raise Deferred(f"status {status.status} for {status.id}, which is not stored yet")

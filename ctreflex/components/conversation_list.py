@@ -6,8 +6,10 @@ from collections.abc import Callable
 
 import reflex as rx
 
+from ctreflex.components.label_chip import label_chips
 from ctreflex.components.window_chip import window_chip
 from ctreflex.services.conversations import ConversationRow
+from ctreflex.services.labels import LabelChip
 
 FILTER_LABELS = [
     ("all", "All"),
@@ -53,6 +55,7 @@ def conversation_item(row: rx.Var[ConversationRow], selected_id: rx.Var[int]) ->
             window_short=row.window_short,
             window_expires_ms=row.window_expires_ms,
             selected=row.id == selected_id,
+            labels=row.labels,
         ),
         class_name="ct-conv-item",
     )
@@ -75,6 +78,7 @@ def conversation_link(
     window_short: rx.Var[str],
     window_expires_ms: rx.Var[int],
     selected: rx.Var[bool],
+    labels: rx.Var[list[LabelChip]],
 ) -> rx.Component:
     return rx.link(
         rx.hstack(
@@ -143,6 +147,7 @@ def conversation_link(
                     align="center",
                     spacing="2",
                 ),
+                label_chips(labels),
                 spacing="1",
                 width="100%",
                 min_width="0",
@@ -204,6 +209,7 @@ def conversation_list(
     sort: rx.Var[str],
     on_sort: rx.EventHandler,
     loading: rx.Var[bool],
+    views: rx.Component | None = None,  # more views beside the filters (Mentions, label)
 ) -> rx.Component:
     return rx.el.section(
         rx.vstack(
@@ -235,6 +241,7 @@ def conversation_list(
                 width="100%",
             ),
             filter_bar(current_filter, counts, on_filter),
+            views if views is not None else rx.fragment(),
             rx.hstack(
                 rx.text(
                     rows.length().to_string(),

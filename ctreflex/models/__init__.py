@@ -22,6 +22,7 @@ from ctreflex.models.conversation import (
 )
 from ctreflex.models.jobs import JobRun, SchedulerLease
 from ctreflex.models.ops import UsageDaily, UsageRecord, WebhookEvent
+from ctreflex.models.team import CannedReply, ConversationLabel, Label, Mention, Note
 
 __all__ = [
     "STATUS_RANK",
@@ -31,15 +32,20 @@ __all__ = [
     "ApiRateWindow",
     "AuthSession",
     "BusinessNumber",
+    "CannedReply",
     "Channel",
     "Contact",
     "Conversation",
+    "ConversationLabel",
     "Direction",
     "JobRun",
+    "Label",
     "LoginThrottle",
     "MediaFile",
+    "Mention",
     "Message",
     "MessageStatus",
+    "Note",
     "NumberStatus",
     "OptOutEvent",
     "Plan",

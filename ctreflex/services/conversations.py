@@ -16,7 +16,8 @@ from sqlmodel import Session, select
 
 from ctreflex.models import Contact, Conversation, MediaFile, Message, User, utc_now
 from ctreflex.models.contact import fold_for_search
-from ctreflex.services import phones
+from ctreflex.services import labels, phones
+from ctreflex.services.labels import LabelChip
 from ctreflex.services.outbound import send_state
 from ctreflex.services.templates import PreviewView, preview_from_payload
 from ctreflex.services.timefmt import format_duration, format_local, window_label, zone
@@ -50,6 +51,7 @@ class ConversationRow:
     window_text: str  # "closes in 3 h 12 min" / "Window closed" / "No customer message yet"
     window_short: str  # "3 h 12 min" / "Closed" / "Not opened"
     window_expires_ms: int  # epoch ms, 0 when never opened
+    labels: list[LabelChip] = dataclasses.field(default_factory=list)  # services/labels.py
 
 
 @dataclasses.dataclass(frozen=True)
@@ -298,6 +300,7 @@ def list_rows(
     sort: str = "recent",
     now: dt.datetime | None = None,
     limit: int = 200,
+    where: tuple = (),  # more WHERE clauses on Conversation (a label, a user's mentions)
 ) -> list[ConversationRow]:
     """The account's conversations, searched (name, number, message text), filtered and
     sorted (latest activity first, or the windows that close soonest first)."""
@@ -310,6 +313,8 @@ def list_rows(
     if (clause := _search_clause(query)) is not None:
         stmt = stmt.where(clause)
     if (clause := _filter_clause(filter, now)) is not None:
+        stmt = stmt.where(clause)
+    for clause in where:
         stmt = stmt.where(clause)
     if sort == "closing":
         still_open = case((Conversation.window_expires_at > now, 0), else_=1)
@@ -325,7 +330,8 @@ def list_rows(
         )
     pairs = session.exec(stmt.limit(limit)).all()
     last_dirs = _last_directions(session, [conv.id for conv, _ in pairs])
-    return [_row(conv, contact, tz, now, last_dirs.get(conv.id, "")) for conv, contact in pairs]
+    rows = [_row(conv, contact, tz, now, last_dirs.get(conv.id, "")) for conv, contact in pairs]
+    return labels.with_labels(session, account_id, rows)
 
 
 def _last_directions(session: Session, conversation_ids: list[int]) -> dict[int, str]:

@@ -11,6 +11,7 @@ import reflex as rx
 from ctreflex import db
 from ctreflex.models import utc_now
 from ctreflex.services import conversations as convs
+from ctreflex.services import notes
 from ctreflex.services.auth import CurrentUser
 from ctreflex.services.conversations import ConversationRow
 from ctreflex.state.auth import AuthState
@@ -25,7 +26,13 @@ class ListResult:
 
 
 def compute_list(
-    account_id: int, tz: str, query: str, list_filter: str, sort: str, mark_id: int
+    account_id: int,
+    tz: str,
+    query: str,
+    list_filter: str,
+    sort: str,
+    narrow: tuple[int, int],
+    mark_id: int,
 ) -> ListResult:
     """Runs in a worker thread: mark the open conversation read (if asked), then the list."""
     with db.session_scope() as session:
@@ -43,6 +50,7 @@ def compute_list(
             filter=list_filter,
             sort=sort,
             now=now,
+            where=notes.narrow_clauses(*narrow),
         )
         counts = convs.filter_counts(session=session, account_id=account_id, now=now)
         edge = convs.next_list_change(rows, now)
@@ -60,6 +68,8 @@ class InboxListState(AuthState):
     list_filter: str = "all"
     sort: str = "recent"
     loaded: bool = False
+    label_filter: int = 0  # only this label's conversations (pages/inbox/labels.py), 0: any
+    mentions_view: bool = False  # only those whose notes mention me (pages/inbox/notes.py)
 
     _account_id: int = 0
     _user_id: int = 0
@@ -71,7 +81,18 @@ class InboxListState(AuthState):
 
     def _view(self) -> tuple:
         """What the list depends on, besides the data (the arguments of compute_list)."""
-        return (self._account_id, self._tz, self.query, self.list_filter, self.sort)
+        return (
+            self._account_id,
+            self._tz,
+            self.query,
+            self.list_filter,
+            self.sort,
+            self._narrow(),
+        )
+
+    def _narrow(self) -> tuple[int, int]:
+        """(label id, user id whose mentions) the list is narrowed to; 0 for none."""
+        return (self.label_filter, self._user_id if self.mentions_view else 0)
 
     def _apply_list(self, result: ListResult) -> None:
         self.rows, self.counts = list(result.rows), dict(result.counts)  # a copy per tab
@@ -87,6 +108,7 @@ class InboxListState(AuthState):
             filter=self.list_filter,
             sort=self.sort,
             now=now,
+            where=notes.narrow_clauses(*self._narrow()),
         )
         self.counts = convs.filter_counts(session=session, account_id=self._account_id, now=now)
         edge = convs.next_list_change(self.rows, now)

@@ -7,7 +7,9 @@ import reflex as rx
 from ctreflex import routes
 from ctreflex.components.composer import composer
 from ctreflex.components.conversation_list import conversation_list
+from ctreflex.components.labels import thread_labels_bar
 from ctreflex.components.layout import app_page
+from ctreflex.components.list_views import list_views_bar
 from ctreflex.components.template_picker import template_picker
 from ctreflex.components.thread import (
     details_panel,
@@ -29,6 +31,7 @@ def thread_pane() -> rx.Component:
             InboxState.has_conversation,
             rx.fragment(
                 thread_header(InboxState.detail, InboxState.toggle_details),
+                thread_labels_bar(),
                 message_log(
                     InboxState.messages,
                     InboxState.open_id,
@@ -55,6 +58,7 @@ def thread_pane() -> rx.Component:
 def inbox_body() -> rx.Component:
     return rx.el.div(
         rx.script(src="/inbox.js"),
+        rx.script(src="/assist.js"),
         rx.moment(
             interval=HEARTBEAT_MS,
             on_change=InboxState.heartbeat,
@@ -73,6 +77,7 @@ def inbox_body() -> rx.Component:
             sort=InboxListState.sort,
             on_sort=InboxListState.set_sort,
             loading=~InboxListState.loaded,
+            views=list_views_bar(),
         ),
         thread_pane(),
         rx.cond(

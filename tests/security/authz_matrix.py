@@ -233,7 +233,11 @@ HANDLERS: dict[str, Row] = {
         "setvar",
         args={"var_name": "open_id", "value": "foreign:conversation"},
     ),
-    **handlers("InboxState", USER, "load toggle_details heartbeat send_read_receipt listen"),
+    **handlers(
+        "InboxState",
+        USER,
+        "load toggle_details heartbeat send_read_receipt listen set_tab_visibility",
+    ),
     **handlers(
         "ComposerState",
         USER,
@@ -241,6 +245,14 @@ HANDLERS: dict[str, Row] = {
         "handle_upload upload_progressed upload_rejected upload_cancelled remove_attachment "
         "setvar",
     ),
+    # the business's reactions (issue 14): another tenant's message is refused
+    **handlers(
+        "ReactionState",
+        USER,
+        "react",
+        args={"message_id": "foreign:message", "emoji": "\N{THUMBS UP SIGN}"},
+    ),
+    **handlers("ReactionState", USER, "setvar"),
     **handlers(
         "TemplatePickerState",
         USER,
@@ -323,6 +335,7 @@ STATE_PAGES = {
     "CannedState": "/inbox/[conversation_id]",
     "CannedAdminState": "/admin/replies",
     "LabelsAdminState": "/admin/labels",
+    "ReactionState": "/inbox/[conversation_id]",
     "TemplatesState": "/templates",
     "NumbersState": "/numbers",
     "UsageState": "/usage",

@@ -211,6 +211,7 @@ def conversation_list(
     on_sort: rx.EventHandler,
     loading: rx.Var[bool],
     views: rx.Component | None = None,  # more views beside the filters (Mentions, label)
+    narrowed: rx.Var[bool] | bool = False,  # one of those views is on
 ) -> rx.Component:
     return rx.el.section(
         rx.vstack(
@@ -289,7 +290,7 @@ def conversation_list(
                         rx.vstack(
                             rx.icon("inbox", size=28, color="var(--gray-8)", aria_hidden="true"),
                             rx.cond(
-                                (query != "") | (current_filter != "all"),
+                                (query != "") | (current_filter != "all") | narrowed,
                                 rx.text(
                                     "No conversations match. Try another search or filter.",
                                     size="2",

@@ -45,7 +45,7 @@ def label_filter() -> rx.Component:
         rx.select.root(
             rx.select.trigger(
                 placeholder="Label",
-                aria_label="Filter by label",
+                aria_label="Filter by label: " + LabelsState.label_filter_name,
                 variant="ghost",
                 id="label-filter",
             ),

@@ -28,6 +28,11 @@ class LabelsState(InboxState):
     def label_filter_value(self) -> str:
         return str(self.label_filter) if self.label_filter else "any"
 
+    @rx.var
+    def label_filter_name(self) -> str:
+        chosen = next((lb for lb in self.label_options if lb.id == self.label_filter), None)
+        return chosen.name if chosen is not None else "Any label"
+
     # ------------------------------------------------------------------ hooks of InboxState
 
     def _reset_draft(self) -> None:

@@ -81,6 +81,7 @@ def inbox_body() -> rx.Component:
             on_sort=InboxListState.set_sort,
             loading=~InboxListState.loaded,
             views=list_views_bar(),
+            narrowed=InboxListState.mentions_view | (InboxListState.label_filter > 0),
         ),
         thread_pane(),
         rx.cond(

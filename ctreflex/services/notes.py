@@ -218,7 +218,13 @@ def thread_rows(
         ).all()
     )
     oldest = min(times.values()) if times and len(rows) >= convs.THREAD_LIMIT else None
-    keyed: list[tuple[dt.datetime, int, MessageRow]] = [(times.get(r.id, now), 0, r) for r in rows]
+    # a row that is not a message (a line another service interleaved) keeps its place: it
+    # takes the time of the message before it
+    keyed: list[tuple[dt.datetime, int, MessageRow]] = []
+    last = min(times.values()) if times else now
+    for r in rows:
+        last = times.get(r.id, last) if r.id > 0 else last
+        keyed.append((last, 0, r))
     for note, author in notes:
         if oldest is not None and note.created_at < oldest:
             continue  # older than the messages shown: it would sit alone at the top

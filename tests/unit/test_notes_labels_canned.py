@@ -240,3 +240,30 @@ def test_canned_replies_fill_variables_inside_the_window_only(world):
     canned.delete_reply(session=s, account_id=bakery.id, reply_id=hours.id)
     s.commit()
     assert canned.list_replies(session=s, account_id=bakery.id) == []
+
+
+def test_notes_keep_other_interleaved_lines_in_place(world, monkeypatch):
+    """A line another service put among the messages (negative id, no Message) stays where it
+    was; the note goes by its time."""
+    import dataclasses
+
+    s, bakery, admin, maria = (world[k] for k in ("s", "bakery", "admin", "maria"))
+    real = convs.thread_rows
+
+    def with_line(**kw):
+        rows = real(**kw)
+        line = dataclasses.replace(rows[0], id=-999, direction="event", body="Ada assigned")
+        return [rows[0], line, *rows[1:]]
+
+    monkeypatch.setattr(convs, "thread_rows", with_line)
+    notes.create_note(
+        session=s,
+        account_id=bakery.id,
+        conversation_id=maria.id,
+        author_user_id=admin.id,
+        body="newest",
+    )
+    s.commit()
+    rows = notes.thread_rows(session=s, account_id=bakery.id, conversation_id=maria.id, tz=TZ)
+    assert rows[1].id == -999  # still right after the first message
+    assert rows[-1].body == "newest" and rows[-1].direction == "note"

@@ -24,6 +24,7 @@ class LabelsAdminState(AuthState):
     field_errors: dict[str, str] = {}
     notice: str = ""
     error: str = ""
+    confirm_id: int = 0  # the row whose Delete was clicked once: the second click deletes
 
     def _refresh(self, account_id: int) -> None:
         with db.session_scope() as session:
@@ -53,7 +54,7 @@ class LabelsAdminState(AuthState):
 
     @rx.event
     def cancel(self):
-        self.form_open, self.field_errors = False, {}
+        self.form_open, self.field_errors, self.confirm_id = False, {}, 0
 
     async def _changed(self, account_id: int) -> None:
         """Open inboxes redraw their chips and filter."""
@@ -102,6 +103,10 @@ class LabelsAdminState(AuthState):
         if user is None:
             return
         self.notice = self.error = ""
+        if self.confirm_id != int(label_id or 0):  # asks first
+            self.confirm_id = int(label_id or 0)
+            return
+        self.confirm_id = 0
         with db.session_scope() as session:
             try:
                 labels.delete_label(
@@ -190,23 +195,41 @@ def _row(chip: rx.Var[LabelChip]) -> rx.Component:
         rx.table.row_header_cell(label_chip(chip)),
         rx.table.cell(chip.color),
         rx.table.cell(
-            rx.hstack(
-                rx.button(
-                    "Edit",
-                    size="1",
-                    variant="soft",
-                    aria_label="Edit " + chip.name,
-                    on_click=LabelsAdminState.start_edit(chip.id),
+            rx.cond(
+                LabelsAdminState.confirm_id == chip.id,
+                rx.hstack(
+                    rx.text("Delete it and take it off every conversation?", size="2"),
+                    rx.button(
+                        "Yes, delete",
+                        size="1",
+                        color_scheme="red",
+                        aria_label="Yes, delete " + chip.name,
+                        on_click=LabelsAdminState.delete(chip.id),
+                    ),
+                    rx.button("Keep", size="1", variant="soft", on_click=LabelsAdminState.cancel),
+                    spacing="2",
+                    align="center",
+                    wrap="wrap",
+                    role="alert",
                 ),
-                rx.button(
-                    "Delete",
-                    size="1",
-                    variant="soft",
-                    color_scheme="red",
-                    aria_label="Delete " + chip.name,
-                    on_click=LabelsAdminState.delete(chip.id),
+                rx.hstack(
+                    rx.button(
+                        "Edit",
+                        size="1",
+                        variant="soft",
+                        aria_label="Edit " + chip.name,
+                        on_click=LabelsAdminState.start_edit(chip.id),
+                    ),
+                    rx.button(
+                        "Delete",
+                        size="1",
+                        variant="soft",
+                        color_scheme="red",
+                        aria_label="Delete " + chip.name,
+                        on_click=LabelsAdminState.delete(chip.id),
+                    ),
+                    spacing="2",
                 ),
-                spacing="2",
             )
         ),
     )

@@ -25,6 +25,7 @@ class CannedAdminState(AuthState):
     field_errors: dict[str, str] = {}
     notice: str = ""
     error: str = ""
+    confirm_id: int = 0  # the row whose Delete was clicked once: the second click deletes
 
     def _refresh(self, account_id: int) -> None:
         with db.session_scope() as session:
@@ -54,7 +55,7 @@ class CannedAdminState(AuthState):
 
     @rx.event
     def cancel(self):
-        self.form_open, self.field_errors = False, {}
+        self.form_open, self.field_errors, self.confirm_id = False, {}, 0
 
     @rx.event
     def save(self, form: dict):
@@ -98,6 +99,10 @@ class CannedAdminState(AuthState):
         if user is None:
             return
         self.notice = self.error = ""
+        if self.confirm_id != int(reply_id or 0):  # asks first
+            self.confirm_id = int(reply_id or 0)
+            return
+        self.confirm_id = 0
         with db.session_scope() as session:
             try:
                 canned.delete_reply(
@@ -185,23 +190,40 @@ def _row(r: rx.Var[CannedRow]) -> rx.Component:
         rx.table.row_header_cell(rx.text("/", r.shortcut, weight="medium"), white_space="nowrap"),
         rx.table.cell(rx.text(r.body, size="2", white_space="pre-wrap"), min_width="14rem"),
         rx.table.cell(
-            rx.hstack(
-                rx.button(
-                    "Edit",
-                    size="1",
-                    variant="soft",
-                    aria_label="Edit /" + r.shortcut,
-                    on_click=CannedAdminState.start_edit(r.id),
+            rx.cond(
+                CannedAdminState.confirm_id == r.id,
+                rx.hstack(
+                    rx.text("Delete /", r.shortcut, "?", size="2"),
+                    rx.button(
+                        "Yes, delete",
+                        size="1",
+                        color_scheme="red",
+                        aria_label="Yes, delete /" + r.shortcut,
+                        on_click=CannedAdminState.delete(r.id),
+                    ),
+                    rx.button("Keep", size="1", variant="soft", on_click=CannedAdminState.cancel),
+                    spacing="2",
+                    align="center",
+                    role="alert",
                 ),
-                rx.button(
-                    "Delete",
-                    size="1",
-                    variant="soft",
-                    color_scheme="red",
-                    aria_label="Delete /" + r.shortcut,
-                    on_click=CannedAdminState.delete(r.id),
+                rx.hstack(
+                    rx.button(
+                        "Edit",
+                        size="1",
+                        variant="soft",
+                        aria_label="Edit /" + r.shortcut,
+                        on_click=CannedAdminState.start_edit(r.id),
+                    ),
+                    rx.button(
+                        "Delete",
+                        size="1",
+                        variant="soft",
+                        color_scheme="red",
+                        aria_label="Delete /" + r.shortcut,
+                        on_click=CannedAdminState.delete(r.id),
+                    ),
+                    spacing="2",
                 ),
-                spacing="2",
             )
         ),
     )

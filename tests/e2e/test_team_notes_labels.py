@@ -204,6 +204,14 @@ def test_canned_reply_and_label_filter(browser: Browser, base_url):
         header_labels.get_by_role("button", name=f"Remove label {label}").click()
         expect(header_labels).not_to_contain_text(label)
         expect(page.get_by_role("list", name="Conversations")).to_have_count(0)
+
+        # an admin deletes a canned reply after saying yes
+        admin.goto(base_url + "/admin/replies")
+        admin.get_by_role("button", name="Delete /holiday").click()
+        admin.get_by_role("button", name="Yes, delete /holiday").click()
+        table = admin.get_by_role("table", name="Canned replies")
+        expect(table).to_contain_text("/hours")
+        expect(table).not_to_contain_text("/holiday")
     finally:
         admin_ctx.close()
         agent_ctx.close()

@@ -14,6 +14,7 @@ import reflex as rx
 
 from ctreflex.components.canned import canned_list
 from ctreflex.components.notes import mention_list, note_error, note_mode_toggle
+from ctreflex.components.upload_limits import sized_upload
 from ctreflex.pages.inbox.composer import ComposerState
 from ctreflex.pages.inbox.notes import NotesState
 from ctreflex.pages.inbox.picker import TemplatePickerState
@@ -199,7 +200,7 @@ def composer() -> rx.Component:
     uploading = ComposerState.uploading
     attach_allowed = ComposerState.attach_allowed
     conversation_key = InboxState.open_id
-    attach = rx.upload.root(
+    attach = sized_upload(
         rx.icon_button(
             rx.icon("paperclip", size=18),
             variant="ghost",

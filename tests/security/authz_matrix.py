@@ -270,6 +270,19 @@ HANDLERS: dict[str, Row] = {
     ),
     **handlers("LabelsState", USER, "add_label remove_label set_label_filter setvar"),
     **handlers("CannedState", USER, "draft_changed close_canned choose_canned setvar"),
+    # "New conversation" (issue 14): a contact of the other tenant is "does not exist"; nothing
+    # is created before the template is sent (that send is TemplatePickerState's)
+    **handlers(
+        "NewConversationState",
+        USER,
+        "open_new set_nc_open set_nc_query check_number clear_choice "
+        "choose_template setvar",
+    ),
+    **handlers(
+        "NewConversationState", USER, "pick_contact", args={"contact_id": "foreign:contact"}
+    ),
+    # the contact panel's edit (issue 14): only the open conversation's contact, own account
+    **handlers("ContactPanelState", USER, "start_edit cancel_edit save_contact setvar"),
     # templates (agents and admins); sync is for admins (an agent is told so)
     **handlers(
         "TemplatesState",
@@ -335,6 +348,8 @@ STATE_PAGES = {
     "CannedState": "/inbox/[conversation_id]",
     "CannedAdminState": "/admin/replies",
     "LabelsAdminState": "/admin/labels",
+    "NewConversationState": "/inbox/[conversation_id]",
+    "ContactPanelState": "/inbox/[conversation_id]",
     "ReactionState": "/inbox/[conversation_id]",
     "TemplatesState": "/templates",
     "NumbersState": "/numbers",

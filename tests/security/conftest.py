@@ -268,6 +268,7 @@ def add_matrix_data(session: Session, media_dir: Path) -> dict[str, int]:
     session.flush()
     ids["harbor_conversation"], ids["harbor_message"] = conv.id, msg.id
     ids.update(_team_inbox_data(session, demo.id, harbor.id))  # labels, canned replies
+    ids["harbor_contact"] = contact.id  # "New conversation" picks a contact by id
 
     demo_conv = session.exec(
         select(Conversation).where(Conversation.account_id == demo.id).order_by(Conversation.id)
@@ -276,6 +277,7 @@ def add_matrix_data(session: Session, media_dir: Path) -> dict[str, int]:
         select(Message).where(Message.conversation_id == demo_conv.id).order_by(Message.id)
     ).first()
     ids["demo_conversation"], ids["demo_message"] = demo_conv.id, demo_msg.id
+    ids["demo_contact"] = demo_conv.contact_id
 
     users = {u.email: u for u in session.exec(select(User)).all()}
     ids["demo_user"] = users["agent@demo.test"].id

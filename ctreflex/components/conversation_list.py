@@ -7,6 +7,7 @@ from collections.abc import Callable
 import reflex as rx
 
 from ctreflex.components.alerts import alerts_menu
+from ctreflex.components.assign_menu import bulk_bar, row_team_line, row_tick, view_switcher
 from ctreflex.components.label_chip import label_chips
 from ctreflex.components.new_conversation import new_conversation
 from ctreflex.components.window_chip import window_chip
@@ -41,6 +42,7 @@ def conversation_item(row: rx.Var[ConversationRow], selected_id: rx.Var[int]) ->
     """One row. Its content is a memoised component with plain props: when a live update
     replaces the list, React re-renders only the rows whose values changed."""
     return rx.el.li(
+        row_tick(row),  # the team inbox: tick for the bulk bar (components/assign_menu.py)
         conversation_link(
             conv_id=row.id,
             name=row.name,
@@ -59,6 +61,7 @@ def conversation_item(row: rx.Var[ConversationRow], selected_id: rx.Var[int]) ->
             selected=row.id == selected_id,
             labels=row.labels,
         ),
+        row_team_line(row),
         class_name="ct-conv-item",
     )
 
@@ -244,6 +247,7 @@ def conversation_list(
                 new_conversation(),
                 width="100%",
             ),
+            view_switcher(),  # the team inbox's views (components/assign_menu.py)
             filter_bar(current_filter, counts, on_filter),
             views if views is not None else rx.fragment(),
             rx.hstack(
@@ -272,6 +276,7 @@ def conversation_list(
                 width="100%",
                 align="center",
             ),
+            bulk_bar(),
             spacing="2",
             padding="0.75rem 0.75rem 0.5rem",
             width="100%",

@@ -8,6 +8,7 @@ import reflex as rx
 
 from ctreflex.components.note_bubble import note_bubble
 from ctreflex.components.reactions import react_button, reaction_badges
+from ctreflex.components.team_lines import event_line
 from ctreflex.components.template_preview import template_preview
 from ctreflex.services.conversations import MessageRow
 
@@ -343,7 +344,13 @@ def message_item(
         rx.cond(
             msg.direction == "note",  # an internal note (services/notes.py)
             note_bubble(msg),
-            rx.cond(msg.is_notice, notice_bubble(msg), bubble(msg, on_reply, on_retry, on_resend)),
+            rx.cond(
+                msg.direction == "event",  # the team inbox's lines (components/team_lines.py)
+                event_line(msg),
+                rx.cond(
+                    msg.is_notice, notice_bubble(msg), bubble(msg, on_reply, on_retry, on_resend)
+                ),
+            ),
         ),
         id="msg-" + msg.id.to_string(),
         class_name="ct-msg",

@@ -10,6 +10,7 @@ from ctreflex.models.api import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from ctreflex.models.assignment import ConversationEvent
 from ctreflex.models.channel import BusinessNumber, Channel, NumberStatus, Template
 from ctreflex.models.contact import Contact, OptOutEvent
 from ctreflex.models.conversation import (
@@ -37,6 +38,7 @@ __all__ = [
     "Contact",
     "Conversation",
     "ConversationLabel",
+    "ConversationEvent",
     "Direction",
     "JobRun",
     "Label",

@@ -59,17 +59,27 @@ def browser_type_launch_args(browser_type_launch_args):
 def _qa_records_every_tab(request):
     """With `make qa` (--tracing / --screenshot), the tabs a test opens itself with
     `browser.new_context()` are recorded like the `page` fixture's: pytest-playwright records
-    only the contexts its `new_context` fixture makes, so those calls go through it."""
+    only the contexts its `new_context` fixture makes, so while the test runs those calls go
+    through it (pytest_runtest_call below)."""
     config = request.config
     recording = any(
         config.getoption(option, default="off") not in ("off", None)
         for option in ("--tracing", "--screenshot")
     )
-    if not recording or "browser" not in request.fixturenames:
-        yield
-        return
-    browser = request.getfixturevalue("browser")
-    make = request.getfixturevalue("new_context")
+    if recording and "browser" in request.fixturenames:
+        request.node._qa_contexts = (
+            request.getfixturevalue("browser"),
+            request.getfixturevalue("new_context"),
+        )
+    yield
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    pair = getattr(item, "_qa_contexts", None)
+    if pair is None:
+        return (yield)
+    browser, make = pair
     original = browser.new_context
 
     def recorded(**kwargs):
@@ -80,8 +90,10 @@ def _qa_records_every_tab(request):
             browser.new_context = recorded
 
     browser.new_context = recorded
-    yield
-    browser.new_context = original
+    try:
+        return (yield)
+    finally:
+        browser.new_context = original
 
 
 def postgres_available() -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import datetime as dt
 import logging
@@ -19,7 +18,7 @@ from ctreflex.models import (
     WebhookEvent,
     utc_now,
 )
-from ctreflex.realtime import broker
+from ctreflex.realtime import LiveEvent, broker
 from ctreflex.services import media, template_sync, usage
 from ctreflex.settings import get_settings
 
@@ -113,7 +112,7 @@ async def window_sweep(*, now: dt.datetime | None = None, since: dt.datetime | N
     for account_id, conversation_id in closed:
         await broker.publish(
             account_id,
-            {"type": "conversation", "conversation_id": conversation_id, "reason": "window_closed"},
+            LiveEvent.conversation(conversation_id, reason="window_closed"),
         )
     return f"{len(closed)} window(s) closed; {len(closing)} closing within the hour"
 
@@ -162,7 +161,7 @@ async def template_sync_job(*, now: dt.datetime | None = None) -> str:
 async def journal_replay(*, now: dt.datetime | None = None) -> str:
     """Give every failed event (the state before dead letters) one more try, then process
     what is due (pending, retry). Dead events stay parked for an admin's Retry or Discard."""
-    from ctreflex.services.processor import processor
+    from ctreflex.inbound.processor import processor
 
     now = now or utc_now()
     with db.session_scope() as session:
@@ -180,9 +179,6 @@ async def journal_replay(*, now: dt.datetime | None = None) -> str:
         published = "the processor notified"
     else:
         published = f"{await processor.drain()} live update(s)"
-    from ctreflex.services import sms  # deferred SMS receipts have their own states
-
-    await sms.publish(await asyncio.to_thread(sms.replay_due))
     with db.session_scope() as session:
         left = {
             state: len(

@@ -66,7 +66,7 @@ class EventsState(AuthState):
             self.error = "No such webhook event."
         else:
             if action == "retry":
-                from ctreflex.services.processor import processor
+                from ctreflex.inbound.processor import processor
 
                 processor.notify()
                 self.notice = f"Event {event_id} will be processed again now."

@@ -36,6 +36,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from ctreflex import db
+from ctreflex.inbound.rows import record_usage
 from ctreflex.models import (
     Account,
     BusinessNumber,
@@ -47,8 +48,8 @@ from ctreflex.models import (
     Template,
     utc_now,
 )
-from ctreflex.realtime import broker
-from ctreflex.services import graph, ingest, media
+from ctreflex.realtime import LiveEvent, broker
+from ctreflex.services import assignment, graph, media, reach
 from ctreflex.whatsapp import (
     GraphAPIError,
     GraphError,
@@ -107,15 +108,9 @@ def _target(session: Session, account_id: int, conversation_id: int) -> _Target:
         raise SendRefused("This conversation does not exist in your account.", "conversation")
     account = session.get(Account, account_id)
     plan = session.get(Plan, account.plan_id)
-    if not plan.whatsapp_included:
-        raise SendRefused(f"Your plan ({plan.name}) does not include WhatsApp.", "number")
-    if not account.early_access:
-        raise SendRefused("WhatsApp is in early access and not enabled for your account.", "number")
-    if not account.payment_method_on_file:
-        raise SendRefused(
-            "Add a payment method to your WhatsApp Business Account in Meta before sending.",
-            "number",
-        )
+    refusal = reach.whatsapp_account(account, plan)  # plan, early access, payment method
+    if refusal:
+        raise SendRefused(refusal.message, refusal.field)
     number = (
         session.get(BusinessNumber, conv.business_number_id) if conv.business_number_id else None
     )
@@ -133,18 +128,13 @@ def _target(session: Session, account_id: int, conversation_id: int) -> _Target:
     return _Target(account, plan, conv, contact, number)
 
 
-def window_open(conv: Conversation, now: dt.datetime | None = None) -> bool:
-    now = now or utc_now()
-    return conv.window_expires_at is not None and conv.window_expires_at > now
+window_open = reach.window_open  # the one rule (services/reach.py); pages and API use it here
 
 
 def _require_window(t: _Target) -> None:
-    if not window_open(t.conversation):
-        raise SendRefused(
-            "The 24-hour window is closed: the customer has not written in the last 24 hours. "
-            "Only an approved template can reach them now.",
-            "window",
-        )
+    refusal = reach.whatsapp_window(t.conversation)
+    if refusal:
+        raise SendRefused(refusal.message, refusal.field)
 
 
 def _reply_target(session: Session, t: _Target, reply_to_id: int | None) -> Message | None:
@@ -195,6 +185,7 @@ def _pending(
     conv.channel = "whatsapp"
     conv.business_number_id = t.number.id
     session.add(conv)
+    assignment.claim_on_reply(session, conv, user_id, kind)  # team inbox: auto-assign on reply
     session.commit()
     return message
 
@@ -202,7 +193,7 @@ def _pending(
 async def _publish(account_id: int, conversation_id: int, message_id: int) -> None:
     await broker.publish(
         account_id,
-        {"type": "message", "conversation_id": conversation_id, "message_id": message_id},
+        LiveEvent.message(conversation_id, message_id),
     )
 
 
@@ -222,7 +213,7 @@ def _accept(session: Session, message: Message, wamid: str) -> bool:
     ).one()
     session.add(message)
     session.flush()
-    ingest.record_usage(session, message, plan, message.created_at)
+    record_usage(session, message, plan, message.created_at)
     return True
 
 

@@ -32,7 +32,7 @@ from ctreflex.models import (
     Template,
     utc_now,
 )
-from ctreflex.realtime import broker
+from ctreflex.realtime import LiveEvent, broker
 from ctreflex.services import graph, media, numbers, optouts, phones, template_sync
 from ctreflex.services.admin import format_money
 from ctreflex.services.crypto import decrypt
@@ -881,5 +881,5 @@ async def sync_account_templates(account_id: int) -> SyncResult:
         result.updated += shared.updated
         result.unchanged += shared.unchanged
     if result.added or result.updated or result.removed:
-        await broker.publish(account_id, {"type": "template", "template_id": None})
+        await broker.publish(account_id, LiveEvent.template())
     return result

@@ -19,14 +19,16 @@ export REFLEX_DIR := $(CURDIR)/.reflex
 export CTREFLEX_PORT := $(PORT)
 export NPM_CONFIG_REGISTRY ?= $(shell npm config get registry 2>/dev/null)
 
-.PHONY: help setup run run-scaled dev test lint db seed clean chromium
+.PHONY: help setup run run-scaled dev test qa lint db seed clean chromium
 WORKERS ?= 3
 
 help:
 	@echo "make run    set up and serve the app on http://localhost:$(PORT) (simulator, demo data)"
 	@echo "make dev    the same with hot reload"
 	@echo "make run-scaled  WORKERS (3) workers on PostgreSQL + Redis, one simulator process (docs/DEPLOY.md)"
-	@echo "make test   set up, then ruff and the whole test suite (browser tests included)"
+	@echo "make test   set up, then ruff and the whole test suite (browser tests included) on"
+	@echo "            SQLite and, at the same time, on PostgreSQL (every test that uses a database)"
+	@echo "make qa     only the browser flows; a trace and a screenshot of each failure in test-results/"
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -90,8 +92,33 @@ dev: setup
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 
+# Two pytest processes at once (docs/QA.md, "Databases"): every test on SQLite, and every test that
+# touches a database on PostgreSQL (a fresh schema; skipped with the reason when the server at
+# CTREFLEX_TEST_POSTGRES_URL does not answer). The PostgreSQL pass prints into
+# test-results/postgres.log, shown at the end; either pass failing fails the target.
+PYTEST_ARGS ?=
 test: setup $(AXE) chromium lint
-	$(BIN)/python -m pytest -q
+	@mkdir -p test-results
+	@CTREFLEX_TEST_DATABASE=postgres $(BIN)/python -m pytest -q -p no:cacheprovider \
+	  --output test-results/postgres $(PYTEST_ARGS) > test-results/postgres.log 2>&1 & pg=$$!; \
+	echo "PostgreSQL pass started (pid $$pg, test-results/postgres.log); SQLite pass:"; \
+	CTREFLEX_TEST_DATABASE=sqlite $(BIN)/python -m pytest -q --output test-results/sqlite \
+	  $(PYTEST_ARGS); sqlite=$$?; \
+	wait $$pg; postgres=$$?; \
+	echo ""; echo "PostgreSQL pass (test-results/postgres.log):"; \
+	if [ $$postgres -eq 0 ]; then tail -n 5 test-results/postgres.log; \
+	else cat test-results/postgres.log; fi; \
+	echo "SQLite pass: exit $$sqlite; PostgreSQL pass: exit $$postgres"; \
+	[ $$sqlite -eq 0 ] && [ $$postgres -eq 0 ]
+
+# The browser flows only, each failure kept as a Playwright trace (open it with
+# `.venv/bin/playwright show-trace test-results/<test>/trace.zip`) and a screenshot of every
+# open tab, in test-results/<test>/ (emptied when the run starts; docs/QA.md). QA_ARGS adds
+# pytest arguments (-k, a file); CTREFLEX_TEST_DATABASE=postgres runs them on PostgreSQL.
+QA_ARGS ?=
+qa: setup $(AXE) chromium
+	$(BIN)/python -m pytest -q -m browser --tracing retain-on-failure \
+	  --screenshot only-on-failure --full-page-screenshot --output test-results/ $(QA_ARGS)
 
 clean:
 	rm -rf .web .states data

@@ -1,8 +1,18 @@
 """Shared fixtures: Chromium for browser tests, and databases (SQLite always, PostgreSQL when
-the local server answers) built by the real Alembic migrations."""
+the local server answers) built by the real Alembic migrations.
+
+Which database a run uses is CTREFLEX_TEST_DATABASE (docs/QA.md, "Databases"):
+- unset or `both`: `db_url` (and `session`, `seeded`, everything built on them) runs each test on
+  SQLite and on PostgreSQL; the served app of the browser tests is on SQLite.
+- `sqlite`: every database is SQLite.
+- `postgres`: every database is a fresh PostgreSQL schema: `db_url`, the served app of the
+  browser tests, the apps the durability tests start (`fresh_database_url`); and only the tests
+  that touch a database are collected (the others ran in the SQLite pass of `make test`).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import threading
@@ -27,11 +37,63 @@ CHROMIUM_ARGS = [
 PG_ADMIN_URL = os.environ.get(
     "CTREFLEX_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
+TEST_DATABASE = os.environ.get("CTREFLEX_TEST_DATABASE", "").strip().lower() or "both"
+if TEST_DATABASE not in ("both", "sqlite", "postgres"):
+    raise pytest.UsageError(
+        f"CTREFLEX_TEST_DATABASE={TEST_DATABASE!r}: use sqlite, postgres or both (the default)"
+    )
+#: The one database of a test pinned to one (`parametrize("db_url", [RUN_DATABASE], indirect=
+#: True)`: slow, database-agnostic tests run once): PostgreSQL in the PostgreSQL pass.
+RUN_DATABASE = "postgres" if TEST_DATABASE == "postgres" else "sqlite"
+#: Fixtures that give a test a database; in the PostgreSQL pass only tests using one (or marked
+#: `database`: they build their own through `fresh_database_url`) are collected.
+DATABASE_FIXTURES = ("db_url", "served_app")
 
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(autouse=True)
+def _qa_records_every_tab(request):
+    """With `make qa` (--tracing / --screenshot), the tabs a test opens itself with
+    `browser.new_context()` are recorded like the `page` fixture's: pytest-playwright records
+    only the contexts its `new_context` fixture makes, so while the test runs those calls go
+    through it (pytest_runtest_call below)."""
+    config = request.config
+    recording = any(
+        config.getoption(option, default="off") not in ("off", None)
+        for option in ("--tracing", "--screenshot")
+    )
+    if recording and "browser" in request.fixturenames:
+        request.node._qa_contexts = (
+            request.getfixturevalue("browser"),
+            request.getfixturevalue("new_context"),
+        )
+    yield
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    pair = getattr(item, "_qa_contexts", None)
+    if pair is None:
+        return (yield)
+    browser, make = pair
+    original = browser.new_context
+
+    def recorded(**kwargs):
+        browser.new_context = original  # the fixture calls browser.new_context itself
+        try:
+            return make(**kwargs)
+        finally:
+            browser.new_context = recorded
+
+    browser.new_context = recorded
+    try:
+        return (yield)
+    finally:
+        browser.new_context = original
 
 
 def postgres_available() -> bool:
@@ -96,31 +158,72 @@ def _pg_schema(_pg_ok):
     url = f"{PG_ADMIN_URL}?options=-csearch_path%3D{schema}"
     migrate(url)
     yield url
+    for engine in _reset_engines.values():
+        engine.dispose()
     _pg_admin(f'DROP SCHEMA "{schema}" CASCADE')
 
 
+_reset_engines: dict = {}
+
+
 def _truncate_all(url: str) -> None:
+    """Empty every table and restart every id sequence. DELETE, children first: on these small
+    tables it takes ~10 ms where TRUNCATE (new files for each table) took ~1 s per test."""
     from sqlmodel import SQLModel
 
     import ctreflex.models  # noqa: F401
 
-    tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
-    engine = create_engine(url)
+    engine = _reset_engines.get(url)
+    if engine is None:
+        engine = _reset_engines[url] = create_engine(url, pool_size=1)
     with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    engine.dispose()
+        for table in reversed(SQLModel.metadata.sorted_tables):
+            conn.execute(text(f'DELETE FROM "{table.name}"'))
+        conn.execute(text(
+            "SELECT setval(c.oid::regclass, 1, false) FROM pg_class c"
+            " JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE c.relkind = 'S' AND n.nspname = current_schema()"
+        ))
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+_PG_PARAM = pytest.param("postgres", marks=pytest.mark.postgres)
+_DB_PARAMS = {"both": ["sqlite", _PG_PARAM], "sqlite": ["sqlite"], "postgres": [_PG_PARAM]}
+
+
+_created_schemas: list[str] = []
+
+
+def fresh_database_url(folder: Path, name: str = "app") -> str:
+    """An empty database (not migrated) for an app a test starts as its own process: a SQLite
+    file in `folder`, or in the PostgreSQL pass a new schema, dropped when the session ends."""
+    if TEST_DATABASE != "postgres":
+        return f"sqlite:///{folder / f'{name}.db'}"
+    if not postgres_available():
+        pytest.skip(f"PostgreSQL at {PG_ADMIN_URL} is not reachable")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    _pg_admin(f'CREATE SCHEMA "{schema}"')
+    _created_schemas.append(schema)
+    return f"{PG_ADMIN_URL}?options=-csearch_path%3D{schema}"
+
+
+def pytest_sessionfinish(session, exitstatus):
+    for schema in _created_schemas:
+        # a leftover schema in the test database is harmless
+        with contextlib.suppress(Exception):
+            _pg_admin(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture(params=_DB_PARAMS[TEST_DATABASE])
 def db_url(request, tmp_path, monkeypatch, _sqlite_template, _pg_schema) -> str:
-    """A migrated, empty database on each backend; the app's engine points at it."""
+    """A migrated, empty database on each backend of the run (CTREFLEX_TEST_DATABASE); the app's
+    engine points at it."""
     if request.param == "sqlite":
         target = tmp_path / "test.db"
         shutil.copyfile(_sqlite_template, target)
         url = f"sqlite:///{target}"
     else:
         if _pg_schema is None:
-            pytest.skip("PostgreSQL at 127.0.0.1:5432 is not reachable")
+            pytest.skip(f"PostgreSQL at {PG_ADMIN_URL} is not reachable")
         url = _pg_schema
         _truncate_all(url)
     use_database(monkeypatch, url)
@@ -146,8 +249,16 @@ def seeded(session) -> Session:
     return session
 
 
+def touches_database(item) -> bool:
+    fixtures = getattr(item, "fixturenames", ())
+    return item.get_closest_marker("database") is not None or any(
+        f in fixtures for f in DATABASE_FIXTURES
+    )
+
+
 def pytest_collection_modifyitems(config, items):
-    """Browser tests last: Playwright's sync API leaves an event loop on the main thread,
+    """In the PostgreSQL pass (CTREFLEX_TEST_DATABASE=postgres) only the tests that touch a
+    database. Browser tests last: Playwright's sync API leaves an event loop on the main thread,
     which breaks later tests that call asyncio.run(). Among them (and every test of the
     session's `served_app`, browser or not), the ones that build and serve their own frontend
     (tests/scale/test_scaled_e2e.py) first: `served_app` builds .web for its own port when it
@@ -159,6 +270,11 @@ def pytest_collection_modifyitems(config, items):
         own_build = "tests/scale/test_scaled_e2e.py" in item.nodeid
         return browser or served or own_build, not own_build
 
+    if TEST_DATABASE == "postgres":
+        keep = [item for item in items if touches_database(item)]
+        if len(keep) < len(items):
+            config.hook.pytest_deselected(items=[i for i in items if not touches_database(i)])
+            items[:] = keep
     items.sort(key=order)
 
 

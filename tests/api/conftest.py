@@ -1,5 +1,11 @@
 """The app's API routes and the in-process simulator served for real (uvicorn in a thread),
-with the webhook processor running, on a fresh seeded database."""
+with the webhook processor running, on a fresh seeded database.
+
+The processor runs inline (a thread of the server, CTREFLEX_PROCESSOR=inline): what these tests
+check is the route, the journal and the processing, not the child process, and the inline
+processor halves their time. A test about the child itself says so with
+`@pytest.mark.processor_child` (the child's own tests: tests/unit/test_processor_child.py,
+tests/e2e/test_durability.py and tests/scale/, which start the real processes)."""
 
 from __future__ import annotations
 
@@ -48,11 +54,13 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05):
 
 
 @pytest.fixture
-def live_api(seeded, monkeypatch, tmp_path):
+def live_api(seeded, monkeypatch, tmp_path, request):
     from ctreflex import lifespan
     from ctreflex.api import build_api
     from ctreflex.settings import reset_settings_cache
 
+    child = request.node.get_closest_marker("processor_child") is not None
+    monkeypatch.setenv("CTREFLEX_PROCESSOR", "process" if child else "inline")
     port = free_port()
     monkeypatch.setenv("CTREFLEX_PORT", str(port))
     monkeypatch.setenv("CTREFLEX_MEDIA_DIR", str(tmp_path / "media"))

@@ -16,6 +16,7 @@ from schemathesis.specs.openapi.checks import (
 
 from ctreflex.api import build_api
 from tests.api_v1.conftest import auth, make_key
+from tests.conftest import RUN_DATABASE
 
 schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", build_api())
 
@@ -42,7 +43,7 @@ def fuzz_key(seeded, monkeypatch, tmp_path):
     reset_settings_cache()
 
 
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("db_url", [RUN_DATABASE], indirect=True)  # once: the run's DB
 @schema.parametrize()
 @settings(
     max_examples=12,

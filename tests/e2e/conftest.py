@@ -14,10 +14,17 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import Page
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, TEST_DATABASE, fresh_database_url
 
 START_TIMEOUT = 300
 BIN = ROOT / ".venv" / "bin"
+# The PostgreSQL pass compiles its frontend into a folder of its own, so it can run beside the
+# SQLite pass (`make test` runs both at once): .web names the port of the app it was built for.
+WEB_WORKDIR = (
+    {"REFLEX_WEB_WORKDIR": str(ROOT / ".reflex" / "web-postgres")}
+    if TEST_DATABASE == "postgres"
+    else {}
+)
 
 
 def free_port() -> int:
@@ -27,6 +34,8 @@ def free_port() -> int:
 
 
 def app_env(data: Path, port: int, **extra: str) -> dict[str, str]:
+    """The environment of an app started as its own process: its files under `data`, its own
+    empty database (SQLite there, or a fresh PostgreSQL schema in the PostgreSQL pass)."""
     tools_bin = ROOT / ".tools" / "node_modules" / ".bin"
     return {
         **os.environ,
@@ -35,10 +44,12 @@ def app_env(data: Path, port: int, **extra: str) -> dict[str, str]:
         "REFLEX_TELEMETRY_ENABLED": "false",
         "REFLEX_CHECK_LATEST_VERSION": "false",
         "REFLEX_DIR": str(ROOT / ".reflex"),
-        "CTREFLEX_DATABASE_URL": f"sqlite:///{data / 'e2e.db'}",
+        "CTREFLEX_DATABASE_URL": extra.pop("CTREFLEX_DATABASE_URL", None)
+        or fresh_database_url(data, "e2e"),
         "CTREFLEX_MEDIA_DIR": str(data / "media"),
         "CTREFLEX_SIMULATOR_STATE_PATH": str(data / "simulator.json"),
         "CTREFLEX_PORT": str(port),
+        **WEB_WORKDIR,
         **extra,
     }
 

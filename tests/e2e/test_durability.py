@@ -55,6 +55,7 @@ def _stored(db_url: str) -> list[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.database  # its own database (app_env): SQLite, or PostgreSQL in that pass
 def test_kill_9_during_a_burst_loses_and_duplicates_nothing(tmp_path):
     app_port, sim_port = free_port(), free_port()
     sim_url = f"http://127.0.0.1:{sim_port}"

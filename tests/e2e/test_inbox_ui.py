@@ -3,12 +3,23 @@ composer's count and locks, attachments refused by the product rules, phone widt
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from ctreflex.models import Contact
 from tests.e2e.conftest import conversation_name, login
+from tests.factories import (
+    demo_account,
+    make_conversation,
+    make_message,
+    now,
+    served_session,
+    unique,
+    unique_phone,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -89,17 +100,27 @@ def test_search_by_text_and_number_then_filters(page: Page, base_url):
     expect(last).to_contain_text("Closed")
 
 
-def test_opening_a_conversation_shows_messages_and_clears_unread(page: Page, base_url):
-    login(page, base_url, "agent@demo.test", "demo-agent-1")
-    jack = conv_link(page, "Jack Wilson")
-    expect(jack).to_contain_text("unread")
-    jack.click()
+def test_opening_a_conversation_shows_messages_and_clears_unread(page: Page, served_app):
+    # A customer of its own (tests/factories.py): no other flow reads or changes its unread
+    # count, and its name is on no other row.
+    with served_session(served_app) as s:
+        conv = make_conversation(s, demo_account(s), name=unique("Jack"), inbound=(),
+                                 e164=unique_phone("AU"))
+        name = s.get(Contact, conv.contact_id).name
+        yesterday = now() - dt.timedelta(days=1)
+        make_message(s, conv, direction="outbound", status="read", at=yesterday,
+                     body=f"Hi {name}, thanks for your order!")
+        make_message(s, conv, body="Can I order 3 dozen croissants for Friday?")
+    login(page, served_app.url, "agent@demo.test", "demo-agent-1")
+    link = page.get_by_role("link", name=f"Conversation with {name}")
+    expect(link).to_contain_text("unread")
+    link.click()
     page.wait_for_url(re.compile(r"/inbox/\d+$"))
     thread = page.get_by_role("log", name="Conversation history")
     expect(thread).to_contain_text("Can I order 3 dozen croissants for Friday?")
-    expect(thread).to_contain_text("Hi Jack, thanks for your order!")
-    expect(jack).to_have_attribute("aria-current", "page")
-    expect(jack).not_to_contain_text("unread")
+    expect(thread).to_contain_text(f"Hi {name}, thanks for your order!")
+    expect(link).to_have_attribute("aria-current", "page")
+    expect(link).not_to_contain_text("unread")
     # business bubble shows its read ticks; days are separated
     expect(thread.get_by_role("img", name="Read")).to_be_visible()
     expect(thread.get_by_role("separator").first).to_be_visible()
@@ -110,7 +131,9 @@ def test_opening_a_conversation_shows_messages_and_clears_unread(page: Page, bas
     expect(details).to_contain_text("First contact")
     # the read state is stored, not only shown
     page.reload()
-    expect(conv_link(page, "Jack Wilson")).not_to_contain_text("unread")
+    expect(page.get_by_role("link", name=f"Conversation with {name}")).not_to_contain_text(
+        "unread"
+    )
 
 
 def test_closed_window_locks_the_composer(page: Page, base_url):

@@ -22,7 +22,6 @@ Other slices may add fixtures here with targeted edits.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import hashlib
 import inspect
 from pathlib import Path
@@ -31,6 +30,7 @@ import pytest
 from sqlmodel import Session, select
 
 from tests.api.conftest import live_api  # noqa: F401 - the live server, for test_media.py
+from tests.factories import make_contact, make_conversation, make_message
 
 ROLES = ("anonymous", "logged_out", "agent", "admin", "other_admin", "operator")
 
@@ -159,7 +159,6 @@ def add_matrix_data(session: Session, media_dir: Path) -> dict[str, int]:
     from ctreflex.models import (
         Account,
         BusinessNumber,
-        Contact,
         Conversation,
         MediaFile,
         Message,
@@ -173,7 +172,6 @@ def add_matrix_data(session: Session, media_dir: Path) -> dict[str, int]:
     accounts = {a.name: a for a in session.exec(select(Account)).all()}
     demo, harbor = accounts["Demo Bakery"], accounts["Harbor Tools"]
     ids: dict[str, int] = {}
-    now = dt.datetime.now(dt.UTC)
 
     for tenant, account, tpl, filename, waba in (
         ("demo", demo, DEMO_TEMPLATE, DEMO_FILE, "100000000000001"),
@@ -228,44 +226,11 @@ def add_matrix_data(session: Session, media_dir: Path) -> dict[str, int]:
             session.flush()
             ids[f"{tenant}_{suffix}"] = event.id
 
-    harbor_number = session.get(BusinessNumber, ids["harbor_number"])
-    contact = Contact(
-        account_id=harbor.id,
-        e164="+447700900456",
-        region="GB",
-        wa_id="447700900456",
-        profile_name=HARBOR_CONTACT,
-        name=HARBOR_CONTACT,
-    )
-    session.add(contact)
-    session.flush()
-    conv = Conversation(
-        account_id=harbor.id,
-        contact_id=contact.id,
-        business_number_id=harbor_number.id,
-        channel="whatsapp",
-        last_message_at=now,
-        last_inbound_at=now,
-        window_expires_at=now + dt.timedelta(hours=24),
-        last_preview=HARBOR_TEXT,
-        unread_count=1,
-    )
-    session.add(conv)
-    session.flush()
-    msg = Message(
-        account_id=harbor.id,
-        conversation_id=conv.id,
-        business_number_id=harbor_number.id,
-        direction="inbound",
-        channel="whatsapp",
-        kind="text",
-        body=HARBOR_TEXT,
-        provider_message_id="wamid.MATRIX-HARBOR-IN-1",
-        status="received",
-        created_at=now,
-    )
-    session.add(msg)
-    session.flush()
+    contact = make_contact(session, harbor, name=HARBOR_CONTACT, e164="+447700900456")
+    conv = make_conversation(session, harbor, contact, window_hours_left=24, unread=1,
+                             inbound=())
+    msg = make_message(session, conv, body=HARBOR_TEXT,
+                       provider_message_id="wamid.MATRIX-HARBOR-IN-1")
     ids["harbor_conversation"], ids["harbor_message"] = conv.id, msg.id
     ids.update(_team_inbox_data(session, demo.id, harbor.id))  # labels, canned replies
     ids["harbor_contact"] = contact.id  # "New conversation" picks a contact by id

@@ -642,6 +642,7 @@ def matrix_app(tmp_path_factory):
         engine.dispose()
 
 
+@pytest.mark.database  # matrix_app's own database: SQLite, or PostgreSQL in that pass
 def test_websocket_matrix(matrix_app):
     base_url, roles, engine, log = matrix_app
     pages = [p for p in M.PAGES if p in M.app_pages()]

@@ -28,6 +28,7 @@ from ctreflex.settings import get_settings
 from ctreflex.whatsapp import sign
 from ctreflex.whatsapp.webhooks import MAX_BODY_BYTES
 from tests.api.conftest import wait_for
+from tests.conftest import RUN_DATABASE
 
 MARIA = "12125550142"  # a seeded Demo Bakery customer (the fast path's plain case)
 OPERATOR = ("operator@ctt-platform.test", "op-7f3a-platform-key")
@@ -375,7 +376,7 @@ def _base(first: str, second: str, outbound: str) -> dict:
 EXAMPLES = int(os.environ.get("CTREFLEX_HOSTILE_EXAMPLES", "1000"))
 
 
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("db_url", [RUN_DATABASE], indirect=True)  # once: the run's DB
 def test_hypothesis_signed_bodies_never_5xx_nor_stall(hooks, seeded):
     must_store: list[str] = []
     counter = itertools.count()

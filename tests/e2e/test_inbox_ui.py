@@ -112,7 +112,7 @@ def test_opening_a_conversation_shows_messages_and_clears_unread(page: Page, ser
                      body=f"Hi {name}, thanks for your order!")
         make_message(s, conv, body="Can I order 3 dozen croissants for Friday?")
     login(page, served_app.url, "agent@demo.test", "demo-agent-1")
-    link = page.get_by_role("link", name=f"Conversation with {name}")
+    link = page.get_by_role("link", name=conversation_name(name))
     expect(link).to_contain_text("unread")
     link.click()
     page.wait_for_url(re.compile(r"/inbox/\d+$"))
@@ -131,7 +131,7 @@ def test_opening_a_conversation_shows_messages_and_clears_unread(page: Page, ser
     expect(details).to_contain_text("First contact")
     # the read state is stored, not only shown
     page.reload()
-    expect(page.get_by_role("link", name=f"Conversation with {name}")).not_to_contain_text(
+    expect(page.get_by_role("link", name=conversation_name(name))).not_to_contain_text(
         "unread"
     )
 

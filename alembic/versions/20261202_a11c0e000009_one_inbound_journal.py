@@ -5,7 +5,7 @@ processor would not take it); the one processor (ctreflex/inbound/) now takes ev
 "pending" and "retry" events. Data only, no schema change.
 
 Revision ID: a11c0e000009
-Revises: a11c0e000008
+Revises: a11c0e000007
 Create Date: 2026-12-02 08:00:00
 """
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = 'a11c0e000009'
-down_revision: str | Sequence[str] | None = 'a11c0e000008'
+down_revision: str | Sequence[str] | None = 'a11c0e000007'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """message.business_reaction: the emoji the business reacted to a message with ("" none)
 
 Revision ID: a11c0e000011
-Revises: a11c0e000010
+Revises: a11c0e000009
 Create Date: 2026-12-02 08:00:00
 """
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = 'a11c0e000011'
-down_revision: str | Sequence[str] | None = 'a11c0e000010'
+down_revision: str | Sequence[str] | None = 'a11c0e000009'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -46,6 +46,7 @@ class LiveKind(StrEnum):
     MEDIA = "media"  # an inbound file finished downloading
     CONVERSATION = "conversation"  # a conversation changed without a message (window closed)
     TEMPLATE = "template"  # a template's review status changed, or a sync changed several
+    REMINDER = "reminder"  # a conversation's window closes in an hour: its assignee is told
 
 
 #: The fields each kind carries on the wire, in order (None values included).
@@ -55,6 +56,7 @@ _WIRE_FIELDS: dict[LiveKind, tuple[str, ...]] = {
     LiveKind.MEDIA: ("conversation_id", "media_id"),
     LiveKind.CONVERSATION: ("conversation_id", "reason"),
     LiveKind.TEMPLATE: ("template_id",),
+    LiveKind.REMINDER: ("conversation_id", "user_id"),
 }
 
 
@@ -68,6 +70,7 @@ class LiveEvent:
     media_id: int | None = None
     template_id: int | None = None
     reason: str | None = None
+    user_id: int | None = None
 
     @classmethod
     def message(cls, conversation_id: int, message_id: int) -> LiveEvent:
@@ -89,6 +92,10 @@ class LiveEvent:
     def template(cls, template_id: int | None = None) -> LiveEvent:
         """``template_id`` None: several templates changed (a sync)."""
         return cls(LiveKind.TEMPLATE, template_id=template_id)
+
+    @classmethod
+    def reminder(cls, conversation_id: int, user_id: int) -> LiveEvent:
+        return cls(LiveKind.REMINDER, conversation_id=conversation_id, user_id=user_id)
 
     def to_wire(self) -> dict[str, Any]:
         return {

@@ -33,7 +33,7 @@ from ctreflex.inbound import sms as inbound_sms
 from ctreflex.inbound.gate import write_gate
 from ctreflex.inbound.lifecycle import Outcome
 from ctreflex.models import BusinessNumber, MediaFile, Message
-from ctreflex.realtime import broker
+from ctreflex.realtime import LiveEvent, broker
 from ctreflex.services import graph, media
 from ctreflex.whatsapp import MEDIA_RULES, GraphError
 
@@ -183,7 +183,7 @@ async def fetch_whatsapp_media(media_id: int) -> None:
         else:
             media.store_bytes(session=session, media=mf, data=data)
     await broker.publish(
-        account_id, {"type": "media", "conversation_id": conversation_id, "media_id": media_id}
+        account_id, LiveEvent.media(conversation_id, media_id)
     )
 
 

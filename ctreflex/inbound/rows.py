@@ -24,6 +24,7 @@ from ctreflex.models import (
     UsageRecord,
     utc_now,
 )
+from ctreflex.realtime import LiveEvent
 from ctreflex.services import phones
 from ctreflex.services import status as team_status
 
@@ -199,10 +200,8 @@ def touch_conversation(
 
 
 def live_message(account_id: int, conversation_id: int, message_id: int) -> tuple[int, dict]:
-    return account_id, {"type": "message", "conversation_id": conversation_id,
-                        "message_id": message_id}
+    return account_id, LiveEvent.message(conversation_id, message_id).to_wire()
 
 
 def live_status(message: Message) -> tuple[int, dict]:
-    return message.account_id, {"type": "status", "conversation_id": message.conversation_id,
-                                "message_id": message.id}
+    return message.account_id, LiveEvent.status(message.conversation_id, message.id).to_wire()

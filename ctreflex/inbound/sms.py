@@ -36,7 +36,7 @@ from ctreflex.models import (
     WebhookEvent,
 )
 from ctreflex.models.ops import EventState
-from ctreflex.realtime import broker
+from ctreflex.realtime import LiveEvent, broker
 from ctreflex.services import media, optouts
 from ctreflex.services.sms import (
     MMS_MAX_BYTES,
@@ -320,5 +320,5 @@ async def fetch_mms_media(media_id: int) -> None:
             mf.filename = mf.filename or f"mms.{mf.mime_type.split('/')[-1]}"
             media.store_bytes(session=session, media=mf, data=data)
     await broker.publish(
-        account_id, {"type": "media", "conversation_id": conv_id, "media_id": media_id}
+        account_id, LiveEvent.media(conv_id, media_id)
     )

@@ -34,6 +34,7 @@ from ctreflex.models import (
     WebhookEvent,
 )
 from ctreflex.models.ops import EventState
+from ctreflex.realtime import LiveEvent
 from ctreflex.services import optouts
 from ctreflex.whatsapp import InboundMessage, MessagesValue, Status, parse_webhook
 from ctreflex.whatsapp.limits import inbound_support
@@ -429,7 +430,7 @@ def handle_template_status(
     template.rejected_reason = value.reason[:64] if value.reason not in (None, "NONE") else None
     template.updated_at = now
     session.add(template)
-    outcome.live.append((template.account_id, {"type": "template", "template_id": template.id}))
+    outcome.live.append((template.account_id, LiveEvent.template(template.id).to_wire()))
 
 
 CHANGE_HANDLERS: dict[str, Callable[..., None]] = {

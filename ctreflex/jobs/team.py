@@ -9,7 +9,7 @@ import datetime as dt
 
 from ctreflex import db
 from ctreflex.models import utc_now
-from ctreflex.realtime import broker
+from ctreflex.realtime import LiveEvent, broker
 from ctreflex.services import assignment
 from ctreflex.services import status as team_status
 
@@ -29,6 +29,6 @@ async def team_sweep(*, now: dt.datetime | None = None) -> str:
     for r in reminders:
         await broker.publish(
             r.account_id,
-            {"type": "reminder", "conversation_id": r.conversation_id, "user_id": r.user_id},
+            LiveEvent.reminder(r.conversation_id, r.user_id),
         )
     return f"{len(woken)} snoozed conversation(s) reopened; {len(reminders)} reminder(s) sent"

@@ -9,7 +9,7 @@ from ctreflex.components.label_chip import label_chip
 from ctreflex.components.layout import app_page
 from ctreflex.pages.admin import admin_user, error_callout, notice_callout, page_body
 from ctreflex.pages.admin_users import SELECT_STYLE
-from ctreflex.realtime import broker
+from ctreflex.realtime import LiveEvent, broker
 from ctreflex.services import labels
 from ctreflex.services.labels import LabelChip, LabelError
 from ctreflex.state.auth import AuthState
@@ -59,7 +59,7 @@ class LabelsAdminState(AuthState):
     async def _changed(self, account_id: int) -> None:
         """Open inboxes redraw their chips and filter."""
         self._refresh(account_id)
-        await broker.publish(account_id, {"type": "conversation", "conversation_id": 0})
+        await broker.publish(account_id, LiveEvent.conversation(0, "labels"))
 
     @rx.event
     async def save(self, form: dict):

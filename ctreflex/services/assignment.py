@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 
 from ctreflex.models import Account, Contact, Conversation, ConversationEvent, User, utc_now
 from ctreflex.models.account import Role
-from ctreflex.realtime import broker
+from ctreflex.realtime import LiveEvent, broker
 
 log = logging.getLogger("ctreflex.assignment")
 
@@ -306,11 +306,7 @@ async def publish(changes: list[Change]) -> None:
         seen.add(key)
         await broker.publish(
             change.account_id,
-            {
-                "type": "conversation",
-                "conversation_id": change.conversation_id,
-                "reason": change.kind,
-            },
+            LiveEvent.conversation(change.conversation_id, change.kind),
         )
     if changes:
         hooks.kick_soon()

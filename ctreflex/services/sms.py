@@ -36,7 +36,7 @@ from ctreflex.models import (
     Template,
     utc_now,
 )
-from ctreflex.realtime import broker
+from ctreflex.realtime import LiveEvent, broker
 from ctreflex.services import assignment, reach
 from ctreflex.services.crypto import decrypt
 from ctreflex.services.outbound import SendRefused, window_open
@@ -422,7 +422,7 @@ def _settle(message_id: int, result: MessageResource | None, error: SMSError | N
 async def _publish_message(account_id: int, conversation_id: int, message_id: int) -> None:
     await broker.publish(
         account_id,
-        {"type": "message", "conversation_id": conversation_id, "message_id": message_id},
+        LiveEvent.message(conversation_id, message_id),
     )
 
 

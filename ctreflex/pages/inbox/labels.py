@@ -9,7 +9,7 @@ import reflex as rx
 
 from ctreflex import db
 from ctreflex.pages.inbox.thread import InboxState
-from ctreflex.realtime import broker
+from ctreflex.realtime import LiveEvent, broker
 from ctreflex.services import labels
 from ctreflex.services.labels import LabelChip, LabelError
 
@@ -80,7 +80,7 @@ class LabelsState(InboxState):
         if changed:
             await broker.publish(
                 user.account_id,
-                {"type": "conversation", "conversation_id": self.open_id, "what": "labels"},
+                LiveEvent.conversation(self.open_id, "labels"),
             )
         with db.session_scope() as session:
             self._load_labels(session)

@@ -15,7 +15,7 @@ import reflex as rx
 
 from ctreflex import db, routes
 from ctreflex.pages.inbox.thread import InboxState
-from ctreflex.realtime import broker
+from ctreflex.realtime import LiveEvent, broker
 from ctreflex.services import notes
 from ctreflex.services.notes import MentionOption, NoteError
 
@@ -151,7 +151,7 @@ class NotesState(InboxState):
         self._close_mentions()
         await broker.publish(
             user.account_id,
-            {"type": "conversation", "conversation_id": self.open_id, "what": "note"},
+            LiveEvent.conversation(self.open_id, "note"),
         )
         self._reload()
         return rx.call_script(CLEAR_DRAFT)

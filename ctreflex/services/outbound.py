@@ -49,6 +49,7 @@ from ctreflex.models import (
 )
 from ctreflex.realtime import broker
 from ctreflex.services import graph, ingest, media
+from ctreflex.services.errors import UserFacingError
 from ctreflex.whatsapp import (
     GraphAPIError,
     GraphError,
@@ -83,13 +84,8 @@ AUTO_WAKE = True
 CALLBACK_PREFIX = "ctreflex:m"
 
 
-class SendRefused(Exception):
+class SendRefused(UserFacingError):
     """A send refused before any Graph API call; the message is safe to show."""
-
-    def __init__(self, message: str, field: str = ""):
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 @dataclasses.dataclass

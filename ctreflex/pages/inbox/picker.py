@@ -17,7 +17,8 @@ from ctreflex import db, routes
 from ctreflex.pages.inbox.composer import CLEAR_COMPOSER, ComposerState
 from ctreflex.pages.inbox.thread import InboxState
 from ctreflex.services import conversations as convs
-from ctreflex.services import media, templates
+from ctreflex.services import media, template_send, templates
+from ctreflex.services.errors import UserFacingError
 from ctreflex.services.templates import FormField, PreviewView, TemplateRow
 from ctreflex.whatsapp.limits import MediaRuleError
 
@@ -73,9 +74,9 @@ def _with_errors(fields: list[PickerField], errors: dict[str, str]) -> list[Pick
 async def _deliver(job: dict[str, Any]) -> tuple[str, str]:
     """Send one queued template: (refusal, its field), ("", "") when it went out."""
     try:
-        await templates.send_template(**job)
-    except templates.SendRefused as exc:
-        return exc.message or str(exc), getattr(exc, "field", "") or ""
+        await template_send.send_template(**job)
+    except UserFacingError as exc:
+        return exc.message, exc.field
     except Exception:
         log.exception("template send failed")
         return (
@@ -336,7 +337,7 @@ class TemplatePickerState(InboxState):
         values = self._template_values(form)
         self._picker_values.update(values)
         with db.session_scope() as session:
-            errors = templates.validate_send(
+            errors = template_send.validate_send(
                 session=session,
                 account_id=user.account_id,
                 conversation_id=self.open_id,

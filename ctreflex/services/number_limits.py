@@ -36,9 +36,7 @@ def _aware(at: dt.datetime) -> dt.datetime:
     return at if at.tzinfo else at.replace(tzinfo=dt.UTC)
 
 
-def limit_use(
-    *, session: Session, number_id: int, now: dt.datetime | None = None
-) -> LimitUse:
+def limit_use(*, session: Session, number_id: int, now: dt.datetime | None = None) -> LimitUse:
     now = now or utc_now()
     number = session.get(BusinessNumber, number_id)
     limit = tier_limit(number.messaging_limit if number else "")

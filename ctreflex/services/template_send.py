@@ -90,9 +90,7 @@ def _media_check(
     return mf, []
 
 
-def _recipient_checks(
-    session: Session, row: Template, contact: Contact | None
-) -> list[FieldError]:
+def _recipient_checks(session: Session, row: Template, contact: Contact | None) -> list[FieldError]:
     if row.category.upper() != "MARKETING" or contact is None:
         return []
     errors: list[FieldError] = []
@@ -313,5 +311,3 @@ async def send_template(
         )
 
     return await _deliver(message_id, call)
-
-

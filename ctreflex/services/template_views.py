@@ -211,4 +211,3 @@ def preview_from_payload(payload: Mapping[str, Any] | None, *, media_url: str = 
     """The preview of a sent template message, from ``Message.payload`` (for the thread)."""
     rendered = (payload or {}).get("rendered") or {}
     return preview_view(rendered, media_url=media_url)
-

@@ -76,7 +76,9 @@ def _row(t: rx.Var[TemplateRow]) -> rx.Component:
             ),
             max_width="30rem",
         ),
-        rx.table.cell(rx.code(t.language, variant="ghost"), display=HIDE_ON_MOBILE),
+        rx.table.cell(
+            rx.code(t.language, variant="ghost", title=t.language_name), display=HIDE_ON_MOBILE
+        ),
         rx.table.cell(category_text(t.category), display=HIDE_ON_MOBILE),
         rx.table.cell(
             rx.vstack(

@@ -29,6 +29,7 @@ class TemplateRow:
     buttons: int
     sendable: bool  # APPROVED and MARKETING/UTILITY
     updated: str
+    language_name: str = ""  # "English (United States)" for en_US
 
 
 @dataclasses.dataclass(frozen=True)

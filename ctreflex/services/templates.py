@@ -17,14 +17,15 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from babel.dates import format_date
 from sqlmodel import Session, select
 
 from ctreflex import db
 from ctreflex.models import Account, Conversation, Plan, Template, utc_now
 from ctreflex.realtime import broker
 from ctreflex.services import graph, template_sync
-from ctreflex.services.admin import format_money
 from ctreflex.services.crypto import decrypt
+from ctreflex.services.l10n import LOCALE, format_money, language_name
 from ctreflex.services.outbound import window_open
 from ctreflex.services.template_views import (
     CostView,
@@ -135,7 +136,8 @@ def _row(t: Template) -> TemplateRow:
         header=_header_kind(t),
         buttons=_button_count(t),
         sendable=_sendable(t),
-        updated=t.updated_at.strftime("%d %b %Y") if t.updated_at else "",
+        updated=format_date(t.updated_at, "dd MMM y", locale=LOCALE) if t.updated_at else "",
+        language_name=language_name(t.language),
     )
 
 

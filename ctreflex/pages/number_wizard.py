@@ -14,6 +14,7 @@ from ctreflex.services.numbers import NumberError, WabaNumber
 from ctreflex.state.auth import AuthState
 
 STEPS = ["Account", "Number", "Code", "Register"]
+_FAILED = object()  # a Graph step that failed (its error is shown)
 
 
 class NumberWizardState(AuthState):
@@ -101,6 +102,21 @@ class NumberWizardState(AuthState):
         self._clear_error()
         self.step = max(1, self.step - 1)
 
+    async def _graph_step(self, call) -> object:
+        """Await one Graph step of the wizard (the tab already shows it busy); a NumberError is
+        shown in the wizard in plain words and gives ``_FAILED``. The tab is not busy after."""
+        try:
+            return await call
+        except NumberError as exc:
+            self._show(exc)
+            return _FAILED
+        finally:
+            self.busy = False
+
+    def _picked(self) -> str:
+        picked = next((r for r in self.waba_numbers if r.phone_number_id == self.pnid), None)
+        return picked.display if picked else ""
+
     @rx.event
     async def submit_account(self, form: dict | None = None):
         user = admin_user(self)
@@ -109,13 +125,12 @@ class NumberWizardState(AuthState):
         self._clear_error()
         self.busy = True
         yield
-        try:
-            rows = await numbers.list_waba_numbers(
+        rows = await self._graph_step(
+            numbers.list_waba_numbers(
                 account_id=user.account_id, waba_id=self.waba_id, token=self.token
             )
-        except NumberError as exc:
-            self._show(exc)
-            self.busy = False
+        )
+        if rows is _FAILED:
             return
         self._sealed = numbers.sealed(self.token)
         self._waba = self.waba_id
@@ -124,7 +139,6 @@ class NumberWizardState(AuthState):
         free = [r for r in rows if not r.connected_here]
         self.pnid = free[0].phone_number_id if free else ""
         self.step = 2
-        self.busy = False
 
     @rx.event
     async def send_code(self, form: dict | None = None):
@@ -137,24 +151,21 @@ class NumberWizardState(AuthState):
             return
         self.busy = True
         yield
-        try:
-            await numbers.request_code(
+        sent = await self._graph_step(
+            numbers.request_code(
                 account_id=user.account_id,
                 token=numbers.unsealed(self._sealed),
                 phone_number_id=self.pnid,
                 method=self.method,
             )
-        except NumberError as exc:
-            self._show(exc)
-            self.busy = False
+        )
+        if sent is _FAILED:
             return
-        picked = next((r for r in self.waba_numbers if r.phone_number_id == self.pnid), None)
         how = "a voice call" if self.method == "VOICE" else "SMS"
         self.code_sent_to = f"Meta sent a 6-digit code by {how} to " + (
-            picked.display if picked else "the number"
+            self._picked() or "the number"
         )
         self.step = 3
-        self.busy = False
 
     @rx.event
     async def submit_code(self, form: dict | None = None):
@@ -164,19 +175,16 @@ class NumberWizardState(AuthState):
         self._clear_error()
         self.busy = True
         yield
-        try:
-            await numbers.verify_code(
+        verified = await self._graph_step(
+            numbers.verify_code(
                 account_id=user.account_id,
                 token=numbers.unsealed(self._sealed),
                 phone_number_id=self.pnid,
                 code=self.code,
             )
-        except NumberError as exc:
-            self._show(exc)
-            self.busy = False
-            return
-        self.step = 4
-        self.busy = False
+        )
+        if verified is not _FAILED:
+            self.step = 4
 
     @rx.event
     async def submit_pin(self, form: dict | None = None):
@@ -186,25 +194,22 @@ class NumberWizardState(AuthState):
         self._clear_error()
         self.busy = True
         yield
-        try:
-            await numbers.register_and_enable(
+        registered = await self._graph_step(
+            numbers.register_and_enable(
                 account_id=user.account_id,
                 waba_id=self._waba,
                 token=numbers.unsealed(self._sealed),
                 phone_number_id=self.pnid,
                 pin=self.pin,
             )
-        except NumberError as exc:
-            self._show(exc)
-            self.busy = False
+        )
+        if registered is _FAILED:
             return
-        picked = next((r for r in self.waba_numbers if r.phone_number_id == self.pnid), None)
+        picked = self._picked()
         self.wizard_open = False
         self._reset_wizard()
         page = await self.get_state(NumbersState)
-        page.notice = (
-            f"{picked.display if picked else 'The number'} is connected and enabled for WhatsApp."
-        )
+        page.notice = f"{picked or 'The number'} is connected and enabled for WhatsApp."
         page._refresh(user)
 
 

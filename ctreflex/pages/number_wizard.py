@@ -1,6 +1,4 @@
-"""The "Connect WhatsApp number" wizard of /numbers (admins): account and token, pick the
-number, request a code, enter it, register with a PIN. Its own state; the numbers table
-(NumbersState) is told through get_state when a number is connected."""
+"""/numbers' "Connect WhatsApp number" wizard: its state (NumberWizardState) and dialog."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""The state of /numbers (admins): the account's numbers as view rows, the WhatsApp gate and
-prerequisites, disabling and enabling. The wizard has its own state (pages/number_wizard.py)."""
+"""/numbers' state: the numbers as view rows, the gate, prerequisites, disable and enable."""
 
 from __future__ import annotations
 

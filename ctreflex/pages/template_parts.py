@@ -1,5 +1,4 @@
-"""/templates' parts: the catalogue's cells (status, category, quality, header kind) and the
-template's detail dialog (phone-style preview, facts, the variables with Meta's examples)."""
+"""/templates' parts: the catalogue's cells and the template's detail dialog."""
 
 from __future__ import annotations
 

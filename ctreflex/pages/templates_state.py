@@ -1,5 +1,4 @@
-"""The state of /templates: the catalogue rows and filters, the selected template's detail,
-the admins' sync, and the live listener on the account's event stream."""
+"""/templates' state: rows and filters, the selected template, sync, the live listener."""
 
 from __future__ import annotations
 

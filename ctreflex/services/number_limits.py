@@ -1,6 +1,4 @@
-"""Meta's messaging limit per WhatsApp number: unique customers reached with business-initiated
-templates over the last 24 h, the refusal before a send would exceed it, and which number a
-conversation sends from."""
+"""Meta's messaging limit per WhatsApp number: use over 24 h and the refusal before a send."""
 
 from __future__ import annotations
 

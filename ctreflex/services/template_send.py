@@ -1,5 +1,4 @@
-"""Sending a template: pre-flight checks (status, category, recipient, header media, fields,
-messaging limit) before any Graph API call, then the send itself (window open or closed)."""
+"""Sending a template: pre-flight checks before any Graph API call, then the send."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Templates' view models (catalogue rows, form fields, the WhatsApp-style preview, the price
-line) and the preview builder; no database, no reflex."""
+"""Templates' view models (rows, form fields, preview, price line) and the preview builder."""
 
 from __future__ import annotations
 

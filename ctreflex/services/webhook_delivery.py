@@ -1,5 +1,4 @@
-"""Outbound webhooks, delivery: claim what is due, POST it signed, record the try; retries with
-exponential backoff for a day, in order per conversation and endpoint."""
+"""Outbound webhooks, delivery: signed POSTs of due deliveries, retried with backoff."""
 
 from __future__ import annotations
 

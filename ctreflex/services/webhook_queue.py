@@ -1,7 +1,4 @@
-"""Outbound webhooks, queueing: one WebhookDelivery per endpoint and event (keyed, so an event is
-queued once however often it is published), from the live-event stream without blocking it,
-from opt-outs inside their transaction, and for windows about to close; and the scheduled
-delivery job."""
+"""Outbound webhooks, queueing: deliveries per endpoint and event, the listener and the job."""
 
 from __future__ import annotations
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import reflex as rx
 
+from ctreflex.components.alerts import alerts_menu
 from ctreflex.components.window_chip import window_chip
 from ctreflex.services.conversations import ConversationRow
 
@@ -257,6 +258,7 @@ def conversation_list(
                     on_change=on_sort,
                     size="1",
                 ),
+                alerts_menu(),
                 width="100%",
                 align="center",
             ),

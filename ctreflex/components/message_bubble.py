@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import reflex as rx
 
+from ctreflex.components.reactions import react_button, reaction_badges
 from ctreflex.components.template_preview import template_preview
 from ctreflex.services.conversations import MessageRow
 
@@ -248,6 +249,8 @@ def notice_bubble(msg: rx.Var[MessageRow]) -> rx.Component:
                     ("info", "info"),
                     ("phone-off", "phone-off"),
                     ("users", "users"),
+                    ("smile", "smile"),
+                    ("circle-alert", "circle-alert"),
                     "circle-help",
                 ),
                 size=16,
@@ -303,16 +306,7 @@ def bubble(
                     rx.cond(outbound, status_tick(msg)),
                     class_name="ct-meta",
                 ),
-                rx.cond(
-                    msg.reaction != "",
-                    rx.el.span(
-                        msg.reaction,
-                        class_name="ct-reaction",
-                        role="img",
-                        aria_label="Customer reacted " + msg.reaction,
-                        title="Customer's reaction",
-                    ),
-                ),
+                reaction_badges(msg),
                 class_name=rx.cond(
                     msg.failed,
                     "ct-bubble ct-bubble-failed",
@@ -327,6 +321,7 @@ def bubble(
                 class_name="ct-reply-btn",
                 on_click=on_reply(msg.id),
             ),
+            react_button(msg),
             class_name="ct-bubble-wrap",
         ),
         rx.cond(msg.failed, failure_help(msg, on_retry, on_resend)),

@@ -94,6 +94,12 @@ class Message(SQLModel, table=True):
     reply_to_id: int | None = Field(default=None, foreign_key="message.id")
     reply_to_provider_id: str | None = Field(default=None, max_length=128, index=True)
     reaction: str = Field(default="", max_length=16, description="Customer's reaction to it")
+    business_reaction: str = Field(
+        default="",
+        max_length=16,
+        sa_column_kwargs={"server_default": ""},
+        description="The business's reaction to it (services/reactions.py)",
+    )
     sender_user_id: int | None = Field(default=None, foreign_key="user.id")
     pricing_category: str = Field(default="", max_length=32)
     billable: bool | None = None

@@ -134,6 +134,8 @@ class MessageRow:
     unconfirmed: bool = False
     unconfirmed_title: str = ""
     unconfirmed_text: str = ""
+    # the business's own reaction to this message (services/reactions.py)
+    my_reaction: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -535,6 +537,8 @@ def thread_rows(
     previous_day: dt.date | None = None
     previous_channel = ""
     for msg, media, user in rows:
+        if msg.kind == "reaction" and _reaction_drawn_on_target(msg):
+            continue  # drawn as a badge on the message it reacts to
         at = msg.created_at.astimezone(local)
         day = at.date()
         channel = msg.channel or "whatsapp"
@@ -556,12 +560,40 @@ def thread_rows(
             )
         if msg.id in offers:
             row = dataclasses.replace(row, resend_offered=True)
+        if msg.kind == "reaction":
+            row = dataclasses.replace(row, **_reaction_notice(msg, first_name or contact_name))
         if msg.direction == "outbound" and msg.status in ("queued", "unconfirmed", "failed"):
             row = dataclasses.replace(row, **send_state(msg, local, now))
         out.append(row)
         previous_day = day
         previous_channel = channel
     return out
+
+
+def _reaction_drawn_on_target(msg: Message) -> bool:
+    """A reaction is a badge on its message, except a customer's reaction to a message this
+    inbox does not have, and a reaction of ours WhatsApp refused: those are notices."""
+    if msg.direction == "outbound":
+        return msg.status != "failed"
+    return msg.reply_to_id is not None
+
+
+def _reaction_notice(msg: Message, first_name: str) -> dict[str, Any]:
+    emoji = msg.body or "a reaction"
+    if msg.direction == "outbound":
+        reason = msg.error_title or "WhatsApp did not take it"
+        text = f"Your reaction {emoji} was not delivered: {reason}"
+        if not msg.body:
+            text = f"Removing your reaction was not delivered: {reason}"
+        return {"is_notice": True, "notice_icon": "circle-alert", "notice_text": text,
+                "failed": False, "body": ""}
+    return {
+        "is_notice": True,
+        "notice_icon": "smile",
+        "notice_text": f"{first_name} reacted {emoji} to a message not in this inbox",
+        "body": "",
+        "has_reply": False,
+    }
 
 
 def _resend_offers(session: Session, account_id: int, messages: list[Message]) -> set[int]:
@@ -754,6 +786,7 @@ def _message_row(
         reply_author=reply_author,
         reply_snippet=reply_snippet,
         reaction=msg.reaction or "",
+        my_reaction=msg.business_reaction or "",
         media_id=media.id if media is not None else 0,
         media_kind=media_kind,
         media_url=f"/media/{media.id}" if media is not None else "",

@@ -589,6 +589,9 @@ def _call_for(session: Session, message: Message, now: dt.datetime):
         return _media_call(client, number, to, mf, message.body, quoted, callback)
     if message.kind == "template" and message.template_id:
         return _template_call(session, message, client, number, to, mf, quoted, callback)
+    if message.kind == "reaction" and quoted:
+        emoji = message.body
+        return lambda: client.send_reaction(number.phone_number_id, to, quoted, emoji)
     return f"A {message.kind} message cannot be sent again from the outbox."
 
 

@@ -228,7 +228,11 @@ HANDLERS: dict[str, Row] = {
         "setvar",
         args={"var_name": "open_id", "value": "foreign:conversation"},
     ),
-    **handlers("InboxState", USER, "load toggle_details heartbeat send_read_receipt listen"),
+    **handlers(
+        "InboxState",
+        USER,
+        "load toggle_details heartbeat send_read_receipt listen set_tab_visibility",
+    ),
     **handlers(
         "ComposerState",
         USER,
@@ -236,6 +240,14 @@ HANDLERS: dict[str, Row] = {
         "handle_upload upload_progressed upload_rejected upload_cancelled remove_attachment "
         "setvar",
     ),
+    # the business's reactions (issue 14): another tenant's message is refused
+    **handlers(
+        "ReactionState",
+        USER,
+        "react",
+        args={"message_id": "foreign:message", "emoji": "\N{THUMBS UP SIGN}"},
+    ),
+    **handlers("ReactionState", USER, "setvar"),
     **handlers(
         "TemplatePickerState",
         USER,
@@ -306,6 +318,7 @@ STATE_PAGES = {
     "InboxListState": "/inbox/[conversation_id]",
     "ComposerState": "/inbox/[conversation_id]",
     "TemplatePickerState": "/inbox/[conversation_id]",
+    "ReactionState": "/inbox/[conversation_id]",
     "TemplatesState": "/templates",
     "NumbersState": "/numbers",
     "NumberWizardState": "/numbers",

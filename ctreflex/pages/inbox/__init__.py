@@ -6,6 +6,7 @@ them all for a signed-out tab):
   `live` runs its live listener;
 - `composer.ComposerState` and `picker.TemplatePickerState` (substates of InboxState): the
   drafts in the open conversation, reached by the others with `get_state`;
+- `reactions.ReactionState` (a substate of InboxState): the business's reactions;
 - `page`: the two routes. The components (ctreflex/components/composer.py, template_picker.py)
   import the states they render.
 """

@@ -66,6 +66,16 @@ class InboxListState(AuthState):
     _tz: str = "UTC"
     _list_edge: float = 0.0  # epoch s when a listed window next changes state
 
+    @rx.var
+    def unread_prefix(self) -> str:
+        """ "(3) " in the tab title while 3 conversations have unread messages."""
+        n = self.counts.get("unread", 0)
+        return f"({n}) " if n else ""
+
+    @rx.var
+    def tab_title(self) -> str:
+        return f"{self.unread_prefix}Inbox · CT Text"
+
     def _remember(self, user: CurrentUser) -> None:
         self._account_id, self._user_id, self._tz = user.account_id, user.user_id, user.timezone
 

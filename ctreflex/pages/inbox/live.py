@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import logging
 import time
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
+import reflex as rx
 from reflex_base.registry import RegistrationContext
 
 from ctreflex import db, routes
@@ -145,7 +148,7 @@ def plan(state: InboxState, batch: list[dict], everything: bool) -> tuple[tuple 
     kinds = {e.get("type") for e in batch}
     open_hit = everything or state.open_id in ids
     mark_id = 0
-    if state.open_id and open_hit and ("message" in kinds or everything):
+    if state.open_id and open_hit and ("message" in kinds or everything) and not state._tab_hidden:
         mark_id = state.open_id  # the agent is looking at it: a message arriving is read
     if (
         everything
@@ -156,8 +159,24 @@ def plan(state: InboxState, batch: list[dict], everything: bool) -> tuple[tuple 
     return None, mark_id
 
 
-async def listen(state: InboxState) -> None:
-    """The listener's life, run by the background event `InboxState.listen`."""
+def new_message_alerts(before: dict[int, int], rows) -> list[dict]:
+    """The conversations whose unread count grew with this batch: what a tab in the background
+    announces (assets/alerts.js: a sound and a desktop notification, each opt-in)."""
+    return [
+        {"id": r.id, "title": r.name, "body": r.preview[:140]}
+        for r in rows
+        if r.unread > before.get(r.id, 0)
+    ]
+
+
+def alert_script(items: list[dict]) -> rx.event.EventSpec:
+    # json.dumps quotes the customer's text as a JavaScript string: data, never code
+    return rx.call_script(f"window.ctAlerts && window.ctAlerts.newMessages({json.dumps(items)})")
+
+
+async def listen(state: InboxState) -> AsyncIterator[rx.event.EventSpec]:
+    """The listener's life, run by the background event `InboxState.listen`; yields the new
+    message alerts for the tab."""
     token = state.router.session.client_token
     if not token or token in _LISTENERS:
         return
@@ -222,11 +241,15 @@ async def listen(state: InboxState) -> None:
                     if state._account_id != account_id or state._current_user() is None:
                         reason = "signed out"  # while the list was computed unlocked
                         break
+                    before = {r.id: r.unread for r in state.rows}
                     read_now = await state._refresh(batch, everything, pre, planned)
                     receipt_for = state.open_id if read_now else 0
                     timeout = listen_timeout(state)  # for the next wait
+                    alerts = new_message_alerts(before, state.rows) if batch else []
                 if receipt_for:
                     await read_receipt(account_id, receipt_for)
+                if alerts:
+                    yield alert_script(alerts)
     except Exception:
         reason = "error"
         log.exception("inbox listener failed")

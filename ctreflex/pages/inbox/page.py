@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from ctreflex import routes
+from ctreflex.components.alerts import visibility_probe
 from ctreflex.components.composer import composer
 from ctreflex.components.conversation_list import conversation_list
 from ctreflex.components.layout import app_page
@@ -55,6 +56,8 @@ def thread_pane() -> rx.Component:
 def inbox_body() -> rx.Component:
     return rx.el.div(
         rx.script(src="/inbox.js"),
+        rx.script(src="/alerts.js"),
+        visibility_probe(),
         rx.moment(
             interval=HEARTBEAT_MS,
             on_change=InboxState.heartbeat,
@@ -91,11 +94,11 @@ def inbox_body() -> rx.Component:
 ON_LOAD = [AuthState.require_login, InboxState.load]
 
 
-@rx.page(route=routes.INBOX, title="Inbox · CT Text", on_load=ON_LOAD)
+@rx.page(route=routes.INBOX, title=InboxListState.tab_title, on_load=ON_LOAD)
 def inbox_page() -> rx.Component:
     return app_page("Inbox", inbox_body)
 
 
-@rx.page(route=routes.CONVERSATION, title="Conversation · CT Text", on_load=ON_LOAD)
+@rx.page(route=routes.CONVERSATION, title=InboxState.conversation_title, on_load=ON_LOAD)
 def conversation_page() -> rx.Component:
     return app_page("Inbox", inbox_body)

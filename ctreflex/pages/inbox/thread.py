@@ -91,10 +91,16 @@ class InboxState(InboxListState):
 
     _detail_edge: float = 0.0  # epoch s when the open conversation's window next changes
     _beat: float = 0.0  # last heartbeat from the page (epoch s)
+    _tab_hidden: bool = False  # the browser tab is in the background (set_tab_visibility)
 
     @rx.var
     def has_conversation(self) -> bool:
         return self.open_id > 0 and self.detail.id == self.open_id
+
+    @rx.var
+    def conversation_title(self) -> str:
+        name = self.detail.name or "Conversation"
+        return f"{self.unread_prefix}{name} · CT Text"
 
     @rx.var
     def is_sms(self) -> bool:
@@ -223,7 +229,23 @@ class InboxState(InboxListState):
 
     @rx.event(background=True)
     async def listen(self):
-        await live.listen(self)
+        async for alert in live.listen(self):
+            yield alert
+
+    @rx.event
+    def set_tab_visibility(self, value: str):
+        """The page reports when its browser tab is hidden (assets/alerts.js): a message that
+        arrives in the open conversation meanwhile stays unread until the agent comes back."""
+        self._tab_hidden = value == "hidden"
+        if self._tab_hidden or not self.open_id or self._current_user() is None:
+            return
+        with db.session_scope() as session:
+            read_now = convs.mark_read(
+                session=session, account_id=self._account_id, conversation_id=self.open_id
+            )
+        if read_now:
+            self._reload()
+            return InboxState.send_read_receipt
 
     async def _refresh(
         self,

@@ -11,6 +11,12 @@ events travel through Redis pub/sub, so a tab hears events published by any work
 channel and key this app puts in Redis starts with the deployment's prefix
 (CTREFLEX_REDIS_PREFIX, default `ctreflex:<database name>`): two deployments on one Redis never
 hear each other's events.
+
+Every event is a :class:`LiveEvent` (one kind, the ids it is about), built with its named
+constructor (``LiveEvent.message(conversation_id, message_id)``…). On the wire (to the tabs'
+listeners, through Redis, over the processor child's pipe) it is the plain dict
+``{"type": <kind>, <the kind's fields>, "account_id": …}``; ``LiveEvent.from_wire`` reads one
+back. ``publish`` still takes such a dict as is (the inbound pipeline's publishers build them).
 """
 
 from __future__ import annotations
@@ -20,11 +26,87 @@ import contextlib
 import json
 import logging
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from ctreflex.settings import get_settings
 
 log = logging.getLogger("ctreflex.realtime")
 
 _MAX_QUEUE = 1000
+
+
+class LiveKind(StrEnum):
+    """What changed; the listeners reload accordingly."""
+
+    MESSAGE = "message"  # a message was added or changed (inbound, sent, reaction, send result)
+    STATUS = "status"  # a sent message's delivery status moved
+    MEDIA = "media"  # an inbound file finished downloading
+    CONVERSATION = "conversation"  # a conversation changed without a message (window closed)
+    TEMPLATE = "template"  # a template's review status changed, or a sync changed several
+
+
+#: The fields each kind carries on the wire, in order (None values included).
+_WIRE_FIELDS: dict[LiveKind, tuple[str, ...]] = {
+    LiveKind.MESSAGE: ("conversation_id", "message_id"),
+    LiveKind.STATUS: ("conversation_id", "message_id"),
+    LiveKind.MEDIA: ("conversation_id", "media_id"),
+    LiveKind.CONVERSATION: ("conversation_id", "reason"),
+    LiveKind.TEMPLATE: ("template_id",),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class LiveEvent:
+    """One live update for an account's open tabs (the account is the broker's argument)."""
+
+    kind: LiveKind
+    conversation_id: int | None = None
+    message_id: int | None = None
+    media_id: int | None = None
+    template_id: int | None = None
+    reason: str | None = None
+
+    @classmethod
+    def message(cls, conversation_id: int, message_id: int) -> LiveEvent:
+        return cls(LiveKind.MESSAGE, conversation_id=conversation_id, message_id=message_id)
+
+    @classmethod
+    def status(cls, conversation_id: int, message_id: int) -> LiveEvent:
+        return cls(LiveKind.STATUS, conversation_id=conversation_id, message_id=message_id)
+
+    @classmethod
+    def media(cls, conversation_id: int, media_id: int) -> LiveEvent:
+        return cls(LiveKind.MEDIA, conversation_id=conversation_id, media_id=media_id)
+
+    @classmethod
+    def conversation(cls, conversation_id: int, reason: str) -> LiveEvent:
+        return cls(LiveKind.CONVERSATION, conversation_id=conversation_id, reason=reason)
+
+    @classmethod
+    def template(cls, template_id: int | None = None) -> LiveEvent:
+        """``template_id`` None: several templates changed (a sync)."""
+        return cls(LiveKind.TEMPLATE, template_id=template_id)
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "type": self.kind.value,
+            **{name: getattr(self, name) for name in _WIRE_FIELDS[self.kind]},
+        }
+
+    @classmethod
+    def from_wire(cls, data: Mapping[str, Any]) -> LiveEvent:
+        """The event a wire dict holds (``account_id`` and unknown keys ignored); ValueError
+        for an unknown kind."""
+        kind = LiveKind(data.get("type"))
+        return cls(kind, **{name: data.get(name) for name in _WIRE_FIELDS[kind]})
+
+
+def to_wire(event: LiveEvent | Mapping[str, Any]) -> dict[str, Any]:
+    """The wire dict of an event; a dict built by hand passes as it is (a copy)."""
+    return event.to_wire() if isinstance(event, LiveEvent) else dict(event)
 
 
 class Subscription:
@@ -58,8 +140,6 @@ def redis_url() -> str | None:
 def redis_key(*parts: object) -> str:
     """A Redis channel or key name under this deployment's prefix: redis_key("account", 7) is
     `ctreflex:<db>:account:7` by default."""
-    from ctreflex.settings import get_settings
-
     return ":".join([get_settings().redis_namespace, *(str(p) for p in parts)])
 
 
@@ -112,8 +192,8 @@ class Broker:
         for sub in list(self._subs.get(account_id, ())):
             sub._put(event)
 
-    async def publish(self, account_id: int, event: dict) -> None:
-        event = {**event, "account_id": account_id}
+    async def publish(self, account_id: int, event: LiveEvent | Mapping[str, Any]) -> None:
+        event = {**to_wire(event), "account_id": account_id}
         if self._relay is not None:
             self._relay(account_id, event)
             return
@@ -128,7 +208,7 @@ class Broker:
             return
         self._deliver(account_id, event)
 
-    def publish_threadsafe(self, account_id: int, event: dict) -> None:
+    def publish_threadsafe(self, account_id: int, event: LiveEvent | Mapping[str, Any]) -> None:
         """Publish from synchronous code (a thread or a job) without awaiting."""
         loop = self._loop
         if loop is None or loop.is_closed():
@@ -146,7 +226,7 @@ class Broker:
         url = redis_url()
         if not url or self._redis is not None:
             return
-        import redis.asyncio as aioredis
+        import redis.asyncio as aioredis  # only when scaled out: one process never loads it
 
         self._redis = aioredis.from_url(url)
         # the prefix is escaped: a deployment named "a*" must not hear "ab"'s events

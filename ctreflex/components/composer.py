@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from ctreflex.components.upload_limits import sized_upload
 from ctreflex.pages.inbox.composer import ComposerState
 from ctreflex.pages.inbox.picker import TemplatePickerState
 from ctreflex.pages.inbox.thread import InboxState
@@ -195,7 +196,7 @@ def composer() -> rx.Component:
     uploading = ComposerState.uploading
     attach_allowed = ComposerState.attach_allowed
     conversation_key = InboxState.open_id
-    attach = rx.upload.root(
+    attach = sized_upload(
         rx.icon_button(
             rx.icon("paperclip", size=18),
             variant="ghost",

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import reflex as rx
 
 from ctreflex.components.alerts import alerts_menu
+from ctreflex.components.new_conversation import new_conversation
 from ctreflex.components.window_chip import window_chip
 from ctreflex.services.conversations import ConversationRow
 
@@ -233,6 +234,7 @@ def conversation_list(
                     size="2",
                     width="100%",
                 ),
+                new_conversation(),
                 width="100%",
             ),
             filter_bar(current_filter, counts, on_filter),

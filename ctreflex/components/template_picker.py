@@ -6,7 +6,9 @@ from __future__ import annotations
 import reflex as rx
 
 from ctreflex.components.composer import BROWSER_MAX_BYTES
+from ctreflex.components.picker_checks import blocked_callout, limit_line, refusal_note
 from ctreflex.components.template_preview import template_preview
+from ctreflex.components.upload_limits import sized_upload
 from ctreflex.pages.inbox.picker import PickerField, TemplatePickerState
 from ctreflex.services.templates import TemplateRow
 
@@ -19,6 +21,9 @@ HEADER_ACCEPT = {
 
 
 def _template_item(row: rx.Var[TemplateRow]) -> rx.Component:
+    refusals = TemplatePickerState.picker_refusals
+    key = row.id.to_string()
+    refusal_id = "tpl-refusal-" + key
     return rx.el.li(
         rx.el.button(
             rx.el.div(
@@ -40,8 +45,10 @@ def _template_item(row: rx.Var[TemplateRow]) -> rx.Component:
             type="button",
             on_click=TemplatePickerState.choose_template(row.id),
             aria_label=row.name + " (" + row.language + ")",
-            class_name="ct-tpl-item",
+            aria_describedby=rx.cond(refusals.contains(key), refusal_id, ""),
+            class_name=rx.cond(refusals.contains(key), "ct-tpl-item is-refused", "ct-tpl-item"),
         ),
+        refusal_note(refusals, key, refusal_id),
     )
 
 
@@ -59,6 +66,7 @@ def _field_input(f: rx.Var[PickerField]) -> rx.Component:
         aria_required=rx.cond(f.required, "true", "false"),
         max_length=rx.cond(f.max_length > 0, f.max_length, 2000),
         auto_complete="off",
+        default_value=f.value,
         on_change=lambda v: TemplatePickerState.set_template_value(f.key, v),
         class_name="ct-tpl-input",
     )
@@ -78,7 +86,7 @@ def _field_input(f: rx.Var[PickerField]) -> rx.Component:
                 ),
                 class_name="ct-tpl-file",
             ),
-            rx.upload.root(
+            sized_upload(
                 rx.button(
                     rx.icon("upload", size=14, aria_hidden="true"),
                     rx.cond(
@@ -174,6 +182,7 @@ def template_picker() -> rx.Component:
             notice != "",
             rx.callout(notice, icon="info", color_scheme="amber", size="1", role="status"),
         ),
+        limit_line(),
         rx.cond(
             rows.length() > 0,
             rx.el.ul(
@@ -204,6 +213,7 @@ def template_picker() -> rx.Component:
                     on_click=TemplatePickerState.back_to_templates,
                 ),
                 rx.el.h3(TemplatePickerState.picker_title, class_name="ct-tpl-title"),
+                blocked_callout(),
                 rx.cond(
                     error != "",
                     rx.callout(
@@ -238,6 +248,7 @@ def template_picker() -> rx.Component:
                 id="template-cost",
                 class_name="ct-cost",
             ),
+            limit_line(),
             rx.dialog.close(
                 rx.button("Cancel", variant="soft", color_scheme="gray", type="button"),
             ),
@@ -245,8 +256,11 @@ def template_picker() -> rx.Component:
                 rx.cond(sending, rx.spinner(size="1"), rx.icon("send-horizontal", size=14)),
                 "Send template",
                 type="submit",
-                disabled=sending,
+                disabled=sending | (TemplatePickerState.picker_blocked != ""),
                 aria_label="Send template",
+                aria_describedby=rx.cond(
+                    TemplatePickerState.picker_blocked != "", "template-blocked", ""
+                ),
             ),
             class_name="ct-tpl-actions",
         ),
@@ -258,6 +272,10 @@ def template_picker() -> rx.Component:
         rx.dialog.content(
             rx.dialog.title("Choose a template"),
             rx.dialog.description(
+                rx.cond(
+                    TemplatePickerState.picker_to != "",
+                    rx.el.strong("To " + TemplatePickerState.picker_to + ". "),
+                ),
                 "Approved WhatsApp templates only; they can be sent whether the 24-hour "
                 "window is open or closed.",
                 size="2",

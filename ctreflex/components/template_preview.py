@@ -11,6 +11,7 @@ from __future__ import annotations
 import reflex as rx
 
 from ctreflex.services.templates import PreviewButton, PreviewView, TextSegment
+from ctreflex.state.auth import AuthState
 
 CHAT_BG = "#efeae2"
 BUBBLE = "#ffffff"
@@ -19,6 +20,21 @@ MUTED = "#667781"
 LINK = "#027eb5"
 RULE = "#e9edef"
 MEDIA_BG = "#d1d7db"
+
+
+def now_in_zone() -> rx.Var:
+    """The time now in the signed-in user's zone ("14:05"), computed in the browser when the
+    preview draws (a preview without a message time: the templates page)."""
+    tz = AuthState.timezone
+    return rx.Var(
+        _js_expr=(
+            "(() => { try { return new Date().toLocaleTimeString('en-GB', {timeZone: "
+            f"{tz!s}, hour: '2-digit', minute: '2-digit', hour12: false}}); }} catch (e) "
+            "{ return new Date().toTimeString().slice(0, 5); } })()"
+        ),
+        _var_type=str,
+        _var_data=tz._get_all_var_data(),
+    )
 
 
 def _segment(seg: rx.Var[TextSegment]) -> rx.Component:
@@ -192,7 +208,7 @@ def template_preview(
             ),
         ),
         rx.text(
-            rx.cond(view.time != "", view.time, "12:00"),
+            rx.cond(view.time != "", view.time, now_in_zone()),
             color=MUTED,
             style={"fontSize": "11px", "textAlign": "right"},
             margin_top="2px",

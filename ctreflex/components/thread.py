@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from ctreflex import routes
+from ctreflex.components.contact_panel import contact_editor
 from ctreflex.components.conversation_list import channel_icon
 from ctreflex.components.message_bubble import EventFactory, message_item
 from ctreflex.components.window_chip import window_countdown
@@ -153,6 +154,7 @@ def details_panel(
             spacing="2",
             padding="0.5rem 0 1rem",
         ),
+        contact_editor(),
         rx.el.dl(
             _fact("Phone number", detail.number),
             _fact("Country", rx.cond(detail.country != "", detail.country, "Unknown")),

@@ -19,7 +19,7 @@ from ctreflex.models import (
     WebhookEvent,
     utc_now,
 )
-from ctreflex.realtime import broker
+from ctreflex.realtime import LiveEvent, broker
 from ctreflex.services import media, template_sync, usage
 from ctreflex.settings import get_settings
 
@@ -113,7 +113,7 @@ async def window_sweep(*, now: dt.datetime | None = None, since: dt.datetime | N
     for account_id, conversation_id in closed:
         await broker.publish(
             account_id,
-            {"type": "conversation", "conversation_id": conversation_id, "reason": "window_closed"},
+            LiveEvent.conversation(conversation_id, reason="window_closed"),
         )
     return f"{len(closed)} window(s) closed; {len(closing)} closing within the hour"
 

@@ -47,7 +47,7 @@ from ctreflex.models import (
     Template,
     utc_now,
 )
-from ctreflex.realtime import broker
+from ctreflex.realtime import LiveEvent, broker
 from ctreflex.services import graph, ingest, media
 from ctreflex.services.errors import UserFacingError
 from ctreflex.whatsapp import (
@@ -198,7 +198,7 @@ def _pending(
 async def _publish(account_id: int, conversation_id: int, message_id: int) -> None:
     await broker.publish(
         account_id,
-        {"type": "message", "conversation_id": conversation_id, "message_id": message_id},
+        LiveEvent.message(conversation_id, message_id),
     )
 
 

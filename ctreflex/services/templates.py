@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 
 from ctreflex import db
 from ctreflex.models import Account, Conversation, Plan, Template, utc_now
-from ctreflex.realtime import broker
+from ctreflex.realtime import LiveEvent, broker
 from ctreflex.services import graph, template_sync
 from ctreflex.services.crypto import decrypt
 from ctreflex.services.l10n import LOCALE, format_money, language_name
@@ -384,5 +384,5 @@ async def sync_account_templates(account_id: int) -> SyncResult:
         result.updated += shared.updated
         result.unchanged += shared.unchanged
     if result.added or result.updated or result.removed:
-        await broker.publish(account_id, {"type": "template", "template_id": None})
+        await broker.publish(account_id, LiveEvent.template())
     return result

@@ -23,6 +23,7 @@ from ctreflex.models import (
     WebhookEndpoint,
     utc_now,
 )
+from ctreflex.realtime import LiveKind
 from ctreflex.services import outbound_webhooks as hooks
 from ctreflex.services.outbound_webhooks import _ACTIVE, _ACTIVE_TTL, WINDOW_CLOSING_WITHIN, log
 from ctreflex.services.webhook_delivery import deliver_due
@@ -218,7 +219,7 @@ def _enqueue_from_live(account_id: int, message_id: int) -> int:
 def on_live_event(account_id: int, event: dict) -> None:
     """A realtime.broker listener: runs on the event loop right after a publish, so it only
     hands the work to a thread (and then kicks the delivery)."""
-    if event.get("type") not in ("message", "status") or not event.get("message_id"):
+    if event.get("type") not in (LiveKind.MESSAGE, LiveKind.STATUS) or not event.get("message_id"):
         return
     try:
         loop = asyncio.get_running_loop()

@@ -16,9 +16,14 @@ serves the SMS provider simulator in the same process:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 
 import uvicorn
+from starlette.applications import Starlette
+from starlette.routing import Mount
+
+from ctreflex.sms_simulator import SmsSimulatorConfig, create_sms_simulator
 
 from .core import SimulatorConfig, create_simulator
 
@@ -79,16 +84,9 @@ def main(argv: list[str] | None = None) -> None:
 def _combined(sim, mount: str, args, base: str):
     """One ASGI app: the WhatsApp simulator under `mount` (or /), the SMS simulator under
     --sms-mount; both started and stopped with the server."""
-    import contextlib
-
-    from starlette.applications import Starlette
-    from starlette.routing import Mount
-
     routes = []
     sms = None
     if args.sms_mount:
-        from ctreflex.sms_simulator import SmsSimulatorConfig, create_sms_simulator
-
         sms_mount = args.sms_mount.rstrip("/")
         sms = create_sms_simulator(SmsSimulatorConfig(
             inbound_url=args.sms_inbound_url or None, public_base_url=base + sms_mount))

@@ -15,7 +15,7 @@ from . import rules
 from .errors import GraphError, invalid_param
 from .graph import error_response
 from .seed import DEMO_PNID, SEED_PIN
-from .state import ChatMessage, Customer, Faults, PendingCode
+from .state import ChatMessage, Customer, Faults, PendingCode, Side
 
 if TYPE_CHECKING:
     from .core import Simulator
@@ -94,7 +94,7 @@ def render_message(sim: Simulator, msg: ChatMessage, base: str) -> dict[str, Any
         "status": msg.status,
         "status_times": msg.status_times,
     }
-    if msg.direction == "out":
+    if msg.direction == Side.OUT:
         out["text"] = _outbound_text(msg)
         ctx = msg.payload.get("context") if isinstance(msg.payload, dict) else None
         if isinstance(ctx, dict):
@@ -247,7 +247,7 @@ def build_control_router(sim: Simulator) -> APIRouter:
         to = rules.normalise_to(q["to"]) if q.get("to") else None
         items = []
         for m in sim.state.messages:
-            if m.direction != "out":
+            if m.direction != Side.OUT:
                 continue
             if to and m.wa_id != to:
                 continue

@@ -8,13 +8,23 @@ from typing import Any
 
 import filetype
 import phonenumbers
+import regex
 
 from .errors import GraphError, invalid_param, missing_param
-from .state import Chat, Media, SimState, Template
+from .state import Chat, Media, Side, SimState, SimStatus, Template
 
 WINDOW_SECONDS = 24 * 3600
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
+_GRAPHEME = regex.compile(r"\X")
+
+
+def chars(text: str) -> int:
+    """Length as Meta documents it: characters a reader sees (extended grapheme clusters, so
+    an emoji with a skin tone or a flag counts 1), the limits' unit for text and captions."""
+    return len(_GRAPHEME.findall(text))
+
+
 MB = 1024 * 1024
 
 #: kind -> (allowed MIME types, max bytes) — Meta's table (reference §6)
@@ -160,12 +170,12 @@ def business_initiated_customers(state: Any, pnid: str, now: float) -> set[str]:
     since = now - WINDOW_SECONDS
     inbound: dict[str, list[int]] = {}
     for m in state.messages:
-        if m.pnid == pnid and m.direction == "in" and m.timestamp > since - WINDOW_SECONDS:
+        if m.pnid == pnid and m.direction == Side.IN and m.timestamp > since - WINDOW_SECONDS:
             inbound.setdefault(m.wa_id, []).append(m.timestamp)
     counted: set[str] = set()
     for m in state.messages:
-        if (m.pnid != pnid or m.direction != "out" or m.type != "template"
-                or m.timestamp <= since or m.status == "failed" or m.pricing is None):
+        if (m.pnid != pnid or m.direction != Side.OUT or m.type != "template"
+                or m.timestamp <= since or m.status == SimStatus.FAILED or m.pricing is None):
             continue
         if any(m.timestamp - WINDOW_SECONDS < t <= m.timestamp for t in inbound.get(m.wa_id, ())):
             continue  # inside the customer's window: not business-initiated
@@ -422,7 +432,7 @@ def _render_body(tpl: Template, comps: list[dict[str, Any]], out: RenderedTempla
         raise GraphError(132000, f"body: missing named params: {', '.join(missing)}")
     for name, value in values.items():
         text = re.sub(r"\{\{\s*" + re.escape(name) + r"\s*\}\}", lambda _m, v=value: v, text)
-    if len(text) > 1024:
+    if chars(text) > 1024:
         raise GraphError(132005, "body: text is longer than 1024 characters after substitution")
     out.body = text
 

@@ -8,6 +8,7 @@ import os
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field, fields
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +96,25 @@ class Customer:
     read_receipts: bool = True
 
 
+class Side(StrEnum):
+    """Which way a simulated message went."""
+
+    IN = "in"  # customer -> business
+    OUT = "out"  # business -> customer
+
+
+class SimStatus(StrEnum):
+    """A simulated message's status: Meta's status-webhook values, plus the send answer's
+    ``accepted`` and ``received`` for a customer's message."""
+
+    ACCEPTED = "accepted"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+    RECEIVED = "received"
+
+
 @dataclass
 class ChatMessage:
     """One message in a (business number, customer) chat, either direction."""
@@ -102,11 +122,11 @@ class ChatMessage:
     wamid: str
     pnid: str
     wa_id: str
-    direction: str  # "in" (customer -> business) | "out" (business -> customer)
+    direction: str  # a Side
     type: str
     payload: dict[str, Any]  # the inbound message object, or the send request body
     timestamp: int
-    status: str = "accepted"  # out: accepted|sent|delivered|read|failed; in: received
+    status: str = SimStatus.ACCEPTED  # out: accepted…read|failed; in: received
     errors: list[dict[str, Any]] = field(default_factory=list)
     pricing: dict[str, Any] | None = None
     conversation_id: str | None = None

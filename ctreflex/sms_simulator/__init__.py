@@ -7,14 +7,8 @@
 Imports nothing from the app: it was written apart from ctreflex/sms so each checks the other.
 """
 
-from ctreflex.sms_simulator.core import (
-    SEED_ACCOUNTS,
-    ProviderError,
-    SmsSimulator,
-    SmsSimulatorConfig,
-    create_sms_simulator,
-    sign,
-)
+from ctreflex.sms_simulator.core import SmsSimulator, create_sms_simulator
+from ctreflex.sms_simulator.records import SEED_ACCOUNTS, ProviderError, SmsSimulatorConfig, sign
 
 __all__ = [
     "SEED_ACCOUNTS",

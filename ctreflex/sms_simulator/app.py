@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from ctreflex.sms_simulator.core import API_VERSION, ProviderError, normalise
+from ctreflex.sms_simulator.records import API_VERSION, ProviderError, normalise
 
 if TYPE_CHECKING:
     from ctreflex.sms_simulator.core import SmsSimulator

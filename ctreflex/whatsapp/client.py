@@ -32,27 +32,35 @@ tests.
 
 from __future__ import annotations
 
-import io
+import contextlib
 import os
-import random
 import re
-import secrets
+import tempfile
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
-from typing import Any, BinaryIO, Literal
+from typing import IO, Any, BinaryIO, Literal
 from urllib.parse import urljoin
 
 import anyio
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
-from .errors import GraphAPIError, GraphTransportError, from_error_payload
+from .errors import GraphAPIError
 from .models import (
     MediaInfo,
-    PhoneNumber,
     SendResult,
     Template,
     TemplateComponentParam,
     TemplatePage,
+)
+from .phone_numbers import PHONE_NUMBER_FIELDS, PhoneNumbersAPI
+from .transport import (
+    RetryMode,
+    backoff_seconds,
+    error_from_response,
+    json_or_raise,
+    next_cursor,
+    should_retry,
+    transport_error,
 )
 
 __all__ = [
@@ -66,26 +74,14 @@ __all__ = [
 DEFAULT_BASE_URL = "https://graph.facebook.com"
 DEFAULT_API_VERSION = "v23.0"
 
-PHONE_NUMBER_FIELDS = (
-    "id,display_phone_number,verified_name,code_verification_status,quality_rating,"
-    "platform_type,throughput,name_status,status,account_mode,messaging_limit_tier,"
-    "is_official_business_account"
-)
 TEMPLATE_FIELDS = "id,name,language,status,category,parameter_format,components"
 
-RetryMode = Literal["idempotent", "not_accepted", "never"]
-
-#: Graph codes where trying again shortly can succeed.
-RETRYABLE_CODES = frozenset({1, 2, 130429, 131016, 131057})
-#: Retried at most once.
-RETRY_ONCE_CODES = frozenset({131000})
-
-_CHUNK = 1024 * 1024
+_SPOOL_CHUNK = 1024 * 1024
 
 UploadData = bytes | bytearray | memoryview | BinaryIO | AsyncIterable[bytes] | os.PathLike
 
 
-class CloudAPIClient:
+class CloudAPIClient(PhoneNumbersAPI):
     """Typed async client. Use as ``async with CloudAPIClient(token) as wa: ...``."""
 
     def __init__(
@@ -289,61 +285,35 @@ class CloudAPIClient:
     ) -> str:
         """Upload a file; returns the media id (valid 30 days).
 
-        ``data`` may be bytes, a binary file object (streamed in 1 MB chunks, rewound on
-        retry when seekable), a path, or an async iterable of bytes (streamed, never retried).
-        The multipart body is streamed, so a 100 MB PDF is not copied in memory.
+        ``data`` may be bytes, a binary file object (sent from its start, again on a retry when
+        it is seekable), a path, or an async iterable of bytes (spooled to a temporary file
+        first, as httpx reads multipart files synchronously; never retried). httpx's
+        ``files=`` builds the multipart body and streams it in chunks, so a 100 MB PDF is not
+        copied in memory.
         """
-        boundary = secrets.token_hex(16)
-        head = _multipart_head(boundary, mime_type, filename)
-        tail = f"\r\n--{boundary}--\r\n".encode()
-        opened: BinaryIO | None = None
-        if isinstance(data, os.PathLike):
-            opened = open(data, "rb")  # noqa: SIM115 - closed in finally
-            data = opened
-        try:
-            size = _known_size(data)
-            mode: RetryMode = "not_accepted"
-            start_pos: int | None = None
-            if isinstance(data, (bytes, bytearray, memoryview)):
-                payload = bytes(data) if not isinstance(data, bytes) else data
-
-                def factory() -> AsyncIterator[bytes]:
-                    return _aiter_chunks(head, payload, tail)
-            elif hasattr(data, "read"):
-                fobj: BinaryIO = data  # type: ignore[assignment]
-                try:
-                    start_pos = fobj.tell() if fobj.seekable() else None
-                except (OSError, AttributeError, ValueError):
-                    start_pos = None
-                if start_pos is None:
-                    mode = "never"
-
-                def factory() -> AsyncIterator[bytes]:
-                    if start_pos is not None:
-                        fobj.seek(start_pos)
-                    return _aiter_file(head, fobj, tail)
+        mime_type = mime_type.replace("\r", "").replace("\n", "")  # goes into a part header
+        mode: RetryMode = "not_accepted"
+        with contextlib.ExitStack() as stack:
+            if isinstance(data, os.PathLike):
+                data = stack.enter_context(open(data, "rb"))  # noqa: SIM115 - the stack closes it
+            if isinstance(data, (bytearray, memoryview)):
+                data = bytes(data)
             elif isinstance(data, AsyncIterable):
+                data = await _spool(data, stack.enter_context(tempfile.TemporaryFile()))
                 mode = "never"
-                stream = data
-
-                def factory() -> AsyncIterator[bytes]:
-                    return _aiter_async(head, stream, tail)
-            else:
+            elif hasattr(data, "read"):
+                if not _seekable(data):
+                    mode = "never"
+            elif not isinstance(data, bytes):
                 raise TypeError(f"unsupported upload data type {type(data).__name__}")
-            headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
-            if size is not None:
-                headers["Content-Length"] = str(len(head) + size + len(tail))
             result = await self._request(
                 "POST",
                 self.url(phone_number_id, "media"),
-                content_factory=factory,
-                headers=headers,
+                data={"messaging_product": "whatsapp", "type": mime_type},
+                files={"file": (filename, data, mime_type)},
                 mode=mode,
                 timeout=self.upload_timeout,
             )
-        finally:
-            if opened is not None:
-                opened.close()
         media_id = result.get("id")
         if not media_id:
             raise GraphAPIError(None, title="Upload returned no media id", payload=result)
@@ -393,13 +363,13 @@ class CloudAPIClient:
             try:
                 resp = await self._http.send(req, stream=True)
             except httpx.HTTPError as exc:
-                raise _transport_error(exc) from exc
+                raise transport_error(exc) from exc
             if resp.status_code >= 400:
                 try:
                     await resp.aread()
                 finally:
                     await resp.aclose()
-                raise _error_from_response(resp)
+                raise error_from_response(resp)
             return resp
 
         resp = await self._with_retries(open_stream, "idempotent")
@@ -407,7 +377,7 @@ class CloudAPIClient:
             async for chunk in resp.aiter_bytes(chunk_size):
                 yield chunk
         except httpx.HTTPError as exc:
-            raise _transport_error(exc) from exc
+            raise transport_error(exc) from exc
         finally:
             await resp.aclose()
 
@@ -441,7 +411,7 @@ class CloudAPIClient:
             page = TemplatePage.model_validate(data)
             for tpl in page.data:
                 yield tpl
-            after = _next_cursor(page)
+            after = next_cursor(page)
             if not after or after in seen_cursors or not page.data:
                 return
             seen_cursors.add(after)
@@ -469,91 +439,6 @@ class CloudAPIClient:
             )
         ]
 
-    # ------------------------------------------------------------------ phone numbers
-    async def list_phone_numbers(self, waba_id: str) -> list[PhoneNumber]:
-        params: dict[str, Any] = {"fields": PHONE_NUMBER_FIELDS}
-        out: list[PhoneNumber] = []
-        seen: set[str] = set()
-        while True:
-            data = await self._request(
-                "GET", self.url(waba_id, "phone_numbers"), params=params, mode="idempotent"
-            )
-            rows = data.get("data") or []
-            out.extend(PhoneNumber.model_validate(r) for r in rows)
-            page = TemplatePage.model_validate({"paging": data.get("paging")})
-            after = _next_cursor(page)
-            if not after or after in seen or not rows:
-                return out
-            seen.add(after)
-            params = {**params, "after": after}
-
-    async def get_phone_number(self, phone_number_id: str) -> PhoneNumber:
-        data = await self._request(
-            "GET",
-            self.url(phone_number_id),
-            params={"fields": PHONE_NUMBER_FIELDS},
-            mode="idempotent",
-        )
-        return PhoneNumber.model_validate(data)
-
-    async def add_phone_number(
-        self, waba_id: str, cc: str, phone_number: str, verified_name: str
-    ) -> str:
-        """Create a number on the WABA (step 1 of 4); returns the new phone-number id."""
-        data = await self._request(
-            "POST",
-            self.url(waba_id, "phone_numbers"),
-            json={"cc": str(cc), "phone_number": str(phone_number), "verified_name": verified_name},
-            mode="not_accepted",
-        )
-        return str(data["id"])
-
-    async def request_code(
-        self,
-        phone_number_id: str,
-        method: Literal["SMS", "VOICE"] = "SMS",
-        language: str = "en_US",
-    ) -> bool:
-        """Ask Meta to send the verification code by SMS or voice call (step 2)."""
-        method_u = method.upper()
-        if method_u not in ("SMS", "VOICE"):
-            raise ValueError("method must be SMS or VOICE")
-        data = await self._request(
-            "POST",
-            self.url(phone_number_id, "request_code"),
-            json={"code_method": method_u, "language": language},
-            mode="not_accepted",
-        )
-        return bool(data.get("success"))
-
-    async def verify_code(self, phone_number_id: str, code: str) -> bool:
-        """Submit the 6-digit verification code (step 3)."""
-        data = await self._request(
-            "POST",
-            self.url(phone_number_id, "verify_code"),
-            json={"code": str(code)},
-            mode="not_accepted",
-        )
-        return bool(data.get("success"))
-
-    async def register(
-        self, phone_number_id: str, pin: str, data_localization_region: str | None = None
-    ) -> bool:
-        """Register for Cloud API (step 4). Limited to 10 per 72 h (133016)."""
-        body: dict[str, Any] = {"messaging_product": "whatsapp", "pin": str(pin)}
-        if data_localization_region:
-            body["data_localization_region"] = data_localization_region
-        data = await self._request(
-            "POST", self.url(phone_number_id, "register"), json=body, mode="not_accepted"
-        )
-        return bool(data.get("success"))
-
-    async def deregister(self, phone_number_id: str) -> bool:
-        data = await self._request(
-            "POST", self.url(phone_number_id, "deregister"), json={}, mode="not_accepted"
-        )
-        return bool(data.get("success"))
-
     # ------------------------------------------------------------------ plumbing
     async def _request(
         self,
@@ -562,24 +447,24 @@ class CloudAPIClient:
         *,
         params: dict[str, Any] | None = None,
         json: Any = None,
-        content_factory: Callable[[], AsyncIterator[bytes]] | None = None,
-        headers: dict[str, str] | None = None,
+        data: dict[str, str] | None = None,
+        files: dict[str, Any] | None = None,
         mode: RetryMode,
         timeout: float | None | Literal["default"] = "default",
     ) -> dict[str, Any]:
         async def once() -> dict[str, Any]:
-            kwargs: dict[str, Any] = {"params": params, "headers": headers}
+            kwargs: dict[str, Any] = {"params": params}
             if json is not None:
                 kwargs["json"] = json
-            if content_factory is not None:
-                kwargs["content"] = content_factory()
+            if files is not None:  # httpx rewinds seekable files when it builds the body
+                kwargs["data"], kwargs["files"] = data, files
             if timeout != "default":
                 kwargs["timeout"] = timeout
             try:
                 resp = await self._http.request(method, url, **kwargs)
             except httpx.HTTPError as exc:
-                raise _transport_error(exc) from exc
-            return _json_or_raise(resp)
+                raise transport_error(exc) from exc
+            return json_or_raise(resp)
 
         return await self._with_retries(once, mode)
 
@@ -588,34 +473,13 @@ class CloudAPIClient:
             return await fn()
         once_seen: set[int] = set()
 
-        def should_retry(exc: BaseException) -> bool:
-            if isinstance(exc, GraphTransportError):
-                if exc.request_sent is False:
-                    return True
-                return mode == "idempotent"
-            if isinstance(exc, GraphAPIError):
-                code = exc.code
-                if code in RETRY_ONCE_CODES:
-                    if code in once_seen:
-                        return False
-                    once_seen.add(code)
-                    return True
-                if code in RETRYABLE_CODES:
-                    return True
-                if code is not None and exc.is_transient is True:
-                    return True
-                if code is None:
-                    status = exc.http_status or 0
-                    if status == 504 and mode != "idempotent":
-                        return False  # a gateway timeout: the send may have gone out
-                    return status == 429 or status >= 500
-                return False
-            return False
+        def retry(exc: BaseException) -> bool:
+            return should_retry(exc, mode, once_seen)
 
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.max_retries + 1),
             wait=self._wait,
-            retry=retry_if_exception(should_retry),
+            retry=retry_if_exception(retry),
             reraise=True,
             sleep=anyio.sleep,
         )
@@ -626,13 +490,9 @@ class CloudAPIClient:
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
-        retry_after = getattr(exc, "retry_after", None)
-        if isinstance(retry_after, (int, float)) and retry_after >= 0:
-            return min(float(retry_after), self.retry_wait_max)
-        if self.retry_wait_base <= 0:
-            return 0.0
-        base = self.retry_wait_base * (2 ** max(0, state.attempt_number - 1))
-        return min(base + random.uniform(0, self.retry_wait_base), self.retry_wait_max)
+        return backoff_seconds(
+            exc, state.attempt_number, self.retry_wait_base, self.retry_wait_max
+        )
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -655,134 +515,24 @@ def normalize_recipient(to: str) -> str:
     return value
 
 
-def _next_cursor(page: TemplatePage) -> str | None:
-    paging = page.paging
-    if paging is None or not paging.next:
-        return None
-    if paging.cursors and paging.cursors.after:
-        return paging.cursors.after
-    # fall back on the "after" query parameter of the next URL
-    nxt = httpx.URL(paging.next)
-    return nxt.params.get("after")
-
-
-def _parse_retry_after(resp: httpx.Response) -> float | None:
-    value = resp.headers.get("retry-after")
-    if not value:
-        return None
+def _seekable(fobj: Any) -> bool:
     try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
+        return bool(fobj.seekable())
+    except (OSError, AttributeError, ValueError):
+        return False
 
 
-def _error_from_response(resp: httpx.Response) -> GraphAPIError:
-    try:
-        payload: Any = resp.json()
-    except ValueError:
-        payload = {"raw": resp.text}
-    if not isinstance(payload, dict):
-        payload = {"raw": resp.text}
-    return from_error_payload(payload, resp.status_code, retry_after=_parse_retry_after(resp))
-
-
-def _json_or_raise(resp: httpx.Response) -> dict[str, Any]:
-    if resp.status_code >= 400 or resp.status_code < 200:
-        raise _error_from_response(resp)
-    if not resp.content:
-        return {}
-    try:
-        data = resp.json()
-    except ValueError as exc:
-        raise GraphAPIError(
-            None,
-            title="Response was not JSON",
-            message=resp.text[:500],
-            http_status=resp.status_code,
-        ) from exc
-    if isinstance(data, dict) and isinstance(data.get("error"), dict):
-        raise from_error_payload(data, resp.status_code)
-    if not isinstance(data, dict):
-        return {"data": data}
-    return data
-
-
-def _transport_error(exc: httpx.HTTPError) -> GraphTransportError:
-    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
-        sent: bool | None = False
-    elif isinstance(exc, (httpx.UnsupportedProtocol, httpx.LocalProtocolError)):
-        sent = False
-    else:
-        sent = None
-    return GraphTransportError(
-        f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__,
-        cause=exc,
-        request_sent=sent,
-    )
-
-
-def _quote(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', "%22").replace("\r", "").replace("\n", "")
-
-
-def _multipart_head(boundary: str, mime_type: str, filename: str) -> bytes:
-    parts = [
-        f'--{boundary}\r\nContent-Disposition: form-data; name="messaging_product"\r\n\r\n'
-        f"whatsapp\r\n",
-        f'--{boundary}\r\nContent-Disposition: form-data; name="type"\r\n\r\n'
-        f"{_quote(mime_type)}\r\n",
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
-        f'filename="{_quote(filename)}"\r\nContent-Type: {_quote(mime_type)}\r\n\r\n',
-    ]
-    return "".join(parts).encode("utf-8")
-
-
-def _known_size(data: Any) -> int | None:
-    if isinstance(data, (bytes, bytearray)):
-        return len(data)
-    if isinstance(data, memoryview):
-        return data.nbytes
-    if hasattr(data, "read"):
-        try:
-            if hasattr(data, "fileno"):
-                try:
-                    total = os.fstat(data.fileno()).st_size
-                    return max(0, total - data.tell())
-                except (OSError, io.UnsupportedOperation, AttributeError):
-                    pass
-            if data.seekable():
-                pos = data.tell()
-                end = data.seek(0, os.SEEK_END)
-                data.seek(pos)
-                return max(0, end - pos)
-        except (OSError, AttributeError, ValueError):
-            return None
-    return None
-
-
-async def _aiter_chunks(head: bytes, payload: bytes, tail: bytes) -> AsyncIterator[bytes]:
-    yield head
-    view = memoryview(payload)
-    for i in range(0, len(view), _CHUNK):
-        yield bytes(view[i : i + _CHUNK])
-    yield tail
-
-
-async def _aiter_file(head: bytes, fobj: BinaryIO, tail: bytes) -> AsyncIterator[bytes]:
-    yield head
-    while True:
-        chunk = fobj.read(_CHUNK)
-        if not chunk:
-            break
-        yield bytes(chunk)
-    yield tail
-
-
-async def _aiter_async(
-    head: bytes, stream: AsyncIterable[bytes], tail: bytes
-) -> AsyncIterator[bytes]:
-    yield head
+async def _spool(stream: AsyncIterable[bytes], spool: IO[bytes]) -> IO[bytes]:
+    """Copy an async byte stream into ``spool`` (a temporary file) and rewind it."""
+    buffered: list[bytes] = []
+    size = 0
     async for chunk in stream:
         if chunk:
-            yield bytes(chunk)
-    yield tail
+            buffered.append(bytes(chunk))
+            size += len(chunk)
+        if size >= _SPOOL_CHUNK:
+            spool.write(b"".join(buffered))
+            buffered, size = [], 0
+    spool.write(b"".join(buffered))
+    spool.seek(0)
+    return spool

@@ -8,6 +8,7 @@ class or on ``code`` -- never on the English ``message`` text (Meta's advice).
 from __future__ import annotations
 
 import re
+from enum import StrEnum
 from typing import Any
 
 from .codes import ERROR_HELP, ErrorHelp, describe_error
@@ -37,6 +38,7 @@ __all__ = [
     "describe_error",
     "error_class_for",
     "from_error_payload",
+    "SendDisposition",
     "send_disposition",
 ]
 
@@ -263,7 +265,15 @@ def error_class_for(code: int | None, http_status: int | None = None) -> type[Gr
 RETRY_LATER_CODES = frozenset({1, 2, 130429, 131000, 131016, 131057})
 
 
-def send_disposition(exc: BaseException) -> str:
+class SendDisposition(StrEnum):
+    """What a failed send means for the message (see :func:`send_disposition`)."""
+
+    RETRY = "retry"
+    UNCONFIRMED = "unconfirmed"
+    FAILED = "failed"
+
+
+def send_disposition(exc: BaseException) -> SendDisposition:
     """What a failed ``POST /messages`` means for the message (Meta de-duplicates nothing):
 
     * ``"retry"``: Meta certainly did not take it and trying again later can work -- a connect
@@ -275,23 +285,25 @@ def send_disposition(exc: BaseException) -> str:
     * ``"failed"``: Meta refused it; sending the same again will not help.
     """
     if isinstance(exc, GraphTransportError):
-        return "retry" if exc.request_sent is False else "unconfirmed"
+        if exc.request_sent is False:
+            return SendDisposition.RETRY
+        return SendDisposition.UNCONFIRMED
     if isinstance(exc, GraphAPIError):
         status = exc.http_status
         if exc.code is None:
             if status is not None and 200 <= status < 300:
-                return "unconfirmed"  # a 2xx we could not read: it may well be out
+                return SendDisposition.UNCONFIRMED  # a 2xx we could not read: maybe out
             if status == 504:
-                return "unconfirmed"  # a gateway gave up waiting; Meta may have sent it
+                return SendDisposition.UNCONFIRMED  # a gateway gave up; Meta may have sent it
             if status is not None and (status == 429 or status >= 500):
-                return "retry"
-            return "failed"
+                return SendDisposition.RETRY
+            return SendDisposition.FAILED
         if exc.code in RETRY_LATER_CODES or exc.is_transient is True:
-            return "retry"
-        return "failed"
+            return SendDisposition.RETRY
+        return SendDisposition.FAILED
     if isinstance(exc, GraphError):
-        return "failed"  # raised before any request (e.g. a template that cannot be built)
-    return "unconfirmed"  # anything unexpected: we cannot know whether it went out
+        return SendDisposition.FAILED  # raised before any request (e.g. a template not built)
+    return SendDisposition.UNCONFIRMED  # anything unexpected: we cannot know whether it went out
 
 
 _CODE_PREFIX = re.compile(r"^\(#\d+\)\s*")

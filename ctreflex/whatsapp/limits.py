@@ -2,17 +2,15 @@
 
 Sizes use decimal megabytes (5 MB = 5,000,000 bytes): where Meta's exact unit is unknown the
 stricter reading is enforced. Text length is counted in user-perceived characters (extended
-grapheme clusters): with the ``regex`` package when installed (``\\X``), otherwise with a
-built-in approximation that handles combining marks, ZWJ emoji sequences, skin tones,
-variation selectors, flags (regional-indicator pairs), tags, keycaps, CRLF and Hangul jamo.
+grapheme clusters, the ``regex`` package's ``\\X``), as the simulator does.
 """
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 
 import filetype
+import regex
 
 __all__ = [
     "AUDIO_UNSUPPORTED_REASON",
@@ -227,59 +225,12 @@ def inbound_support(message_type: str, mime_type: str | None = None) -> tuple[bo
 
 # ---------------------------------------------------------------------------- text length
 
-try:  # pragma: no cover - depends on the environment
-    import regex as _regex  # type: ignore[import-not-found]
-
-    _GRAPHEME = _regex.compile(r"\X")
-except ImportError:  # pragma: no cover
-    _GRAPHEME = None
-
-HAS_GRAPHEME_LIBRARY = _GRAPHEME is not None
-
-_ZWJ = 0x200D
-
-
-def _extends(cp: int) -> bool:
-    if 0xFE00 <= cp <= 0xFE0F or 0xE0100 <= cp <= 0xE01EF:  # variation selectors
-        return True
-    if 0x1F3FB <= cp <= 0x1F3FF:  # emoji skin-tone modifiers
-        return True
-    if 0xE0020 <= cp <= 0xE007F:  # tag characters (subdivision flags)
-        return True
-    if cp == _ZWJ or cp == 0x200C:
-        return True
-    if 0x1160 <= cp <= 0x11FF or 0xD7B0 <= cp <= 0xD7FF:  # Hangul medial vowels / finals
-        return True
-    return unicodedata.category(chr(cp)) in ("Mn", "Me", "Mc")
-
-
-def _approx_graphemes(text: str) -> int:
-    count = 0
-    prev: int | None = None
-    ri_run = 0  # regional indicators in the current run
-    for ch in text:
-        cp = ord(ch)
-        is_ri = 0x1F1E6 <= cp <= 0x1F1FF
-        joins = prev is not None and (
-            (prev == 0x0D and cp == 0x0A)  # CRLF
-            or prev == _ZWJ  # emoji ZWJ sequence
-            or _extends(cp)  # marks, modifiers, selectors, tags
-            or (is_ri and ri_run % 2 == 1)  # second half of a flag
-        )
-        if not joins:
-            count += 1
-        ri_run = ri_run + 1 if is_ri else 0
-        prev = cp
-    return count
+_GRAPHEME = regex.compile(r"\X")
 
 
 def grapheme_count(text: str) -> int:
     """Characters as the customer sees them (an emoji, flag or accented letter counts 1)."""
-    if not text:
-        return 0
-    if _GRAPHEME is not None:
-        return sum(1 for _ in _GRAPHEME.finditer(text))
-    return _approx_graphemes(text)
+    return len(_GRAPHEME.findall(text)) if text else 0
 
 
 def check_text(body: str, *, limit: int = MAX_TEXT_CHARS) -> int:

@@ -9,20 +9,20 @@ body that is not JSON (or nested deeper than :data:`MAX_DEPTH`, larger than
 :data:`MAX_BODY_BYTES`, or holding NaN/Infinity) or not the envelope shape raises
 :class:`WebhookParseError` (the receiver journals it and still answers 200). Every string is
 storable: lone surrogates and NUL become U+FFFD.
+
+The safe JSON decoding lives in :mod:`.safe_json` and the model of one inbound message in
+:mod:`.webhook_messages`; their names are re-exported here, the webhook layer's one import.
 """
 
 from __future__ import annotations
 
-import json
-import math
-import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
     PrivateAttr,
     StringConstraints,
@@ -31,7 +31,38 @@ from pydantic import (
     model_validator,
 )
 
-from .codes import ErrorHelp, describe_error
+from .safe_json import (
+    MAX_BODY_BYTES,
+    MAX_DEPTH,
+    MAX_PARTS,
+    WebhookParseError,
+    clean_text,
+    loads_json,
+)
+from .webhook_messages import (
+    AudioPayload,
+    ButtonPayload,
+    ContactCard,
+    DocumentPayload,
+    ImagePayload,
+    InboundMessage,
+    InteractivePayload,
+    LocationPayload,
+    MessageContext,
+    MessageId,
+    OrderPayload,
+    ReactionPayload,
+    Referral,
+    StickerPayload,
+    SystemPayload,
+    TextPayload,
+    UnsupportedPayload,
+    VideoPayload,
+    WebhookError,
+    WebhookModel,
+    epoch_to_datetime,
+    short_error,
+)
 
 __all__ = [
     "AudioPayload",
@@ -52,7 +83,8 @@ __all__ = [
     "Pricing",
     "ReactionPayload",
     "Referral",
-    "STATUS_RANK",
+    "WEBHOOK_STATUS_ORDER",
+    "WebhookStatus",
     "Status",
     "StickerPayload",
     "SystemPayload",
@@ -72,170 +104,15 @@ __all__ = [
 ]
 
 
-class WebhookParseError(ValueError):
-    """The webhook body is not JSON or not a WhatsApp webhook envelope."""
-
-
-# ---------------------------------------------------------------------------- safe JSON
-
-MAX_BODY_BYTES = 3 * 1024 * 1024  # Meta's bodies are a few KB; the webhook route refuses more
-MAX_DEPTH = 32  # Meta's deepest body (a contacts card) is 8 levels
-# Messages + statuses in one body: Meta batches far fewer. More would hold the database's one
-# write turn (SQLite) for long enough to delay every webhook's 200 behind it.
-MAX_PARTS = 1000
-
-_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
-_RISKY_ESCAPE = re.compile(r"\\u(?:[dD][89a-fA-F]|0000)")
-_UNSTORABLE = re.compile("[\ud800-\udfff\x00]")
-
-
-def _nesting_problem(text: str) -> str | None:
-    """Why the JSON text cannot be parsed safely: nested deeper than MAX_DEPTH, or brackets
-    that do not pair up; None when fine. Linear and at C speed (str.replace/split, no
-    backtracking regex, no recursion): escapes out, strings out (every quote left delimits
-    one), brackets only, then each pass removes the innermost pairs."""
-    if text.count("[") + text.count("{") <= MAX_DEPTH:
-        return None
-    outside = "".join(text.replace("\\\\", "").replace('\\"', "").split('"')[0::2])
-    brackets = _NOT_BRACKET.sub("", outside)
-    for _ in range(MAX_DEPTH):
-        inner = brackets.replace("[]", "").replace("{}", "")
-        if not inner:
-            return None
-        if inner == brackets:
-            return "webhook body is not valid JSON: its brackets do not pair up"
-        brackets = inner
-    return f"webhook body is nested deeper than {MAX_DEPTH} levels"
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if value in (math.inf, -math.inf):
-        raise ValueError(f"{text[:20]} is out of range")
-    return value
-
-
-def clean_text(value: str) -> str:
-    """The text with lone surrogates and NUL replaced by U+FFFD (storable in UTF-8 and in
-    PostgreSQL's text)."""
-    if _UNSTORABLE.search(value) is None:
-        return value
-    return _UNSTORABLE.sub("\ufffd", value)
-
-
-def _clean(value: Any) -> Any:
-    if isinstance(value, str):
-        return clean_text(value)
-    if isinstance(value, dict):
-        return {clean_text(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_clean(v) for v in value]
-    return value
-
-
-def loads_json(text: str | bytes) -> Any:
-    """json.loads for bodies from outside: at most MAX_BODY_BYTES, nested at most MAX_DEPTH
-    levels (checked before the parser recurses), no NaN/Infinity, every string storable.
-    Raises WebhookParseError with the reason."""
-    if isinstance(text, (bytes, bytearray)):
-        if len(text) > MAX_BODY_BYTES:
-            raise WebhookParseError(f"webhook body is larger than {MAX_BODY_BYTES} bytes")
-        try:
-            text = bytes(text).decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise WebhookParseError(f"webhook body is not UTF-8: {exc}") from exc
-    elif len(text) > MAX_BODY_BYTES:
-        raise WebhookParseError(f"webhook body is larger than {MAX_BODY_BYTES} bytes")
-    problem = _nesting_problem(text)
-    if problem:
-        raise WebhookParseError(problem)
-    try:
-        data = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
-    except RecursionError as exc:  # unbalanced brackets deep enough to reach the parser's limit
-        raise WebhookParseError(f"webhook body is nested deeper than {MAX_DEPTH} levels") from exc
-    except ValueError as exc:
-        raise WebhookParseError(f"webhook body is not valid JSON: {exc}") from exc
-    if _RISKY_ESCAPE.search(text) is not None:
-        data = _clean(data)
-    return data
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="allow", populate_by_name=True, coerce_numbers_to_str=True)
-
-
-# Ids longer than the columns that keep them are not ids Meta sends: the part holding one is
-# left out as malformed (never a database error that would fail the whole body).
-WaId = Annotated[str, StringConstraints(max_length=32)]
-MessageId = Annotated[str, StringConstraints(max_length=128)]
-MediaId = Annotated[str, StringConstraints(max_length=64)]
-INT32 = 2**31 - 1
-
-
-def epoch_to_datetime(value: str | int | float | None) -> datetime | None:
-    """Unix epoch seconds (string in webhooks) → aware UTC datetime; None if unparsable."""
-    if value is None or value == "":
-        return None
-    try:
-        return datetime.fromtimestamp(int(float(value)), tz=UTC)
-    except (TypeError, ValueError, OverflowError, OSError):
-        return None
-
-
-# ---------------------------------------------------------------------------- errors
-
-
-class ErrorData(_Model):
-    details: str | None = None
-
-
-class WebhookError(_Model):
-    """``{code, title, message, error_data{details}, href?}`` (statuses/messages/value)."""
-
-    code: int | None = None
-    title: str | None = None
-    message: str | None = None
-    error_data: ErrorData | None = None
-    href: str | None = None
-
-    @field_validator("error_data", mode="before")
-    @classmethod
-    def _error_data(cls, v: Any) -> Any:
-        if isinstance(v, str):
-            return {"details": v}
-        return v if isinstance(v, dict) or v is None else None
-
-    @field_validator("code", mode="before")
-    @classmethod
-    def _code(cls, v: Any) -> Any:
-        try:
-            code = int(v) if v is not None else None
-        except (TypeError, ValueError, OverflowError):
-            return None
-        return code if code is None or -INT32 <= code <= INT32 else None
-
-    @property
-    def details(self) -> str | None:
-        return self.error_data.details if self.error_data else None
-
-    @property
-    def help(self) -> ErrorHelp:
-        return describe_error(self.code)
-
-
 # ---------------------------------------------------------------------------- envelope parts
 
 
-class Metadata(_Model):
+class Metadata(WebhookModel):
     display_phone_number: str | None = None
     phone_number_id: str
 
 
-class Profile(_Model):
+class Profile(WebhookModel):
     name: str | None = None
     username: str | None = None
 
@@ -245,7 +122,7 @@ class Profile(_Model):
         return v[:120] if v else v  # the contact's profile name column
 
 
-class Contact(_Model):
+class Contact(WebhookModel):
     profile: Profile | None = None
     wa_id: str | None = None
     user_id: str | None = None
@@ -256,349 +133,7 @@ class Contact(_Model):
         return self.profile.name if self.profile else None
 
 
-# ---------------------------------------------------------------------------- message payloads
-
-
-class TextPayload(_Model):
-    body: str = ""
-
-
-class _Media(_Model):
-    id: MediaId
-    mime_type: Annotated[str, StringConstraints(max_length=128)] | None = None
-    sha256: Annotated[str, StringConstraints(max_length=64)] | None = None
-    url: str | None = None
-
-
-class ImagePayload(_Media):
-    caption: str | None = None
-
-
-class VideoPayload(_Media):
-    caption: str | None = None
-
-
-class DocumentPayload(_Media):
-    caption: str | None = None
-    filename: str | None = None
-
-
-class AudioPayload(_Media):
-    voice: bool = False
-
-
-class StickerPayload(_Media):
-    animated: bool = False
-
-
-class LocationPayload(_Model):
-    latitude: float
-    longitude: float
-    name: str | None = None
-    address: str | None = None
-    url: str | None = None
-
-
-class ContactName(_Model):
-    formatted_name: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    middle_name: str | None = None
-    suffix: str | None = None
-    prefix: str | None = None
-
-
-class ContactPhone(_Model):
-    phone: str | None = None
-    wa_id: str | None = None
-    type: str | None = None
-
-
-class ContactEmail(_Model):
-    email: str | None = None
-    type: str | None = None
-
-
-class ContactOrg(_Model):
-    company: str | None = None
-    department: str | None = None
-    title: str | None = None
-
-
-class ContactAddress(_Model):
-    street: str | None = None
-    city: str | None = None
-    state: str | None = None
-    zip: str | None = None
-    country: str | None = None
-    country_code: str | None = None
-    type: str | None = None
-
-
-class ContactUrl(_Model):
-    url: str | None = None
-    type: str | None = None
-
-
-class ContactCard(_Model):
-    """One vCard-like entry of a ``contacts`` message."""
-
-    name: ContactName | None = None
-    phones: list[ContactPhone] = Field(default_factory=list)
-    emails: list[ContactEmail] = Field(default_factory=list)
-    org: ContactOrg | None = None
-    addresses: list[ContactAddress] = Field(default_factory=list)
-    urls: list[ContactUrl] = Field(default_factory=list)
-    birthday: str | None = None
-
-
-class ButtonReply(_Model):
-    id: str | None = None
-    title: str | None = None
-
-
-class ListReply(_Model):
-    id: str | None = None
-    title: str | None = None
-    description: str | None = None
-
-
-class NfmReply(_Model):
-    name: str | None = None
-    body: str | None = None
-    response_json: str | None = None
-
-    @property
-    def response(self) -> Any:
-        try:
-            return json.loads(self.response_json) if self.response_json else None
-        except ValueError:
-            return None
-
-
-class InteractivePayload(_Model):
-    type: str
-    button_reply: ButtonReply | None = None
-    list_reply: ListReply | None = None
-    nfm_reply: NfmReply | None = None
-
-    @property
-    def reply_id(self) -> str | None:
-        reply = self.button_reply or self.list_reply
-        return reply.id if reply else None
-
-    @property
-    def reply_title(self) -> str | None:
-        reply = self.button_reply or self.list_reply
-        return reply.title if reply else None
-
-
-class ButtonPayload(_Model):
-    """A tap on a template QUICK_REPLY button."""
-
-    payload: str | None = None
-    text: str | None = None
-
-
-class ReactionPayload(_Model):
-    message_id: MessageId
-    emoji: Annotated[str, StringConstraints(max_length=16)] | None = None
-
-    @property
-    def removed(self) -> bool:
-        """True when the customer removed their reaction (empty or absent emoji)."""
-        return not self.emoji
-
-
-class ProductItem(_Model):
-    product_retailer_id: str | None = None
-    quantity: int | None = None
-    item_price: float | None = None
-    currency: str | None = None
-
-
-class OrderPayload(_Model):
-    catalog_id: str | None = None
-    text: str | None = None
-    product_items: list[ProductItem] = Field(default_factory=list)
-
-
-class SystemPayload(_Model):
-    body: str | None = None
-    type: str | None = None
-    wa_id: str | None = None
-    new_wa_id: str | None = None
-    identity: str | None = None
-    customer: str | None = None
-
-
-class UnsupportedPayload(_Model):
-    type: str | None = None
-
-
-class ReferredProduct(_Model):
-    catalog_id: str | None = None
-    product_retailer_id: str | None = None
-
-
-class MessageContext(_Model):
-    from_: str | None = Field(default=None, alias="from")
-    id: MessageId | None = None
-    forwarded: bool = False
-    frequently_forwarded: bool = False
-    referred_product: ReferredProduct | None = None
-
-
-class Referral(_Model):
-    """Click-to-WhatsApp ad / post entry (its presence marks a free entry point)."""
-
-    source_url: str | None = None
-    source_id: str | None = None
-    source_type: str | None = None
-    headline: str | None = None
-    body: str | None = None
-    media_type: str | None = None
-    image_url: str | None = None
-    video_url: str | None = None
-    thumbnail_url: str | None = None
-    ctwa_clid: str | None = None
-
-
-_PAYLOAD_MODELS: dict[str, type[BaseModel]] = {
-    "text": TextPayload,
-    "image": ImagePayload,
-    "video": VideoPayload,
-    "document": DocumentPayload,
-    "audio": AudioPayload,
-    "sticker": StickerPayload,
-    "location": LocationPayload,
-    "interactive": InteractivePayload,
-    "button": ButtonPayload,
-    "reaction": ReactionPayload,
-    "order": OrderPayload,
-    "system": SystemPayload,
-    "unsupported": UnsupportedPayload,
-    "context": MessageContext,
-    "referral": Referral,
-}
-
-#: Message types the model knows (anything else is kept raw and flagged ``is_known_type``).
-KNOWN_MESSAGE_TYPES = frozenset(
-    {
-        "text",
-        "image",
-        "video",
-        "document",
-        "audio",
-        "sticker",
-        "location",
-        "contacts",
-        "interactive",
-        "button",
-        "reaction",
-        "order",
-        "system",
-        "unsupported",
-    }
-)
-
-
-class InboundMessage(_Model):
-    """One ``value.messages[]`` entry. ``raw`` always holds the original dict."""
-
-    from_: WaId = Field(alias="from")
-    id: MessageId
-    timestamp: str
-    type: str
-    from_user_id: str | None = None
-    context: MessageContext | None = None
-    referral: Referral | None = None
-    errors: list[WebhookError] = Field(default_factory=list)
-
-    text: TextPayload | None = None
-    image: ImagePayload | None = None
-    video: VideoPayload | None = None
-    document: DocumentPayload | None = None
-    audio: AudioPayload | None = None
-    sticker: StickerPayload | None = None
-    location: LocationPayload | None = None
-    contacts: list[ContactCard] | None = None
-    interactive: InteractivePayload | None = None
-    button: ButtonPayload | None = None
-    reaction: ReactionPayload | None = None
-    order: OrderPayload | None = None
-    system: SystemPayload | None = None
-    unsupported: UnsupportedPayload | None = None
-
-    #: keys whose content did not match the expected shape (moved out, kept in ``raw``)
-    payload_errors: dict[str, str] = Field(default_factory=dict)
-
-    _raw: dict[str, Any] = PrivateAttr(default_factory=dict)
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _tolerant(cls, data: Any, handler: Any) -> InboundMessage:
-        raw = data if isinstance(data, dict) else None
-        if raw is not None:
-            data = dict(raw)
-            bad: dict[str, str] = {}
-            for key, model in _PAYLOAD_MODELS.items():
-                if key in data and data[key] is not None:
-                    try:
-                        model.model_validate(data[key])
-                    except ValidationError as exc:
-                        bad[key] = _short(exc)
-                        data.pop(key)
-            if "contacts" in data and data["contacts"] is not None:
-                try:
-                    if not isinstance(data["contacts"], list):
-                        raise TypeError("contacts is not a list")
-                    for card in data["contacts"]:
-                        ContactCard.model_validate(card)
-                except (ValidationError, TypeError) as exc:
-                    bad["contacts"] = _short(exc)
-                    data.pop("contacts")
-            if "errors" in data and not isinstance(data["errors"], list):
-                bad["errors"] = "errors is not a list"
-                data.pop("errors")
-            if bad:
-                data["payload_errors"] = bad
-        model = handler(data)
-        if raw is not None:
-            model._raw = raw
-        return model
-
-    @property
-    def raw(self) -> dict[str, Any]:
-        """The message exactly as received (unknown types and fields included)."""
-        return self._raw or self.model_dump(by_alias=True, exclude_none=True)
-
-    @property
-    def timestamp_utc(self) -> datetime | None:
-        return epoch_to_datetime(self.timestamp)
-
-    @property
-    def is_known_type(self) -> bool:
-        return self.type in KNOWN_MESSAGE_TYPES
-
-    @property
-    def payload(self) -> Any:
-        """The typed payload for ``type`` (raw dict for unknown types, None if absent)."""
-        if self.type in KNOWN_MESSAGE_TYPES:
-            return getattr(self, self.type, None)
-        return self._raw.get(self.type)
-
-    @property
-    def media(self) -> _Media | None:
-        p = self.payload
-        return p if isinstance(p, _Media) else None
-
-    @property
-    def reply_to_id(self) -> str | None:
-        return self.context.id if self.context else None
-
-
-class Conversation(_Model):
+class Conversation(WebhookModel):
     id: str | None = None
     expiration_timestamp: str | None = None
     origin: dict[str, Any] | None = None
@@ -608,18 +143,35 @@ class Conversation(_Model):
         return (self.origin or {}).get("type")
 
 
-class Pricing(_Model):
+class Pricing(WebhookModel):
     billable: bool | None = None
     pricing_model: str | None = None
     category: Annotated[str, StringConstraints(max_length=32)] | None = None
     type: str | None = None
 
 
-#: Order for "never regress" status handling; ``failed`` is terminal and handled apart.
-STATUS_RANK: dict[str, int] = {"sent": 1, "delivered": 2, "read": 3, "played": 4}
+class WebhookStatus(StrEnum):
+    """Meta's ``statuses[].status`` values (an unknown one is kept as received)."""
+
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    PLAYED = "played"
+    FAILED = "failed"
 
 
-class Status(_Model):
+#: Meta's delivery statuses in the order they happen (a status webhook never moves a message
+#: back); ``failed`` is terminal and handled apart. Not the app's MessageStatus order
+#: (ctreflex.models.STATUS_RANK), which also ranks its own pending/accepted states.
+WEBHOOK_STATUS_ORDER: dict[str, int] = {
+    WebhookStatus.SENT: 1,
+    WebhookStatus.DELIVERED: 2,
+    WebhookStatus.READ: 3,
+    WebhookStatus.PLAYED: 4,
+}
+
+
+class Status(WebhookModel):
     """One ``value.statuses[]`` entry about a message we sent."""
 
     id: MessageId
@@ -638,21 +190,21 @@ class Status(_Model):
 
     @property
     def is_failed(self) -> bool:
-        return self.status == "failed"
+        return self.status == WebhookStatus.FAILED
 
     @property
     def rank(self) -> int:
         """0 for unknown statuses, failed = 100 (terminal)."""
-        if self.status == "failed":
+        if self.status == WebhookStatus.FAILED:
             return 100
-        return STATUS_RANK.get(self.status, 0)
+        return WEBHOOK_STATUS_ORDER.get(self.status, 0)
 
     @property
     def error(self) -> WebhookError | None:
         return self.errors[0] if self.errors else None
 
 
-class MessagesValue(_Model):
+class MessagesValue(WebhookModel):
     """``value`` of a ``field == "messages"`` change."""
 
     messaging_product: str | None = "whatsapp"
@@ -669,7 +221,7 @@ class MessagesValue(_Model):
         return next((c for c in self.contacts if c.wa_id == wa_id), None)
 
 
-class TemplateStatusUpdate(_Model):
+class TemplateStatusUpdate(WebhookModel):
     """``value`` of ``field == "message_template_status_update"``."""
 
     event: str | None = None
@@ -685,7 +237,7 @@ _VALUE_MODELS: dict[str, type[BaseModel]] = {
 }
 
 
-class Change(_Model):
+class Change(WebhookModel):
     field: str
     #: MessagesValue, TemplateStatusUpdate, or the raw dict for other fields
     value: Any = None
@@ -705,13 +257,13 @@ class Change(_Model):
         return self.value if isinstance(self.value, MessagesValue) else None
 
 
-class Entry(_Model):
+class Entry(WebhookModel):
     id: str
     time: int | None = None
     changes: list[Change] = Field(default_factory=list)
 
 
-class WebhookPayload(_Model):
+class WebhookPayload(WebhookModel):
     object: str
     entry: list[Entry] = Field(default_factory=list)
 
@@ -744,14 +296,6 @@ class WebhookPayload(_Model):
             for change in entry.changes:
                 if isinstance(change.value, TemplateStatusUpdate):
                     yield change.value
-
-
-def _short(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        first = exc.errors()[0] if exc.errors() else {}
-        loc = ".".join(str(p) for p in first.get("loc", ()))
-        return f"{loc}: {first.get('msg', str(exc))}" if loc else str(first.get("msg", exc))
-    return str(exc)
 
 
 def parse_webhook(raw: bytes | bytearray | str | dict[str, Any]) -> WebhookPayload:
@@ -801,7 +345,7 @@ def _salvage(data: dict[str, Any]) -> WebhookPayload:
     try:
         payload = WebhookPayload.model_validate({**data, "entry": []})
     except ValidationError as exc:
-        raise WebhookParseError(f"webhook body has the wrong shape: {_short(exc)}") from exc
+        raise WebhookParseError(f"webhook body has the wrong shape: {short_error(exc)}") from exc
     for i, entry in enumerate(data["entry"]):
         where = f"entry[{i}]"
         if not isinstance(entry, dict):
@@ -814,7 +358,7 @@ def _salvage(data: dict[str, Any]) -> WebhookPayload:
         try:
             model = Entry.model_validate({**entry, "changes": []})
         except ValidationError as exc:
-            problems.append(f"{where}: {_short(exc)}")
+            problems.append(f"{where}: {short_error(exc)}")
             continue
         for j, change in enumerate(changes):
             parsed = _salvage_change(change, f"{where}.changes[{j}]", problems)
@@ -832,7 +376,7 @@ def _salvage_change(change: Any, where: str, problems: list[str]) -> Change | No
     try:
         return Change.model_validate(change)
     except ValidationError as exc:
-        first = _short(exc)
+        first = short_error(exc)
     value = change.get("value")
     if change.get("field") != "messages" or not isinstance(value, dict):
         problems.append(f"{where}: {first}")
@@ -851,11 +395,11 @@ def _salvage_change(change: Any, where: str, problems: list[str]) -> Change | No
             try:
                 kept[key].append(model.model_validate(item))
             except ValidationError as exc:
-                problems.append(f"{where}.value.{key}[{k}]: {_short(exc)}")
+                problems.append(f"{where}.value.{key}[{k}]: {short_error(exc)}")
     try:
         parsed = MessagesValue.model_validate({**value, **{key: [] for key in kept}})
     except ValidationError as exc:  # e.g. no metadata: nothing in it can be routed
-        problems.append(f"{where}.value: {_short(exc)}")
+        problems.append(f"{where}.value: {short_error(exc)}")
         return None
     for key, items in kept.items():
         setattr(parsed, key, items)

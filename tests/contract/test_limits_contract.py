@@ -1,10 +1,10 @@
 """Length limits: the client's pre-flight (``check_text``, ``build_components``) must never
 accept what the simulator (Meta's rules) rejects. Being *stricter* than Meta is allowed.
 
-Known disagreement (xfail, strict): the client counts user-perceived characters (grapheme
-clusters, product-rules.md "emoji count as one") while the simulator counts Unicode code
-points, so text made of multi-code-point emoji passes the client and is refused by the
-simulator. Which side is right depends on how Meta counts; the two must agree either way.
+Both sides count characters the way Meta documents its limits ("4096 characters", "1024
+characters") and product-rules.md reads them: as the customer sees them, so an emoji with a
+skin tone (two code points) counts one. Client and simulator both count extended grapheme
+clusters with the ``regex`` package's ``\\X``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from ctreflex.simulator import create_simulator
-from ctreflex.whatsapp import GraphAPIError, check_text, grapheme_count
+from ctreflex.whatsapp import GraphAPIError, TextTooLongError, check_text, grapheme_count
 from ctreflex.whatsapp.models import BodyParams, HeaderMedia, HeaderText, UrlButtonParam
 from ctreflex.whatsapp.templates import build_components
 
@@ -99,11 +99,6 @@ async def test_client_is_stricter_where_the_simulator_is_lenient(wa) -> None:
     assert res.message_status == "accepted"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="client counts graphemes, simulator counts code points "
-    "(text > 4096 code points rejected with 100)",
-)
 async def test_text_limit_counts_the_same_characters() -> None:
     sim = create_simulator(fast_config(None))
     await sim.start()
@@ -115,16 +110,16 @@ async def test_text_limit_counts_the_same_characters() -> None:
             text = THUMB * 2100  # 2100 graphemes, 4200 code points
             assert grapheme_count(text) == 2100
             assert check_text(text) == 2100  # the client says: fits
-            assert (await wa.send_text(PNID, MARIA, text)).wamid  # simulator: 100
+            assert (await wa.send_text(PNID, MARIA, text)).wamid  # the simulator agrees
+            with pytest.raises(TextTooLongError):  # and both refuse one more
+                check_text(THUMB * 4097)
+            with pytest.raises(GraphAPIError) as info:
+                await wa.send_text(PNID, MARIA, THUMB * 4097)
+            assert info.value.code == 100
     finally:
         await sim.stop()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="builder counts graphemes, simulator counts code points "
-    "(template body > 1024 code points rejected with 132005)",
-)
 async def test_template_body_limit_counts_the_same_characters() -> None:
     sim = create_simulator(fast_config(None))
     await sim.start()
@@ -143,7 +138,7 @@ async def test_template_body_limit_counts_the_same_characters() -> None:
             assert b.ok  # the builder says: fits (≈ 990 graphemes, ≈ 1890 code points)
             res = await wa.send_template(
                 PNID, LIAM, name="order_ready", language="en_US", components=b.components
-            )  # simulator: 132005
-            assert res.message_status == "accepted"
+            )
+            assert res.message_status == "accepted"  # the simulator agrees
     finally:
         await sim.stop()

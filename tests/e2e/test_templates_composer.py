@@ -126,7 +126,9 @@ def test_template_with_image_header_on_an_expired_conversation(
     expect(dialog.locator("#template-cost")).to_contain_text("Utility")
     expect(dialog.locator("#template-cost")).to_contain_text("billed by Meta")
     preview = dialog.get_by_role("figure", name="Message preview")
-    expect(preview).to_contain_text("{{1}}")  # unfilled variables stay visible
+    expect(preview).to_contain_text("{{2}}")  # unfilled variables stay visible
+    # ({{1}} follows "Hi": filled in advance with the customer's first name, issue 14)
+    expect(dialog.get_by_label("Body variable {{1}}")).to_have_value("Nora")
 
     dialog.locator("#template-header-upload input[type=file]").set_input_files(
         str(tiny_png(tmp_path / "cake.png"))

@@ -256,6 +256,19 @@ HANDLERS: dict[str, Row] = {
         "handle_header_upload header_upload_started header_upload_rejected remove_header_media "
         "setvar",
     ),
+    # "New conversation" (issue 14): a contact of the other tenant is "does not exist"; nothing
+    # is created before the template is sent (that send is TemplatePickerState's)
+    **handlers(
+        "NewConversationState",
+        USER,
+        "open_new set_nc_open set_nc_query check_number clear_choice "
+        "choose_template setvar",
+    ),
+    **handlers(
+        "NewConversationState", USER, "pick_contact", args={"contact_id": "foreign:contact"}
+    ),
+    # the contact panel's edit (issue 14): only the open conversation's contact, own account
+    **handlers("ContactPanelState", USER, "start_edit cancel_edit save_contact setvar"),
     # templates (agents and admins); sync is for admins (an agent is told so)
     **handlers(
         "TemplatesState",
@@ -318,6 +331,8 @@ STATE_PAGES = {
     "InboxListState": "/inbox/[conversation_id]",
     "ComposerState": "/inbox/[conversation_id]",
     "TemplatePickerState": "/inbox/[conversation_id]",
+    "NewConversationState": "/inbox/[conversation_id]",
+    "ContactPanelState": "/inbox/[conversation_id]",
     "ReactionState": "/inbox/[conversation_id]",
     "TemplatesState": "/templates",
     "NumbersState": "/numbers",

@@ -267,6 +267,7 @@ def add_matrix_data(session: Session, media_dir: Path) -> dict[str, int]:
     session.add(msg)
     session.flush()
     ids["harbor_conversation"], ids["harbor_message"] = conv.id, msg.id
+    ids["harbor_contact"] = contact.id  # "New conversation" picks a contact by id
 
     demo_conv = session.exec(
         select(Conversation).where(Conversation.account_id == demo.id).order_by(Conversation.id)
@@ -275,6 +276,7 @@ def add_matrix_data(session: Session, media_dir: Path) -> dict[str, int]:
         select(Message).where(Message.conversation_id == demo_conv.id).order_by(Message.id)
     ).first()
     ids["demo_conversation"], ids["demo_message"] = demo_conv.id, demo_msg.id
+    ids["demo_contact"] = demo_conv.contact_id
 
     users = {u.email: u for u in session.exec(select(User)).all()}
     ids["demo_user"] = users["agent@demo.test"].id

@@ -647,10 +647,10 @@ def test_websocket_matrix(matrix_app):
     with Session(engine, expire_on_commit=False) as db:
         for role in M.ROLES:
             _run_role(base_url, roles, role, db, handler_keys, pages, failures, errored)
+    # its duration is printed (CI time is watched as a whole), never asserted: a timed test
+    # fails on a loaded machine without anything being wrong
     print(f"websocket matrix: {time.monotonic() - started:.0f} s; handlers that raised: {errored}")
-    elapsed = time.monotonic() - started
     assert not failures, _report(failures) + f"\n(app log: {log})"
-    assert elapsed < 120, f"the websocket matrix took {elapsed:.0f} s"
 
 
 def test_static_page_shells_answer_everyone(served_app, matrix_app):

@@ -93,3 +93,46 @@ def test_with_redis_a_worker_without_tabs_still_reaches_the_other_workers_tabs(m
     got, leaked = asyncio.run(scenario())
     assert got == [{"type": "message", "conversation_id": 5, "account_id": account}]
     assert leaked == []
+
+
+def test_live_events_have_the_wire_form_the_listeners_read():
+    """The typed events travel as the same dicts the hand-built ones were (Redis, the processor
+    child's pipe and the tabs' listeners read those), and read back from them."""
+    from ctreflex.realtime import LiveEvent, LiveKind
+
+    cases = [
+        (LiveEvent.message(7, 70), {"type": "message", "conversation_id": 7, "message_id": 70}),
+        (LiveEvent.status(7, 71), {"type": "status", "conversation_id": 7, "message_id": 71}),
+        (LiveEvent.media(7, 5), {"type": "media", "conversation_id": 7, "media_id": 5}),
+        (
+            LiveEvent.conversation(7, reason="window_closed"),
+            {"type": "conversation", "conversation_id": 7, "reason": "window_closed"},
+        ),
+        (LiveEvent.template(), {"type": "template", "template_id": None}),
+        (LiveEvent.template(3), {"type": "template", "template_id": 3}),
+    ]
+    for event, wire in cases:
+        assert event.to_wire() == wire
+        assert LiveEvent.from_wire({**wire, "account_id": 1}) == event
+    assert LiveEvent.message(7, 70).kind is LiveKind.MESSAGE
+    with pytest.raises(ValueError):
+        LiveEvent.from_wire({"type": "no such kind"})
+
+
+def test_a_typed_event_reaches_the_subscribers_as_its_wire_dict(monkeypatch):
+    from ctreflex.realtime import LiveEvent
+
+    monkeypatch.delenv("REFLEX_REDIS_URL", raising=False)
+    monkeypatch.delenv("CTREFLEX_REDIS_URL", raising=False)
+
+    async def scenario():
+        broker = Broker()
+        async with broker.subscribe(4) as tab:
+            await broker.publish(4, LiveEvent.message(8, 80))
+            await broker.publish(4, {"type": "status", "conversation_id": 8, "message_id": 80})
+            return await _drain(tab, 1)
+
+    assert asyncio.run(scenario()) == [
+        {"type": "message", "conversation_id": 8, "message_id": 80, "account_id": 4},
+        {"type": "status", "conversation_id": 8, "message_id": 80, "account_id": 4},
+    ]

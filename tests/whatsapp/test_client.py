@@ -310,13 +310,16 @@ def _multipart(req: httpx.Request) -> dict[str, tuple[dict[str, str], bytes]]:
     return out
 
 
-@pytest.mark.parametrize("kind", ["bytes", "file", "async"])
-async def test_upload_media(graph, kind):
+@pytest.mark.parametrize("kind", ["bytes", "file", "path", "async"])
+async def test_upload_media(graph, kind, tmp_path):
     payload = b"%PDF-1.7\n" + bytes(range(256)) * 5000
     if kind == "bytes":
         data = payload
     elif kind == "file":
         data = io.BytesIO(payload)
+    elif kind == "path":
+        data = tmp_path / "claim.pdf"
+        data.write_bytes(payload)
     else:
 
         async def gen():

@@ -7,7 +7,6 @@ from ctreflex.whatsapp.limits import (
     MEDIA_RULES,
     MediaRuleError,
     TextTooLongError,
-    _approx_graphemes,
     check_text,
     classify_upload,
     grapheme_count,
@@ -116,7 +115,6 @@ def test_rules_table():
 )
 def test_grapheme_count(text, n):
     assert grapheme_count(text) == n
-    assert _approx_graphemes(text) == n
 
 
 def test_check_text_limit():

@@ -21,6 +21,8 @@ from ctreflex.sms import segments
 from ctreflex.whatsapp.limits import (
     AUDIO_UNSUPPORTED_REASON,
     MAX_TEXT_CHARS,
+    MB,
+    MEDIA_RULES,
     MediaRuleError,
     grapheme_count,
 )
@@ -57,6 +59,20 @@ def _draft_error(channel: str, body: str, *, has_attachment: bool, quoting: bool
     return ""
 
 
+def too_large_message(mime: str, size: Any) -> str:
+    """The refusal of a file over its kind's limit, said before any byte was uploaded."""
+    rule = next((r for r in MEDIA_RULES.values() if mime in r.mime_types), None)
+    if rule is None and mime.split("/")[0] in ("image", "video"):
+        rule = MEDIA_RULES[mime.split("/")[0]]
+    if rule is None:
+        return (
+            "Files can be at most 100 MB (PDF documents); photos up to 5 MB and videos up to 16 MB."
+        )
+    noun = {"image": "Photos", "video": "Videos", "document": "PDF documents"}[rule.kind]
+    shown = f"; this file is {int(size) / MB:.1f} MB" if isinstance(size, int | float) else ""
+    return f"{noun} can be at most {rule.max_mb} MB on WhatsApp{shown}. Nothing was uploaded."
+
+
 def _rejection_message(item: Any) -> str:
     """What to tell the agent about one file the browser refused (name, type, size, errors)."""
     item = item if isinstance(item, dict) else {}
@@ -66,9 +82,7 @@ def _rejection_message(item: Any) -> str:
     if mime.startswith("audio/") or name.endswith(AUDIO_EXTENSIONS):
         return AUDIO_UNSUPPORTED_REASON + "."
     if "file-too-large" in codes:
-        return (
-            "Files can be at most 100 MB (PDF documents); photos up to 5 MB and videos up to 16 MB."
-        )
+        return too_large_message(mime, item.get("size"))
     if "too-many-files" in codes:
         return "Attach one file at a time."
     return "Only JPEG or PNG photos, MP4 or 3GPP videos and PDF documents can be sent on WhatsApp."

@@ -44,7 +44,9 @@ def thread_pane() -> rx.Component:
                 InboxState.missing,
                 not_found(),
                 rx.cond(
-                    InboxState.open_id > 0, rx.center(rx.spinner(), height="100%"), empty_thread()
+                    InboxState.open_id > 0,
+                    rx.center(rx.spinner(), height="100%"),
+                    rx.fragment(empty_thread(), template_picker()),  # "New conversation"
                 ),
             ),
         ),

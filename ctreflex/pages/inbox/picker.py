@@ -14,10 +14,11 @@ from typing import Any
 import reflex as rx
 
 from ctreflex import db, routes
+from ctreflex.pages.inbox import picker_target
 from ctreflex.pages.inbox.composer import CLEAR_COMPOSER, ComposerState
+from ctreflex.pages.inbox.picker_target import PickerTarget
 from ctreflex.pages.inbox.thread import InboxState
-from ctreflex.services import conversations as convs
-from ctreflex.services import media, template_send, templates
+from ctreflex.services import media, templates
 from ctreflex.services.errors import UserFacingError
 from ctreflex.services.templates import FormField, PreviewView, TemplateRow
 from ctreflex.whatsapp.limits import MediaRuleError
@@ -44,9 +45,10 @@ class PickerField:
     max_length: int
     is_media: bool
     error: str = ""
+    value: str = ""  # filled in advance from what is known (template_prefill)
 
     @classmethod
-    def of(cls, f: FormField, error: str = "") -> PickerField:
+    def of(cls, f: FormField, error: str = "", value: str = "") -> PickerField:
         return cls(
             key=f.key,
             dom_id="tf-" + re.sub(r"[^A-Za-z0-9_-]", "-", f.key),
@@ -57,6 +59,7 @@ class PickerField:
             max_length=f.max_length,
             is_media=f.is_media,
             error=error,
+            value=value,
         )
 
 
@@ -71,23 +74,25 @@ def _with_errors(fields: list[PickerField], errors: dict[str, str]) -> list[Pick
     return [dataclasses.replace(f, error=errors[f.key]) if f.key in errors else f for f in fields]
 
 
-async def _deliver(job: dict[str, Any]) -> tuple[str, str]:
-    """Send one queued template: (refusal, its field), ("", "") when it went out."""
+async def _deliver(job: dict[str, Any]) -> tuple[str, str, int]:
+    """Send one queued template: (refusal, its field, 0), ("", "", conversation) when it went
+    out."""
     try:
-        await template_send.send_template(**job)
+        conversation_id = await picker_target.send(dict(job))
     except UserFacingError as exc:
-        return exc.message, exc.field
+        return exc.message, exc.field, 0
     except Exception:
         log.exception("template send failed")
         return (
             "Something went wrong while sending the template; check the thread before "
             "sending it again.",
             "",
+            0,
         )
-    return "", ""
+    return "", "", conversation_id
 
 
-class TemplatePickerState(InboxState):
+class TemplatePickerState(PickerTarget, InboxState):
     picker_open: bool = False
     picker_query: str = ""
     picker_rows: list[TemplateRow] = []
@@ -116,6 +121,7 @@ class TemplatePickerState(InboxState):
         self.picker_query = ""
         self.picker_rows = []
         self._clear_template()
+        self._forget_target()
 
     def _on_live(self, session, kinds: set, everything: bool) -> None:
         if self.picker_open and (everything or "template" in kinds):
@@ -136,9 +142,10 @@ class TemplatePickerState(InboxState):
             session=session,
             account_id=self._account_id,
             sendable_only=True,
-            prefer_language=convs.language_hint(self.detail.region),
+            prefer_language=self._target_language(),
             search=self.picker_query,
         )
+        self._load_checks(session)
         if not self.picker_id:
             return
         sendable = templates.list_templates(
@@ -168,6 +175,7 @@ class TemplatePickerState(InboxState):
             values=values,
             media_url=media_url,
         )
+        self.preview = dataclasses.replace(self.preview, time=picker_target.local_time(self._tz))
 
     def _header_error(self, error: str) -> None:
         self.picker_fields = _with_errors(self.picker_fields, {HEADER_MEDIA: error})
@@ -213,12 +221,14 @@ class TemplatePickerState(InboxState):
             form = templates.template_form(
                 session=session, account_id=self._account_id, template_id=self.picker_id
             )
-            self.picker_fields = [PickerField.of(f) for f in form]
+            self._picker_values = self._prefilled(session)
+            known = self._picker_values
+            self.picker_fields = [PickerField.of(f, value=known.get(f.key, "")) for f in form]
             self._refresh_preview(session)
             self.picker_cost = templates.cost(
                 session=session,
                 account_id=self._account_id,
-                conversation_id=self.open_id,
+                conversation_id=self._target_conversation(),
                 template_id=row.id,
             ).summary
         first = next((f for f in self.picker_fields if not f.is_media), None)
@@ -329,22 +339,15 @@ class TemplatePickerState(InboxState):
         user = self._current_user()
         if user is None:
             return rx.redirect(routes.LOGIN, replace=True)
-        if not (self.has_conversation and self.picker_id) or self.picker_sending:
+        if not ((self.has_conversation or self._to) and self.picker_id) or self.picker_sending:
             return
         if self.header_uploading:
             self.picker_error = "Wait for the header upload to finish, then send."
             return
         values = self._template_values(form)
         self._picker_values.update(values)
+        errors = self._validate(values, self.header_media_id or None)
         with db.session_scope() as session:
-            errors = template_send.validate_send(
-                session=session,
-                account_id=user.account_id,
-                conversation_id=self.open_id,
-                template_id=self.picker_id,
-                values=values,
-                header_media_file_id=self.header_media_id or None,
-            )
             self._refresh_preview(session)
         self._show_errors(errors)
         if errors:
@@ -356,7 +359,8 @@ class TemplatePickerState(InboxState):
             {
                 "account_id": user.account_id,
                 "user_id": user.user_id,
-                "conversation_id": self.open_id,
+                "conversation_id": self._target_conversation(),
+                "to": dict(self._to) or None,
                 "template_id": self.picker_id,
                 "values": values,
                 "header_media_file_id": self.header_media_id or None,
@@ -371,9 +375,10 @@ class TemplatePickerState(InboxState):
             if not self._outbox:
                 return
             job = self._outbox.pop(0)
-        refused, field = await _deliver(job)
+        refused, field, went_to = await _deliver(job)
         async with self:
-            same = self.open_id == job["conversation_id"]
+            started = bool(job["to"]) and not refused  # from "New conversation": open it
+            same = self._target_conversation() == job["conversation_id"]
             if same and refused and self.picker_id == job["template_id"]:
                 self.picker_sending = False
                 self._show_errors([_FieldError(field, refused)])
@@ -382,5 +387,7 @@ class TemplatePickerState(InboxState):
                 composer = await self.get_state(ComposerState)
                 composer._set_reply(0, "", "")
             self._reload(thread=same)
+        if started:
+            return self._sent_to(went_to)
         if same and not refused:
             return rx.call_script(CLEAR_COMPOSER)

@@ -278,7 +278,7 @@ def _refusal(session: Session, account_id: int, conversation_id: int, template_i
     """Every reason known before Send why this template can't go to this conversation's
     customer now ("" when it may go): the plan, early access and the connected number
     (outbound's own target check), the template's status and category, marketing to a US
-    number, a marketing opt-out and the messaging limit (templates.validate_send). The one
+    number, a marketing opt-out and the messaging limit (template_send.validate_send). The one
     place the picker asks; switch it to services/reach.py when that lands."""
     try:
         outbound._target(session, account_id, conversation_id)
@@ -337,7 +337,7 @@ def validate(
     values: Mapping[str, Any],
     header_media_file_id: int | None = None,
 ) -> list:
-    """templates.validate_send for this recipient (a new number included)."""
+    """template_send.validate_send for this recipient (a new number included)."""
     with _recipient_conversation(account_id, to) as (session, conversation_id):
         try:
             outbound._target(session, account_id, conversation_id)
@@ -412,7 +412,7 @@ async def start_with_template(
 ) -> int:
     """Send the opening template to `to`; the conversation's id. The checks run first (nothing
     is created when one fails: :class:`SendRefused`), then the contact and the conversation
-    are created and templates.send_template sends (and checks again)."""
+    are created and template_send.send_template sends (and checks again)."""
     errors = validate(
         account_id=account_id,
         to=to,

@@ -8,8 +8,7 @@ import datetime as dt
 from sqlmodel import Session, col, select
 
 from ctreflex.models import Account, BusinessNumber, Conversation, Message, utc_now
-from ctreflex.services import phones
-from ctreflex.services.numbers import tier_limit
+from ctreflex.services import numbers, phones
 from ctreflex.services.timefmt import zone
 
 LIMIT_WINDOW = dt.timedelta(hours=24)
@@ -37,7 +36,7 @@ def _aware(at: dt.datetime) -> dt.datetime:
 def limit_use(*, session: Session, number_id: int, now: dt.datetime | None = None) -> LimitUse:
     now = now or utc_now()
     number = session.get(BusinessNumber, number_id)
-    limit = tier_limit(number.messaging_limit if number else "")
+    limit = numbers.tier_limit(number.messaging_limit if number else "")
     since = now - LIMIT_WINDOW
     sends = session.exec(
         select(Message.conversation_id, Conversation.contact_id, Message.created_at)

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import httpx
 
+from bench import assign_events
 from bench.ingest import APP_SECRET, PHONE_NUMBER_ID, free_port, machine, stop_group
 from bench.procinfo import load
 from ctreflex.whatsapp import sign
@@ -102,8 +103,9 @@ async def run(args) -> dict:
 
     data = Path(tempfile.mkdtemp(prefix="ctreflex-live-"))
     port = free_port()
-    env = app_env(data, port)
+    env = app_env(data, port, **assign_events.RATE_ENV)
     prepare_database(env)
+    assign_key, assign_convs, assign_users = assign_events.prepare(env)
     log = data / "app.log"
     proc = start_app(env, port, log)
     url = f"http://127.0.0.1:{port}"
@@ -119,10 +121,13 @@ async def run(args) -> dict:
                 email, password = USERS[i % len(USERS)]
                 await login(page, url, email, password)
                 pages.append(page)
+            emitter = assign_events.Emitter(url, assign_key, assign_convs, assign_users,
+                                            args.assign_rate)
             async with httpx.AsyncClient(base_url=url, timeout=30) as client:
                 for n in range(args.warmup):  # listeners started (heartbeat), caches warm
                     await one_message(pages, client, f"Warm-up {n} {uuid.uuid4().hex[:8]}",
                                       60_000)
+                emitter.start()  # assignment events flow while the messages are timed
                 load0 = load()
                 all_pages, per_page, to_200, event_ids = [], [], [], []
                 for n in range(args.messages):
@@ -134,6 +139,9 @@ async def run(args) -> dict:
                     event_ids.append(event_id)
                     await asyncio.sleep(args.gap)
                 load1 = load()
+                await emitter.stop()
+                out["assignments"] = {"sent": emitter.sent, "errors": emitter.errors,
+                                      "rate": args.assign_rate}
             await browser.close()
         with contextlib.closing(sqlite3.connect(data / "e2e.db")) as c:
             qs = ",".join("?" * len(event_ids))
@@ -163,6 +171,8 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--gap", type=float, default=0.05, help="seconds between messages")
     ap.add_argument("--json", metavar="PATH")
+    ap.add_argument("--assign-rate", type=float, default=0.0,
+                    help="assignments per second via /api/v1 while messages are timed")
     args = ap.parse_args()
     r = asyncio.run(run(args))
     m = r["machine"]
@@ -175,6 +185,10 @@ def main() -> None:
     print(f"POST -> visible, per page:    p50 {p['p50']:.1f} ms, p95 {p['p95']:.1f} ms")
     print(f"POST -> 200:                  p50 {t['p50']:.1f} ms, p95 {t['p95']:.1f} ms")
     print(f"journal -> processed (DB):    p50 {q['p50']:.1f} ms, p95 {q['p95']:.1f} ms")
+    if "assignments" in r:
+        g = r["assignments"]
+        print(f"assignment events meanwhile (/api/v1 assign, {g['rate']}/s): {g['sent']} sent, "
+              f"{g['errors']} errors")
     print(f"target p95 < 100 ms to all pages: {'met' if a['p95'] < 100 else 'MISSED'}")
     if args.json:
         Path(args.json).write_text(json.dumps(r, indent=2))

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import httpx
 
+from bench import assign_events
 from bench.ingest import (
     APP_SECRET,
     BIN,
@@ -185,12 +186,13 @@ def pct(values: list[float], q: float) -> float:
 async def main_async(args) -> None:
     data = Path(tempfile.mkdtemp(prefix="ctreflex-sockets-"))
     port = free_port()
-    env = app_env(data, port)
+    env = {**app_env(data, port), **assign_events.RATE_ENV}
     env.pop("CTREFLEX_BENCH_BARE", None)
     for cmd in ([str(BIN / "alembic"), "upgrade", "head"],
                 [str(BIN / "python"), "-m", "ctreflex.cli", "seed"]):
         subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True, timeout=120)
     agents = make_agents(env, args.accounts, args.per_account)
+    assign_key, assign_convs, assign_users = assign_events.prepare(env)
     log = data / "app.log"
     proc = start_app(env, port, log)
     url = f"http://127.0.0.1:{port}"
@@ -211,8 +213,14 @@ async def main_async(args) -> None:
             t.updates = t.foreign = t.extra = 0
         rss1 = rss_mb(pid)
         load0 = load()
+        # --assign-rate: the Demo Bakery's conversations are assigned meanwhile (its tabs
+        # hear each one; no other account's tab may)
+        emitter = assign_events.Emitter(url, assign_key, assign_convs, assign_users,
+                                        args.assign_rate)
+        emitter.start()
         cpu0, busy0, w0 = group_cpu_seconds(proc.pid), machine_busy_seconds(), time.monotonic()
         await asyncio.gather(*(t.run(args.duration) for t in tabs))
+        await emitter.stop()
         wall = time.monotonic() - w0
         cpu = group_cpu_seconds(proc.pid) - cpu0
         busy = machine_busy_seconds() - busy0
@@ -260,6 +268,17 @@ async def main_async(args) -> None:
     n_bakery = sum(1 for t in tabs if t.account_id == agents[0][0])
     print(f"live check, one webhook to the Demo Bakery: {pushed_bakery}/{n_bakery} of its tabs "
           f"updated, {pushed_others} tabs of other accounts updated")
+    bakery = agents[0][0]
+    if args.assign_rate > 0:
+        # the Demo Bakery's tabs are told of each assignment (a live update they did not
+        # cause, and should get): counted apart; every other tab must get nothing
+        heard = sum(t.foreign for t in tabs if t.account_id == bakery)
+        print(f"assignment events: {emitter.sent} sent ({args.assign_rate}/s via /api/v1), "
+              f"{emitter.errors} errors; live updates to the Demo Bakery's "
+              f"{sum(1 for t in tabs if t.account_id == bakery)} tabs: {heard}")
+        for t in tabs:
+            if t.account_id == bakery:
+                t.foreign = 0
     foreign = sum(t.foreign for t in tabs)
     extra = sum(t.extra for t in tabs)
     print(f"updates received not caused by the tab: {foreign} "
@@ -275,6 +294,8 @@ def main() -> None:
     ap.add_argument("--accounts", type=int, default=20)
     ap.add_argument("--per-account", type=int, default=10)
     ap.add_argument("--duration", type=float, default=30)
+    ap.add_argument("--assign-rate", type=float, default=0.0,
+                    help="assignments per second in the Demo Bakery via /api/v1 during the run")
     args = ap.parse_args()
     asyncio.run(main_async(args))
 

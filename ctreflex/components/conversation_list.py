@@ -7,6 +7,7 @@ from collections.abc import Callable
 import reflex as rx
 
 from ctreflex.components.alerts import alerts_menu
+from ctreflex.components.assign_menu import bulk_bar, row_team_line, row_tick, view_switcher
 from ctreflex.components.new_conversation import new_conversation
 from ctreflex.components.window_chip import window_chip
 from ctreflex.services.conversations import ConversationRow
@@ -39,6 +40,7 @@ def conversation_item(row: rx.Var[ConversationRow], selected_id: rx.Var[int]) ->
     """One row. Its content is a memoised component with plain props: when a live update
     replaces the list, React re-renders only the rows whose values changed."""
     return rx.el.li(
+        row_tick(row),  # the team inbox: tick for the bulk bar (components/assign_menu.py)
         conversation_link(
             conv_id=row.id,
             name=row.name,
@@ -56,6 +58,7 @@ def conversation_item(row: rx.Var[ConversationRow], selected_id: rx.Var[int]) ->
             window_expires_ms=row.window_expires_ms,
             selected=row.id == selected_id,
         ),
+        row_team_line(row),
         class_name="ct-conv-item",
     )
 
@@ -237,6 +240,7 @@ def conversation_list(
                 new_conversation(),
                 width="100%",
             ),
+            view_switcher(),  # the team inbox's views (components/assign_menu.py)
             filter_bar(current_filter, counts, on_filter),
             rx.hstack(
                 rx.text(
@@ -264,6 +268,7 @@ def conversation_list(
                 width="100%",
                 align="center",
             ),
+            bulk_bar(),
             spacing="2",
             padding="0.75rem 0.75rem 0.5rem",
             width="100%",

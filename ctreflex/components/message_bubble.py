@@ -7,6 +7,7 @@ from collections.abc import Callable
 import reflex as rx
 
 from ctreflex.components.reactions import react_button, reaction_badges
+from ctreflex.components.team_lines import event_line
 from ctreflex.components.template_preview import template_preview
 from ctreflex.services.conversations import MessageRow
 
@@ -339,7 +340,11 @@ def message_item(
     return rx.el.div(
         rx.cond(msg.show_day, day_separator(msg.day_label)),
         rx.cond(msg.switch_label != "", channel_separator(msg.switch_label)),
-        rx.cond(msg.is_notice, notice_bubble(msg), bubble(msg, on_reply, on_retry, on_resend)),
+        rx.cond(
+            msg.direction == "event",  # the team inbox's lines (components/team_lines.py)
+            event_line(msg),
+            rx.cond(msg.is_notice, notice_bubble(msg), bubble(msg, on_reply, on_retry, on_resend)),
+        ),
         id="msg-" + msg.id.to_string(),
         class_name="ct-msg",
         data_direction=msg.direction,

@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from ctreflex import db
-from ctreflex.jobs import tasks
+from ctreflex.jobs import tasks, team
 from ctreflex.services import jobs
 from ctreflex.settings import get_settings
 
@@ -104,6 +104,14 @@ JOBS: dict[str, JobSpec] = {
             "Delivers queued events to the accounts' webhook endpoints; retries with backoff.",
             dt.timedelta(minutes=1),
             _webhook_deliveries,
+        ),
+        JobSpec(
+            "team_sweep",
+            "Snoozes and reminders",
+            "Reopens snoozed conversations whose time has come; reminds opted-in assignees "
+            "60 min before an unanswered conversation's window closes.",
+            dt.timedelta(minutes=1),
+            team.team_sweep,
         ),
         JobSpec(
             "media_retention",

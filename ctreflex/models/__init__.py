@@ -10,6 +10,7 @@ from ctreflex.models.api import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from ctreflex.models.assignment import ConversationEvent
 from ctreflex.models.channel import BusinessNumber, Channel, NumberStatus, Template
 from ctreflex.models.contact import Contact, OptOutEvent
 from ctreflex.models.conversation import (
@@ -34,6 +35,7 @@ __all__ = [
     "Channel",
     "Contact",
     "Conversation",
+    "ConversationEvent",
     "Direction",
     "JobRun",
     "LoginThrottle",

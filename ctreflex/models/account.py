@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Index
+from sqlalchemy import Index, false, true
 from sqlmodel import Field, SQLModel
 
 from ctreflex.models._base import StrEnum, UTCDateTime, utc_now
@@ -39,6 +39,8 @@ class Account(SQLModel, table=True):
     business_verified: bool = False
     timezone: str = Field(default="UTC", max_length=64)
     created_at: dt.datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
+    # a reply from an unassigned conversation assigns it to the replier (admins change it)
+    auto_assign_on_reply: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
 
 
 class User(SQLModel, table=True):
@@ -51,6 +53,8 @@ class User(SQLModel, table=True):
     active: bool = True
     created_at: dt.datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
     last_login_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # opt-in: a live notice 60 min before the window of a conversation assigned to them closes
+    window_reminders: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class AuthSession(SQLModel, table=True):

@@ -38,6 +38,7 @@ class Conversation(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("account_id", "contact_id", name="uq_conversation_account_contact"),
         Index("ix_conversation_account_last", "account_id", "last_message_at"),
+        Index("ix_conversation_account_status", "account_id", "status"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -52,6 +53,15 @@ class Conversation(SQLModel, table=True):
     unread_count: int = 0
     assignee_id: int | None = Field(default=None, foreign_key="user.id")
     created_at: dt.datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
+    # team inbox (services/assignment.py, services/status.py): open | snoozed | resolved; a
+    # snoozed conversation counts as open again once snoozed_until has passed
+    status: str = Field(
+        default="open", max_length=16, sa_column_kwargs={"server_default": "open"}
+    )
+    snoozed_until: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reminded_for: dt.datetime | None = Field(
+        default=None, sa_type=UTCDateTime, description="window end its T-60 reminder was for"
+    )
 
 
 class MediaFile(SQLModel, table=True):

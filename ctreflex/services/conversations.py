@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 
 from ctreflex.models import Contact, Conversation, MediaFile, Message, User, utc_now
 from ctreflex.models.contact import fold_for_search
-from ctreflex.services import l10n, phones, timefmt
+from ctreflex.services import l10n, phones, thread_events, timefmt
 from ctreflex.services.outbound import send_state
 from ctreflex.services.templates import PreviewView, preview_from_payload
 from ctreflex.services.timefmt import format_duration, format_local, window_label, zone
@@ -50,6 +50,12 @@ class ConversationRow:
     window_text: str  # "closes in 3 h 12 min" / "Window closed" / "No customer message yet"
     window_short: str  # "3 h 12 min" / "Closed" / "Not opened"
     window_expires_ms: int  # epoch ms, 0 when never opened
+    # team inbox (services/inbox_views.py fills them in)
+    assignee_id: int = 0
+    assignee_name: str = ""
+    status: str = "open"
+    status_text: str = "Open"
+    snooze_ends_ms: int = 0  # epoch ms a snooze ends (the tab reloads then), 0 when none
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,6 +79,12 @@ class ConversationDetail:
     last_inbound: str
     marketing_opted_out: bool
     sms_opted_out: bool
+    # team inbox (services/inbox_views.py fills them in)
+    assignee_id: int = 0
+    assignee_name: str = ""
+    status: str = "open"
+    status_text: str = "Open"
+    snooze_ends_ms: int = 0  # epoch ms a snooze ends (the tab reloads then), 0 when none
 
     @property
     def window_open(self) -> bool:
@@ -279,6 +291,7 @@ def list_rows(
     sort: str = "recent",
     now: dt.datetime | None = None,
     limit: int = 200,
+    where: tuple | list = (),  # more clauses (the team inbox's views: services/inbox_views.py)
 ) -> list[ConversationRow]:
     """The account's conversations, searched (name, number, message text), filtered and
     sorted (latest activity first, or the windows that close soonest first)."""
@@ -291,6 +304,8 @@ def list_rows(
     if (clause := _search_clause(query)) is not None:
         stmt = stmt.where(clause)
     if (clause := _filter_clause(filter, now)) is not None:
+        stmt = stmt.where(clause)
+    for clause in where:
         stmt = stmt.where(clause)
     if sort == "closing":
         still_open = case((Conversation.window_expires_at > now, 0), else_=1)
@@ -358,7 +373,9 @@ def _row(
     )
 
 
-def filter_counts(*, session: Session, account_id: int, now: dt.datetime | None = None) -> dict:
+def filter_counts(
+    *, session: Session, account_id: int, now: dt.datetime | None = None, where=()
+) -> dict:
     """How many conversations each filter would show (for the filter tabs), in one query."""
     now = now or utc_now()
     columns = []
@@ -369,7 +386,9 @@ def filter_counts(*, session: Session, account_id: int, now: dt.datetime | None 
             if clause is None
             else func.coalesce(func.sum(case((clause, 1), else_=0)), 0)
         )
-    row = session.exec(select(*columns).where(Conversation.account_id == account_id)).one()
+    row = session.exec(
+        select(*columns).where(Conversation.account_id == account_id, *where)
+    ).one()
     return {name: int(value or 0) for name, value in zip(FILTERS, row, strict=True)}
 
 
@@ -567,7 +586,15 @@ def thread_rows(
         out.append(row)
         previous_day = day
         previous_channel = channel
-    return out
+    return thread_events.interleave(  # the team inbox's lines ("Ada assigned this to Ben")
+        session=session,
+        account_id=account_id,
+        conversation_id=conversation_id,
+        rows=out,
+        messages=[m for m, _, _ in rows],
+        tz=tz,
+        now=now,
+    )
 
 
 def _reaction_drawn_on_target(msg: Message) -> bool:

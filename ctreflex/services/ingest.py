@@ -52,6 +52,7 @@ from ctreflex.models import (
 )
 from ctreflex.models.ops import EventState
 from ctreflex.services import optouts, phones
+from ctreflex.services import status as team_status
 from ctreflex.whatsapp import InboundMessage, MessagesValue, Status, parse_webhook
 from ctreflex.whatsapp.limits import inbound_support
 from ctreflex.whatsapp.webhooks import TemplateStatusUpdate, WebhookParseError, clean_text
@@ -640,6 +641,7 @@ def _write_fast_run(session, run, now, known, targets, contacts, conversations):
             conv.channel = "whatsapp"
             conv.business_number_id = number_id
         conv.unread_count += unread
+        team_status.reopen_on_customer_message(session, conv, last_inbound)  # team inbox
     session.flush()  # contacts, conversations, statuses (ORM rows loaded above)
     conn = session.connection()  # Core, not the ORM's bulk machinery: these rows stay out
     if messages:  # of the identity map, like any row written by another transaction
@@ -1162,6 +1164,7 @@ def _store_inbound(
         conv.channel = "whatsapp"
         conv.business_number_id = number.id
     conv.unread_count += 1
+    team_status.reopen_on_customer_message(session, conv, at)  # team inbox: reopens it
     session.add(conv)
     outcome.live.append(
         (account.id, {"type": "message", "conversation_id": conv.id, "message_id": message.id})

@@ -48,7 +48,7 @@ from ctreflex.models import (
     utc_now,
 )
 from ctreflex.realtime import LiveEvent, broker
-from ctreflex.services import graph, ingest, media
+from ctreflex.services import assignment, graph, ingest, media
 from ctreflex.services.errors import UserFacingError
 from ctreflex.whatsapp import (
     GraphAPIError,
@@ -191,6 +191,7 @@ def _pending(
     conv.channel = "whatsapp"
     conv.business_number_id = t.number.id
     session.add(conv)
+    assignment.claim_on_reply(session, conv, user_id, kind)  # team inbox: auto-assign on reply
     session.commit()
     return message
 

@@ -8,8 +8,9 @@ Events: message.received (a customer's message was stored), message.status (one 
 moved: accepted, queued, unconfirmed, sent, delivered, read, failed) and optout.changed (a STOP,
 START or marketing opt-out was recorded) and conversation.window_closing (a customer's 24-hour
 window closes within the hour: the last chance for a free-form reply; found by the delivery job
-each minute, once per window). The product has no conversation assignment, so
-conversation.assigned is not offered.
+each minute, once per window) and conversation.assigned (a conversation was assigned or
+unassigned, by an agent, by a reply or by the API; queued in the change's transaction by
+services/assignment.py).
 
 Nothing here blocks the inbox or the webhook processor: message events are picked up from the
 live-event stream (`realtime.broker` listeners, after the commit) and queued from a worker
@@ -51,12 +52,19 @@ from ctreflex.settings import get_settings
 
 log = logging.getLogger("ctreflex.webhooks_out")
 
-EVENTS = ("message.received", "message.status", "optout.changed", "conversation.window_closing")
+EVENTS = (
+    "message.received",
+    "message.status",
+    "optout.changed",
+    "conversation.window_closing",
+    "conversation.assigned",
+)
 EVENT_HELP = {
     "message.received": "A customer's message arrived (WhatsApp or SMS).",
     "message.status": "A message you sent was accepted, sent, delivered, read or failed.",
     "optout.changed": "A customer opted out (STOP, marketing) or back in (START).",
     "conversation.window_closing": "A conversation's 24-hour window closes within the hour.",
+    "conversation.assigned": "A conversation was assigned to someone or unassigned.",
 }
 WINDOW_CLOSING_WITHIN = dt.timedelta(hours=1)  # the same hour the window sweep job counts
 SIGNATURE_HEADER = "CTText-Signature"

@@ -232,6 +232,26 @@ def conversation_view(conv: Conversation, contact: Contact, now: dt.datetime) ->
             "expires_at": iso(conv.window_expires_at),
         },
         "created_at": iso(conv.created_at),
+        **_team_view(conv, now),
+    }
+
+
+def _team_view(conv: Conversation, now: dt.datetime) -> dict:
+    """Status and assignee (the team inbox: services/status.py, assignment.py)."""
+    from sqlmodel import Session as _Session
+
+    from ctreflex.models import User
+    from ctreflex.services import assignment, status
+
+    state = status.effective(conv.status, conv.snoozed_until, now)
+    user = None
+    session = _Session.object_session(conv)
+    if conv.assignee_id and session is not None:
+        user = session.get(User, conv.assignee_id)
+    return {
+        "status": state,
+        "snoozed_until": iso(conv.snoozed_until) if state == "snoozed" else None,
+        "assignee": {"id": user.id, "name": assignment.display_name(user)} if user else None,
     }
 
 

@@ -48,7 +48,8 @@ from ctreflex.models import (
     utc_now,
 )
 from ctreflex.realtime import broker
-from ctreflex.services import ingest, media, optouts, phones
+from ctreflex.services import assignment, ingest, media, optouts, phones
+from ctreflex.services import status as team_status
 from ctreflex.services.crypto import decrypt
 from ctreflex.services.ingest import Deferred, Outcome, Refused
 from ctreflex.services.outbound import SendRefused, window_open
@@ -670,6 +671,7 @@ def handle_inbound(
         conv.channel = "sms"  # reply on the channel the customer last used
         conv.business_number_id = number.id
     conv.unread_count += 1
+    team_status.reopen_on_customer_message(session, conv, now)  # team inbox: reopens it
     session.add(conv)
     _apply_keyword(session, contact, conv, number, message, now, text=msg.body)
     outcome.live.append(
@@ -957,6 +959,7 @@ async def send_sms(
         conv.channel = "sms"
         conv.business_number_id = t.number.id
         session.add(conv)
+        assignment.claim_on_reply(session, conv, user_id)  # team inbox: auto-assign on reply
         session.flush()
         message_id = message.id
         to, from_ = t.contact.e164, t.number.e164

@@ -146,6 +146,10 @@ HTTP_ROUTES: dict[str, Row] = {
             "POST /api/v1/webhooks",
             "GET /api/v1/webhooks/{webhook_id}",
             "DELETE /api/v1/webhooks/{webhook_id}",
+            # the team inbox (issue 15, team-a): api/v1/team.py
+            "GET /api/v1/users",
+            "POST /api/v1/conversations/{conversation_id}/assign",
+            "POST /api/v1/conversations/{conversation_id}/resolve",
         )
     },
     # its OpenAPI document and reference page are public (no account data)
@@ -221,6 +225,19 @@ HANDLERS: dict[str, Row] = {
     # inbox (list, thread, composer, template picker: ctreflex/pages/inbox/)
     **handlers("InboxListState", USER, "setvar", args={"var_name": "counts", "value": {}}),
     **handlers("InboxListState", USER, "set_query clear_query set_list_filter set_sort"),
+    # the team inbox's views (issue 15, team-a); a client-set view/user is cleaned on the server
+    **handlers("InboxListState", USER, "set_view set_status_filter set_queue_hours"),
+    # assign / status / bulk / settings (pages/inbox/assign.py): ids of another account (the
+    # open conversation, a ticked one, a colleague) are refused by the services; the account's
+    # auto-assign setting is an admin's (an agent is told so)
+    **handlers(
+        "TeamState",
+        USER,
+        "load assign_to assign_me unassign resolve reopen snooze open_snooze_dialog "
+        "set_snooze_dialog set_snooze_at snooze_custom clear_selection bulk_assign "
+        "bulk_assign_me bulk_unassign bulk_resolve set_auto_assign set_reminders dismiss_notice",
+    ),
+    **handlers("TeamState", USER, "toggle_selected setvar"),
     # the open conversation's id is a public var: set to the other tenant's, nothing may follow
     **handlers(
         "InboxState",
@@ -330,6 +347,7 @@ STATE_PAGES = {
     "InboxState": "/inbox/[conversation_id]",
     "InboxListState": "/inbox/[conversation_id]",
     "ComposerState": "/inbox/[conversation_id]",
+    "TeamState": "/inbox/[conversation_id]",
     "TemplatePickerState": "/inbox/[conversation_id]",
     "NewConversationState": "/inbox/[conversation_id]",
     "ContactPanelState": "/inbox/[conversation_id]",

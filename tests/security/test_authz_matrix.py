@@ -334,7 +334,13 @@ def _fingerprint(session: Session) -> dict[str, tuple]:
             session.exec(select(func.count()).select_from(t).where(t.account_id == aid)).one()
             for t in (Contact, Conversation, Message)
         )
-        out[tenant] = (tuple(sorted(users)), tuple(sorted(numbers)), counts)
+        # the team inbox: who has each conversation and its status (issue 15)
+        team = session.exec(
+            select(Conversation.id, Conversation.assignee_id, Conversation.status).where(
+                Conversation.account_id == aid
+            )
+        ).all()
+        out[tenant] = (tuple(sorted(users)), tuple(sorted(numbers)), counts, tuple(sorted(team)))
     runs = session.exec(
         select(JobRun.job_id, func.count())
         .where(JobRun.trigger == "manual")

@@ -1,8 +1,7 @@
 """The public REST API, /api/v1: API keys (Bearer), scopes, a rate limit per key, RFC 9457
 errors, idempotent sends. Its OpenAPI document is /api/v1/openapi.json and its reference page
 /api/v1/docs (plain HTML rendered on the server: no script, no CDN). docs/API.md is the guide.
-
-Conversation assign/resolve are not here: the product has no assignment or resolution yet."""
+Conversation assign/resolve and the account's users: api/v1/team.py."""
 
 from __future__ import annotations
 
@@ -13,7 +12,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from ctreflex.api.v1 import messages, resources
+from ctreflex.api.v1 import messages, resources, team
 from ctreflex.realtime import broker
 from ctreflex.services import webhook_queue
 
@@ -36,7 +35,7 @@ docs_router = APIRouter(prefix="/api/v1")
 
 @functools.cache
 def openapi_document() -> dict:
-    routes = [*resources.router.routes, *messages.router.routes]
+    routes = [*resources.router.routes, *messages.router.routes, *team.router.routes]
     doc = get_openapi(
         title="CT Text API",
         version=VERSION,
@@ -135,5 +134,6 @@ def include(api: FastAPI) -> None:
     api.include_router(docs_router)
     api.include_router(resources.router)
     api.include_router(messages.router)
+    api.include_router(team.router)
     # outbound webhooks: message events are queued from the live-event stream
     broker.add_listener(webhook_queue.on_live_event)

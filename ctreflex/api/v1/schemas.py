@@ -61,6 +61,22 @@ class Consent(BaseModel):
     history: list[ConsentEvent]
 
 
+class Assignee(BaseModel):
+    id: int
+    name: str
+
+
+class UserList(BaseModel):
+    data: list[Assignee]
+
+
+class AssignBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    assignee_id: int | None = Field(
+        ge=1, le=2**31 - 1, description="A user of the account (GET /users); null unassigns."
+    )
+
+
 class Window(BaseModel):
     state: Literal["open", "closing", "closed", "none"]
     expires_at: str | None
@@ -77,6 +93,11 @@ class Conversation(BaseModel):
     last_preview: str
     window: Window
     created_at: str | None
+    status: Literal["open", "snoozed", "resolved"] = Field(
+        default="open", description="A snooze whose time has passed is open."
+    )
+    snoozed_until: str | None = None
+    assignee: Assignee | None = Field(default=None, description="null: unassigned.")
 
 
 class ConversationList(BaseModel):
@@ -248,9 +269,13 @@ class WebhookCreate(BaseModel):
     url: str = Field(min_length=1, max_length=2000, examples=["https://example.com/ctt-hook"])
     events: list[
         Literal[
-            "message.received", "message.status", "optout.changed", "conversation.window_closing"
+            "message.received",
+            "message.status",
+            "optout.changed",
+            "conversation.window_closing",
+            "conversation.assigned",
         ]
-    ] = Field(min_length=1, max_length=4)
+    ] = Field(min_length=1, max_length=5)
     description: str = Field(default="", max_length=200)
 
 

@@ -6,12 +6,15 @@ them all for a signed-out tab):
   `live` runs its live listener;
 - `composer.ComposerState` and `picker.TemplatePickerState` (substates of InboxState): the
   drafts in the open conversation, reached by the others with `get_state`;
+- `assign.TeamState` (a substate of InboxState): the team inbox (assign, status, snooze,
+  the bulk bar's selection, settings, reminders); `listing` owns the view switcher;
 - `reactions.ReactionState` (a substate of InboxState): the business's reactions;
 - `page`: the two routes. The components (ctreflex/components/composer.py, template_picker.py)
   import the states they render.
 """
 
 from ctreflex.pages.inbox import page  # registers the two routes
+from ctreflex.pages.inbox.assign import TeamState
 from ctreflex.pages.inbox.composer import ComposerState
 from ctreflex.pages.inbox.listing import InboxListState
 from ctreflex.pages.inbox.live import listener_count
@@ -23,6 +26,7 @@ __all__ = [
     "InboxListState",
     "InboxState",
     "PickerField",
+    "TeamState",
     "TemplatePickerState",
     "listener_count",
     "page",

@@ -1,5 +1,7 @@
 """The conversation list: its rows and filter counts, the search, filter and sort that pick
-them, and the one computation the live listener shares between tabs (`compute_list`)."""
+them, the team inbox's view switcher ("All", "Mine", "Unassigned", "Window queue": the
+`inbox_views.VIEWS` registry; a new view is one entry there) with its status filter and queue
+horizon, and the one computation the live listener shares between tabs (`compute_list`)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ import reflex as rx
 from ctreflex import db
 from ctreflex.models import utc_now
 from ctreflex.services import conversations as convs
+from ctreflex.services import inbox_views
+from ctreflex.services import status as team_status
 from ctreflex.services.auth import CurrentUser
 from ctreflex.services.conversations import ConversationRow
 from ctreflex.state.auth import AuthState
@@ -24,8 +28,47 @@ class ListResult:
     read_now: bool  # mark_id was unread and is now read
 
 
+def list_for(
+    session,
+    account_id: int,
+    tz: str,
+    query: str,
+    list_filter: str,
+    sort: str,
+    scope: inbox_views.ListScope,
+) -> tuple[list[ConversationRow], dict[str, int], float]:
+    """The rows (with assignee and status), the filter counts in the same view, and the epoch
+    s when the list next changes by itself (a window's state, a snooze's end; 0: never)."""
+    now = utc_now()
+    where = inbox_views.clauses(scope, now)
+    rows = convs.list_rows(
+        session=session,
+        account_id=account_id,
+        tz=tz,
+        query=query,
+        filter=list_filter,
+        sort=inbox_views.sort_for(scope, sort),
+        now=now,
+        where=where,
+    )
+    rows = inbox_views.decorate(session=session, account_id=account_id, items=rows, tz=tz, now=now)
+    counts = convs.filter_counts(session=session, account_id=account_id, now=now, where=where)
+    edges = [
+        convs.next_list_change(rows, now),
+        team_status.next_wake(session=session, account_id=account_id, now=now),
+    ]
+    soonest = min((e for e in edges if e is not None), default=None)
+    return rows, counts, time.time() + soonest if soonest is not None else 0.0
+
+
 def compute_list(
-    account_id: int, tz: str, query: str, list_filter: str, sort: str, mark_id: int
+    account_id: int,
+    tz: str,
+    query: str,
+    list_filter: str,
+    sort: str,
+    scope: inbox_views.ListScope,
+    mark_id: int,
 ) -> ListResult:
     """Runs in a worker thread: mark the open conversation read (if asked), then the list."""
     with db.session_scope() as session:
@@ -34,19 +77,8 @@ def compute_list(
             read_now = convs.mark_read(
                 session=session, account_id=account_id, conversation_id=mark_id
             )
-        now = utc_now()
-        rows = convs.list_rows(
-            session=session,
-            account_id=account_id,
-            tz=tz,
-            query=query,
-            filter=list_filter,
-            sort=sort,
-            now=now,
-        )
-        counts = convs.filter_counts(session=session, account_id=account_id, now=now)
-        edge = convs.next_list_change(rows, now)
-    return ListResult(rows, counts, time.time() + edge if edge is not None else 0.0, read_now)
+        rows, counts, edge = list_for(session, account_id, tz, query, list_filter, sort, scope)
+    return ListResult(rows, counts, edge, read_now)
 
 
 class InboxListState(AuthState):
@@ -60,6 +92,10 @@ class InboxListState(AuthState):
     list_filter: str = "all"
     sort: str = "recent"
     loaded: bool = False
+    # the team inbox's view switcher (inbox_views.VIEWS), status filter, queue horizon (hours)
+    view: str = "all"
+    status_filter: str = "open"
+    queue_hours: int = 2
 
     _account_id: int = 0
     _user_id: int = 0
@@ -79,28 +115,28 @@ class InboxListState(AuthState):
     def _remember(self, user: CurrentUser) -> None:
         self._account_id, self._user_id, self._tz = user.account_id, user.user_id, user.timezone
 
+    def _scope(self) -> inbox_views.ListScope:
+        return inbox_views.scope_for(
+            self.view, self.status_filter, self.queue_hours, self._user_id
+        )
+
     def _view(self) -> tuple:
         """What the list depends on, besides the data (the arguments of compute_list)."""
-        return (self._account_id, self._tz, self.query, self.list_filter, self.sort)
+        return (
+            self._account_id,
+            self._tz,
+            self.query,
+            self.list_filter,
+            self.sort,
+            self._scope(),
+        )
 
     def _apply_list(self, result: ListResult) -> None:
         self.rows, self.counts = list(result.rows), dict(result.counts)  # a copy per tab
         self._list_edge = result.edge
 
     def _load_list(self, session) -> None:
-        now = utc_now()
-        self.rows = convs.list_rows(
-            session=session,
-            account_id=self._account_id,
-            tz=self._tz,
-            query=self.query,
-            filter=self.list_filter,
-            sort=self.sort,
-            now=now,
-        )
-        self.counts = convs.filter_counts(session=session, account_id=self._account_id, now=now)
-        edge = convs.next_list_change(self.rows, now)
-        self._list_edge = time.time() + edge if edge is not None else 0.0
+        self.rows, self.counts, self._list_edge = list_for(session, *self._view())
 
     def _reload_list(self) -> None:
         with db.session_scope() as session:
@@ -123,4 +159,21 @@ class InboxListState(AuthState):
     @rx.event
     def set_sort(self, value: str):
         self.sort = value if value in convs.SORTS else "recent"
+        self._reload_list()
+
+    @rx.event
+    def set_view(self, value: str):
+        """The view switcher: "all", "mine", "unassigned", "queue" (any inbox_views.VIEWS key)."""
+        self.view = value if value in inbox_views.VIEWS else "all"
+        self._reload_list()
+
+    @rx.event
+    def set_status_filter(self, value: str):
+        self.status_filter = value if value in team_status.STATUS_FILTERS else "open"
+        self._reload_list()
+
+    @rx.event
+    def set_queue_hours(self, value: str):
+        hours = int(value) if str(value).isdigit() else 2
+        self.queue_hours = hours if hours in team_status.QUEUE_HOURS else 2
         self._reload_list()

@@ -6,6 +6,7 @@ import reflex as rx
 
 from ctreflex import routes
 from ctreflex.components.alerts import visibility_probe
+from ctreflex.components.assign_menu import reminder_notices, team_bar
 from ctreflex.components.composer import composer
 from ctreflex.components.conversation_list import conversation_list
 from ctreflex.components.layout import app_page
@@ -17,6 +18,7 @@ from ctreflex.components.thread import (
     not_found,
     thread_header,
 )
+from ctreflex.pages.inbox.assign import TeamState
 from ctreflex.pages.inbox.composer import ComposerState
 from ctreflex.pages.inbox.listing import InboxListState
 from ctreflex.pages.inbox.live import HEARTBEAT_MS
@@ -30,6 +32,7 @@ def thread_pane() -> rx.Component:
             InboxState.has_conversation,
             rx.fragment(
                 thread_header(InboxState.detail, InboxState.toggle_details),
+                team_bar(),  # assignee and status (components/assign_menu.py)
                 message_log(
                     InboxState.messages,
                     InboxState.open_id,
@@ -89,11 +92,12 @@ def inbox_body() -> rx.Component:
                 InboxState.ledger,
             ),
         ),
+        reminder_notices(),
         class_name=rx.cond(InboxState.open_id > 0, "ct-inbox has-open", "ct-inbox"),
     )
 
 
-ON_LOAD = [AuthState.require_login, InboxState.load]
+ON_LOAD = [AuthState.require_login, InboxState.load, TeamState.load]
 
 
 @rx.page(route=routes.INBOX, title=InboxListState.tab_title, on_load=ON_LOAD)

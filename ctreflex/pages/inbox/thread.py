@@ -16,7 +16,7 @@ from ctreflex.models import utc_now
 from ctreflex.pages.inbox import live
 from ctreflex.pages.inbox.listing import InboxListState, ListResult
 from ctreflex.services import conversations as convs
-from ctreflex.services import sms, templates
+from ctreflex.services import inbox_views, sms, templates
 from ctreflex.services.conversations import (
     ConversationDetail,
     ConversationRow,
@@ -141,6 +141,9 @@ class InboxState(InboxListState):
         if detail is None:
             self._clear_open(missing=True)
             return
+        [detail] = inbox_views.decorate(  # the team inbox: assignee and status
+            session=session, account_id=self._account_id, items=[detail], tz=self._tz, now=now
+        )
         self.detail, self.missing = detail, False
         self.messages = convs.thread_rows(
             session=session,
@@ -157,6 +160,7 @@ class InboxState(InboxListState):
         )
         self._load_channel(session)
         edge = convs.next_list_change([_as_row(detail)], now)
+        edge = inbox_views.next_edge(detail, edge, now)  # the team inbox: a snooze's end
         self._detail_edge = time.time() + edge if edge is not None else 0.0
 
     def _load_channel(self, session) -> None:

@@ -1,0 +1,165 @@
+"""The team inbox's lines in a thread: "Ada assigned this to Ben, 14:02", "Ben snoozed this until
+tomorrow 09:00, 14:05", "Reopened: the customer wrote, 09:12", in the viewer's time zone.
+
+`interleave` merges a conversation's `ConversationEvent`s into the thread rows that
+conversations.thread_rows built (by time; an event after the message at the same instant),
+as rows with direction "event" (components/team_lines.py draws them). Never imports reflex.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from sqlmodel import Session, select
+
+from ctreflex.models import ConversationEvent, Message, User
+from ctreflex.services.assignment import display_name
+from ctreflex.services.status import local_time
+from ctreflex.services.timefmt import zone
+
+SHOWN = ("assigned", "unassigned", "snoozed", "resolved", "reopened")
+
+
+def line_text(
+    event: ConversationEvent, names: dict[int, str], viewer_tz: str, now: dt.datetime
+) -> str:
+    """The sentence, without its time."""
+    actor = names.get(event.actor_user_id or 0) or event.actor_label or "CT Text"
+    target = names.get(event.target_user_id or 0, "a colleague")
+    if event.kind == "assigned":
+        if event.reason == "reply":
+            return f"{actor} replied and took this conversation"
+        if event.actor_user_id and event.actor_user_id == event.target_user_id:
+            return f"{actor} assigned this to themselves"
+        return f"{actor} assigned this to {target}"
+    if event.kind == "unassigned":
+        if event.actor_user_id and event.actor_user_id == event.target_user_id:
+            return f"{actor} unassigned themselves"
+        return f"{actor} unassigned {target}"
+    if event.kind == "snoozed":
+        until = local_time(event.until, viewer_tz, now) if event.until else "later"
+        return f"{actor} snoozed this until {until}"
+    if event.kind == "resolved":
+        return f"{actor} resolved this"
+    if event.kind == "reopened":
+        if event.reason == "customer":
+            return "Reopened: the customer wrote"
+        if event.reason == "snooze_ended":
+            return "Snooze ended: open again"
+        return f"{actor} reopened this"
+    return event.kind
+
+
+def _names(session: Session, events: list[ConversationEvent]) -> dict[int, str]:
+    ids = {i for e in events for i in (e.actor_user_id, e.target_user_id) if i}
+    if not ids:
+        return {}
+    return {u.id: display_name(u) for u in session.exec(select(User).where(User.id.in_(ids)))}
+
+
+def interleave(
+    *,
+    session: Session,
+    account_id: int,
+    conversation_id: int,
+    rows: list,
+    messages: list[Message],
+    tz: str,
+    now: dt.datetime,
+) -> list:
+    """`rows` (MessageRow of `messages`, oldest first) with the events since the first shown
+    message merged in; day separators recomputed."""
+    query = (
+        select(ConversationEvent)
+        .where(
+            ConversationEvent.account_id == account_id,
+            ConversationEvent.conversation_id == conversation_id,
+            ConversationEvent.kind.in_(SHOWN),
+        )
+        .order_by(ConversationEvent.created_at, ConversationEvent.id)
+        .limit(300)
+    )
+    if messages and len(messages) >= 300:  # a long thread shows its latest part only
+        query = query.where(ConversationEvent.created_at >= messages[0].created_at)
+    events = list(session.exec(query).all())
+    if not events:
+        return rows
+    names = _names(session, events)
+    local = zone(tz)
+    template = rows[0] if rows else None
+    # rows are matched to their messages by id (thread_rows may leave some messages out)
+    at_of = {m.id: m.created_at for m in messages}
+    first_at = min(at_of.values(), default=events[0].created_at)
+    timed: list[tuple[dt.datetime, int, object]] = []
+    for row in rows:
+        first_at = at_of.get(row.id, first_at)  # a row without its message keeps its place
+        timed.append((first_at, 0, row))
+    for event in events:
+        timed.append((event.created_at, 1, _event_row(event, names, tz, now, local, template)))
+    timed.sort(key=lambda t: (t[0], t[1]))
+    from ctreflex.services.conversations import _day_label  # late: conversations imports us
+
+    out, previous_day = [], None
+    today = now.astimezone(local).date()
+    for at, _order, row in timed:
+        day = at.astimezone(local).date()
+        show = day != previous_day
+        if row.show_day != show:
+            row = dataclasses.replace(row, show_day=show, day_label=_day_label(day, today))
+        out.append(row)
+        previous_day = day
+    return out
+
+
+def _event_row(event, names, tz, now, local, template):
+    from ctreflex.services.conversations import MessageRow
+
+    at = event.created_at.astimezone(local)
+    time = at.strftime("%H:%M")
+    text = f"{line_text(event, names, tz, now)}, {time}"
+    return MessageRow(
+        id=-int(event.id),  # never a message id: nothing can reply to or retry it
+        direction="event",
+        kind=event.kind,
+        body="",
+        time=time,
+        timestamp=f"{at.strftime('%a')} {at.day} {at.strftime('%b %Y, %H:%M')}",
+        show_day=False,
+        day_label="",
+        status="",
+        status_label="",
+        sender="",
+        failed=False,
+        error_title="",
+        error_plain="",
+        error_todo="",
+        retryable=False,
+        has_reply=False,
+        reply_missing=False,
+        reply_author="",
+        reply_snippet="",
+        reaction="",
+        media_id=0,
+        media_kind="",
+        media_url="",
+        media_download_url="",
+        media_name="",
+        media_size="",
+        is_notice=True,
+        notice_icon=_ICONS.get(event.kind, "info"),
+        notice_text=text,
+        tag="",
+        link="",
+        channel=template.channel if template is not None else "whatsapp",
+        channel_label="",
+    )
+
+
+_ICONS = {
+    "assigned": "user-check",
+    "unassigned": "user-x",
+    "snoozed": "alarm-clock",
+    "resolved": "circle-check",
+    "reopened": "rotate-ccw",
+}

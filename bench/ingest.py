@@ -6,8 +6,9 @@ Prints figures and ratios; it is not a test and asserts nothing. See bench/READM
     .venv/bin/python -m bench.ingest --profile out   # also py-spy the worker during the run
 
 What it does: a fresh SQLite database in a temp dir (`alembic upgrade head`, `ctreflex.cli
-seed`), `reflex run --env prod --backend-only` with CTREFLEX_BENCH_BARE=1 (which adds
-`POST /bench/bare`, a route in the same process that only reads the body), then `wrk` (a
+seed`), `reflex run --env prod --backend-only` with CTREFLEX_LANE_PLUGIN=bench.bare (which
+adds bench/bare.py's `POST /bench/bare`, a route in the same process, on the same lane as the
+webhook, that only reads the body), then `wrk` (a
 separate process, loopback only, bounded by the number of pre-signed bodies and by -d) runs
 twice: against /bench/bare, then against /webhooks/whatsapp with unique wamids from a handful
 of customers to the seeded Demo Bakery number. Messages persisted per second = new rows in
@@ -72,7 +73,7 @@ def app_env(data: Path, port: int) -> dict[str, str]:
         "CTREFLEX_MEDIA_DIR": str(data / "media"),
         "CTREFLEX_SIMULATOR_STATE_PATH": str(data / "simulator.json"),
         "CTREFLEX_PORT": str(port),
-        "CTREFLEX_BENCH_BARE": "1",
+        "CTREFLEX_LANE_PLUGIN": "bench.bare",  # POST /bench/bare (bench/bare.py)
     }
 
 

@@ -40,14 +40,14 @@ def main() -> None:
     from sqlmodel import func, select
 
     from ctreflex import db
+    from ctreflex.inbound import fastpath, journal, processor
     from ctreflex.models import Message, WebhookEvent
-    from ctreflex.services import ingest, processor
 
-    ingest.fast_path_enabled = not args.slow
+    fastpath.enabled = not args.slow
     bodies = [body(seq, "P") for seq in range(args.count)]
     with db.session_scope() as session:
         for i in range(0, len(bodies), 1000):
-            ingest.journal_many(session=session, provider="whatsapp", bodies=bodies[i : i + 1000])
+            journal.journal_many(session=session, provider="whatsapp", bodies=bodies[i : i + 1000])
         before = session.exec(select(func.count()).select_from(Message)).one()
 
     prof = cProfile.Profile() if args.profile else None

@@ -187,7 +187,7 @@ async def main_async(args) -> None:
     data = Path(tempfile.mkdtemp(prefix="ctreflex-sockets-"))
     port = free_port()
     env = {**app_env(data, port), **assign_events.RATE_ENV}
-    env.pop("CTREFLEX_BENCH_BARE", None)
+    env.pop("CTREFLEX_LANE_PLUGIN", None)
     for cmd in ([str(BIN / "alembic"), "upgrade", "head"],
                 [str(BIN / "python"), "-m", "ctreflex.cli", "seed"]):
         subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True, timeout=120)

@@ -8,10 +8,10 @@ import sys
 
 from ctreflex import db
 from ctreflex.api import simulator, sms_simulator
-from ctreflex.gc_tuning import tune_gc
+from ctreflex.inbound.gc_tuning import tune_gc
+from ctreflex.inbound.processor import processor
 from ctreflex.jobs.scheduler import scheduler_lifespan
 from ctreflex.services import graph, rekey, sms
-from ctreflex.services.processor import processor
 from ctreflex.settings import InsecureSettings, check_secrets, get_settings
 
 log = logging.getLogger("ctreflex")

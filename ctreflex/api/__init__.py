@@ -19,6 +19,7 @@ from ctreflex.api import (
     webhooks,
 )
 from ctreflex.api.sim_proxy import SimulatorProxy
+from ctreflex.inbound.lane import WebhookLane
 from ctreflex.settings import get_settings
 
 
@@ -30,7 +31,7 @@ def build_api() -> FastAPI:
     api.include_router(templates.router)
     api.include_router(consent.router)  # agent-recorded opt-outs / opt-ins
     api.include_router(webhooks.router)  # the GET handshake
-    api.add_middleware(webhooks.WebhookLane)  # the signed POSTs
+    api.add_middleware(WebhookLane)  # the signed POSTs (ctreflex/inbound/lane.py)
     api.include_router(media.router)
     api.add_middleware(media.UploadSizeLimit)  # refuses an over-size upload before it spools
     api.include_router(sms_webhooks.router)

@@ -104,7 +104,7 @@ def webhook_event_retry(event_id: int, user: AdminDep, session: SessionDep) -> d
         )
     except events.EventActionError as exc:
         raise HTTPException(status_code=exc.status, detail=exc.message) from exc
-    from ctreflex.services.processor import processor
+    from ctreflex.inbound.processor import processor
 
     processor.notify()
     return dataclasses.asdict(row)

@@ -95,8 +95,8 @@ async def _redis_check(url: str) -> None:
 
 @router.get("/readyz", include_in_schema=False)
 async def readyz() -> JSONResponse:
+    from ctreflex.inbound.processor import processor
     from ctreflex.realtime import redis_url
-    from ctreflex.services.processor import processor
 
     ready = True
     checks: dict = {}

@@ -1,7 +1,8 @@
 """SMS provider webhooks: incoming texts and delivery receipts, signed with the account's auth
-token (X-Twilio-Signature over the URL the provider called). Verified, journaled, processed,
-answered. Plus the short-lived signed URL, bound to one outbound SMS waiting for the provider,
-that the provider fetches an MMS photo from."""
+token (X-Twilio-Signature over the URL the provider called). Verified, journaled (the one
+journal, ctreflex/inbound/journal.py), answered; the processor turns them into rows like a
+WhatsApp webhook (ctreflex/inbound/sms.py). Plus the short-lived signed URL, bound to one
+outbound SMS waiting for the provider, that the provider fetches an MMS photo from."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 
 from ctreflex import db
+from ctreflex.inbound import sms as inbound_sms
+from ctreflex.inbound.lane import journal_writer
 from ctreflex.services import media, sms
 from ctreflex.settings import get_settings
 from ctreflex.sms import HEADER, SMSWebhookError, parse_form, verify_signature
@@ -18,8 +21,6 @@ from ctreflex.sms import HEADER, SMSWebhookError, parse_form, verify_signature
 router = APIRouter()
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
-
-_media_tasks: set[asyncio.Task] = set()
 
 
 def _called_url(request: Request) -> str:
@@ -31,7 +32,7 @@ def _called_url(request: Request) -> str:
 def _verified_account(kind: str, url: str, body: bytes, signature: str | None) -> int | None:
     params = parse_form(body)
     with db.session_scope() as session:
-        found = sms.webhook_number(session, kind, dict(params))
+        found = inbound_sms.webhook_number(session, kind, dict(params))
         if found is None:
             return None
         number, acct = found
@@ -50,12 +51,11 @@ async def _receive(request: Request, kind: str) -> tuple[Response | None, int]:
         account_id = None
     if account_id is None:
         return JSONResponse({"error": f"invalid {HEADER}"}, status_code=401), 0
-    event_id, outcome = await asyncio.to_thread(sms.receive, kind, body, account_id)
-    await sms.publish(outcome)
-    for media_id in outcome.media_to_fetch:
-        task = asyncio.get_running_loop().create_task(sms.fetch_mms_media(media_id))
-        _media_tasks.add(task)
-        task.add_done_callback(_media_tasks.discard)
+    try:  # committed when this returns; the processor takes it in journal order
+        event_id = await journal_writer.write(body, "sms", kind, account_id)
+    except Exception:  # noqa: BLE001 - logged by the writer; the provider retries on 5xx
+        return JSONResponse({"error": "could not store the event; send it again"},
+                            status_code=500), 0
     return None, event_id
 
 

@@ -1,24 +1,15 @@
-"""WhatsApp webhooks: the GET handshake, and signed POSTs journaled before the 200."""
+"""WhatsApp webhooks: the GET handshake. The signed POSTs are answered by the webhook lane
+(ctreflex/inbound/lane.py, ASGI middleware added in ctreflex/api/__init__.py)."""
 
 from __future__ import annotations
-
-import asyncio
-import concurrent.futures
-import json
-import logging
-import os
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 
-from ctreflex.services import ingest
-from ctreflex.services.processor import processor
 from ctreflex.settings import get_settings
-from ctreflex.whatsapp import verify_handshake, verify_signature
-from ctreflex.whatsapp.webhooks import MAX_BODY_BYTES as WHATSAPP_MAX_BODY_BYTES
+from ctreflex.whatsapp import verify_handshake
 
 router = APIRouter()
-log = logging.getLogger("ctreflex.webhooks")
 
 
 @router.get("/webhooks/whatsapp")
@@ -33,149 +24,3 @@ async def handshake(request: Request):
     if challenge is None:
         return PlainTextResponse("Verification token mismatch", status_code=403)
     return PlainTextResponse(challenge)
-
-
-class JournalWriter:
-    """Group commit for the journal: one task and ONE thread write every body that arrived
-    while the previous write was committing, in one INSERT and one COMMIT, then answer each
-    request. A request gets its event id (and its 200) only after its body is committed; if the
-    write fails, every request of that batch gets the error (a 500: the sender retries)."""
-
-    MAX_BATCH = 1000
-
-    def __init__(self) -> None:
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._task: asyncio.Task | None = None
-        self._queue: list[tuple[bytes, asyncio.Future]] = []
-        self._thread = concurrent.futures.ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="journal-writer"
-        )
-
-    async def write(self, body: bytes) -> int:
-        loop = asyncio.get_running_loop()
-        if self._loop is not loop:  # first use on this event loop (tests run several)
-            self._loop, self._queue, self._task = loop, [], None
-        future = loop.create_future()
-        self._queue.append((body, future))
-        if self._task is None or self._task.done():
-            self._task = loop.create_task(self._flush(), name="journal-writer")
-        return await future
-
-    async def _flush(self) -> None:
-        """Write batches until the queue is empty, then end (the next body starts a new one)."""
-        loop = asyncio.get_running_loop()
-        while self._queue:
-            batch, self._queue = self._queue[: self.MAX_BATCH], self._queue[self.MAX_BATCH :]
-            try:
-                ids = await loop.run_in_executor(
-                    self._thread, _journal_many, [body for body, _ in batch]
-                )
-            except asyncio.CancelledError:
-                for _, future in batch:
-                    future.cancel()
-                raise
-            except Exception as exc:  # noqa: BLE001 - each waiting request answers 500
-                log.exception("could not journal %d webhook bodies", len(batch))
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
-            for (_, future), event_id in zip(batch, ids, strict=True):
-                if not future.done():  # a client that went away: its body is kept anyway
-                    future.set_result(event_id)
-            processor.notify()
-
-
-def _journal_many(bodies: list[bytes]) -> list[int]:
-    with ingest.write_gate.journal():
-        return ingest.journal_bodies(provider="whatsapp", bodies=bodies)
-
-
-journal_writer = JournalWriter()
-
-
-# Meta's webhook bodies are a few KB; this refuses abuse (the parser refuses more, too)
-MAX_BODY_BYTES = WHATSAPP_MAX_BODY_BYTES
-
-
-async def _read_body(receive) -> bytes | None:
-    """The whole request body, or None when it is larger than MAX_BODY_BYTES."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return b"".join(chunks)
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
-async def _answer(send, status: int, payload: dict) -> None:
-    data = json.dumps(payload, separators=(",", ":")).encode()
-    await send({
-        "type": "http.response.start",
-        "status": status,
-        "headers": [(b"content-type", b"application/json"),
-                    (b"content-length", str(len(data)).encode())],
-    })
-    await send({"type": "http.response.body", "body": data})
-
-
-def _header(scope, name: bytes) -> bytes | None:
-    for key, value in scope["headers"]:
-        if key == name:  # ASGI servers give header names in lower case
-            return value
-    return None
-
-
-async def receive_whatsapp(scope, receive, send) -> None:
-    """POST /webhooks/whatsapp: verify the signature on the raw body, journal it (committed),
-    then 200. A bad signature gets 401 and stores nothing; a body the journal could not take
-    gets 500, so Meta sends it again."""
-    body = await _read_body(receive)
-    if body is None:
-        log.warning("refused a WhatsApp webhook body over %d bytes (413)", MAX_BODY_BYTES)
-        await _answer(send, 413, {"error": f"body larger than {MAX_BODY_BYTES} bytes"})
-        return
-    secret = get_settings().app_secret.get_secret_value()
-    if not verify_signature(secret, body, _header(scope, b"x-hub-signature-256")):
-        await _answer(send, 401, {"error": "invalid X-Hub-Signature-256"})
-        return
-    try:
-        event_id = await journal_writer.write(body)  # committed when this returns
-    except Exception:  # noqa: BLE001 - logged by the writer; the sender retries on 5xx
-        await _answer(send, 500, {"error": "could not store the event; send it again"})
-        return
-    await _answer(send, 200, {"ok": True, "event_id": event_id})
-
-
-async def bench_bare(scope, receive, send) -> None:
-    """Benchmarks only (CTREFLEX_BENCH_BARE=1): the cheapest POST this process can answer on the
-    same path as the webhook, for the ratio "webhook / bare endpoint" in one run."""
-    await _read_body(receive)
-    await _answer(send, 200, {"ok": True})
-
-
-class WebhookLane:
-    """ASGI middleware in front of the API's routing: the signed webhook POST is answered here,
-    on the raw ASGI messages, without FastAPI's request/response machinery (it is the one route
-    Meta calls at up to 1,000 messages/s per number). Everything else passes through."""
-
-    def __init__(self, app) -> None:
-        self.app = app
-        self.routes = {"/webhooks/whatsapp": receive_whatsapp}
-        if os.environ.get("CTREFLEX_BENCH_BARE") == "1":
-            self.routes["/bench/bare"] = bench_bare
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST":
-            handler = self.routes.get(scope["path"])
-            if handler is not None:
-                await handler(scope, receive, send)
-                return
-        await self.app(scope, receive, send)

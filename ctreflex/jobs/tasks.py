@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import datetime as dt
 import logging
@@ -162,7 +161,7 @@ async def template_sync_job(*, now: dt.datetime | None = None) -> str:
 async def journal_replay(*, now: dt.datetime | None = None) -> str:
     """Give every failed event (the state before dead letters) one more try, then process
     what is due (pending, retry). Dead events stay parked for an admin's Retry or Discard."""
-    from ctreflex.services.processor import processor
+    from ctreflex.inbound.processor import processor
 
     now = now or utc_now()
     with db.session_scope() as session:
@@ -180,9 +179,6 @@ async def journal_replay(*, now: dt.datetime | None = None) -> str:
         published = "the processor notified"
     else:
         published = f"{await processor.drain()} live update(s)"
-    from ctreflex.services import sms  # deferred SMS receipts have their own states
-
-    await sms.publish(await asyncio.to_thread(sms.replay_due))
     with db.session_scope() as session:
         left = {
             state: len(

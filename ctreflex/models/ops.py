@@ -22,8 +22,6 @@ class EventState(StrEnum):
     UNHANDLED = "unhandled"  # a kind of change nobody handles; kept as received
     DEAD = "dead"  # failed every bounded retry; parked with its reason
     DISCARDED = "discarded"  # an admin or the operator dismissed it
-    SMS_PENDING = "sms_pending"  # SMS events in flight (ctreflex/services/sms.py)
-    SMS_RETRY = "sms_retry"
 
 
 class WebhookEvent(SQLModel, table=True):
@@ -40,7 +38,7 @@ class WebhookEvent(SQLModel, table=True):
         default="pending",
         max_length=16,
         description="an EventState: pending, retry, done, partial, rejected, unhandled, dead, "
-        "discarded (sms_pending, sms_retry for SMS in flight)",
+        "discarded (every provider, ctreflex/inbound/lifecycle.py)",
     )
     kind: str = Field(default="", max_length=64)
     account_id: int | None = Field(default=None, foreign_key="account.id", index=True)

@@ -9,11 +9,11 @@ import reflex as rx
 
 from ctreflex import db
 from ctreflex.components.layout import app_page
+from ctreflex.inbound.processor import processor
 from ctreflex.pages.admin import ADMIN_EVENTS, admin_user, error_callout, notice_callout, page_body
 from ctreflex.pages.admin_action import admin_action
 from ctreflex.services import events, timefmt
 from ctreflex.services.events import EventRow
-from ctreflex.services.processor import processor
 from ctreflex.state.auth import AuthState
 
 

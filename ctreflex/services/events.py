@@ -161,13 +161,12 @@ def _event_for(session: Session, *, event_id: int, account_id: int, user) -> Web
 
 
 def retry_event(*, session: Session, event_id: int, account_id: int, user=None) -> EventRow:
-    """Process the event again, with a fresh set of bounded tries (the WhatsApp processor
-    takes it at once when notified after the commit; an SMS event goes with the next SMS
-    replay, which runs after every SMS webhook and send, and as a job)."""
+    """Process the event again, with a fresh set of bounded tries (the processor takes it,
+    WhatsApp or SMS, at once when notified after the commit)."""
     event = _event_for(session, event_id=event_id, account_id=account_id, user=user)
     if event.state not in RETRYABLE:
         raise EventActionError(f"This event is {event.state}; only a parked event is retried.")
-    event.state = EventState.RETRY if event.provider == "whatsapp" else EventState.SMS_RETRY
+    event.state = EventState.RETRY
     event.attempts = 0
     event.next_attempt_at = utc_now()
     event.processed_at = None

@@ -36,6 +36,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from ctreflex import db
+from ctreflex.inbound.rows import record_usage
 from ctreflex.models import (
     Account,
     BusinessNumber,
@@ -48,7 +49,7 @@ from ctreflex.models import (
     utc_now,
 )
 from ctreflex.realtime import LiveEvent, broker
-from ctreflex.services import assignment, graph, ingest, media
+from ctreflex.services import assignment, graph, media, reach
 from ctreflex.services.errors import UserFacingError
 from ctreflex.whatsapp import (
     GraphAPIError,
@@ -103,15 +104,9 @@ def _target(session: Session, account_id: int, conversation_id: int) -> _Target:
         raise SendRefused("This conversation does not exist in your account.", "conversation")
     account = session.get(Account, account_id)
     plan = session.get(Plan, account.plan_id)
-    if not plan.whatsapp_included:
-        raise SendRefused(f"Your plan ({plan.name}) does not include WhatsApp.", "number")
-    if not account.early_access:
-        raise SendRefused("WhatsApp is in early access and not enabled for your account.", "number")
-    if not account.payment_method_on_file:
-        raise SendRefused(
-            "Add a payment method to your WhatsApp Business Account in Meta before sending.",
-            "number",
-        )
+    refusal = reach.whatsapp_account(account, plan)  # plan, early access, payment method
+    if refusal:
+        raise SendRefused(refusal.message, refusal.field)
     number = (
         session.get(BusinessNumber, conv.business_number_id) if conv.business_number_id else None
     )
@@ -129,18 +124,13 @@ def _target(session: Session, account_id: int, conversation_id: int) -> _Target:
     return _Target(account, plan, conv, contact, number)
 
 
-def window_open(conv: Conversation, now: dt.datetime | None = None) -> bool:
-    now = now or utc_now()
-    return conv.window_expires_at is not None and conv.window_expires_at > now
+window_open = reach.window_open  # the one rule (services/reach.py); pages and API use it here
 
 
 def _require_window(t: _Target) -> None:
-    if not window_open(t.conversation):
-        raise SendRefused(
-            "The 24-hour window is closed: the customer has not written in the last 24 hours. "
-            "Only an approved template can reach them now.",
-            "window",
-        )
+    refusal = reach.whatsapp_window(t.conversation)
+    if refusal:
+        raise SendRefused(refusal.message, refusal.field)
 
 
 def _reply_target(session: Session, t: _Target, reply_to_id: int | None) -> Message | None:
@@ -219,7 +209,7 @@ def _accept(session: Session, message: Message, wamid: str) -> bool:
     ).one()
     session.add(message)
     session.flush()
-    ingest.record_usage(session, message, plan, message.created_at)
+    record_usage(session, message, plan, message.created_at)
     return True
 
 

@@ -10,8 +10,9 @@ from sqlmodel import select
 
 from ctreflex import routes
 from ctreflex.api import build_api
+from ctreflex.inbound import dispatch, journal
 from ctreflex.models import Account, User, WebhookEvent
-from ctreflex.services import auth, ingest, usage
+from ctreflex.services import auth, usage
 from ctreflex.services.seed import seed_usage_history
 
 ADMIN_GETS = [
@@ -105,15 +106,15 @@ def test_rejected_webhooks_show_to_the_admins_of_the_number_only(seeded):
         b'[{"field":"messages","value":{"messaging_product":"whatsapp","metadata":'
         b'{"display_phone_number":"1","phone_number_id":"200000000000011"},"messages":[]}}]}]}'
     )
-    event = ingest.journal(session=seeded, provider="whatsapp", body=b"{not json")
-    ingest.process_event(session=seeded, event_id=event.id)
+    event = journal.journal(session=seeded, provider="whatsapp", body=b"{not json")
+    dispatch.process_event(session=seeded, event_id=event.id)
     # Harbor's number moved to a plan without WhatsApp: its webhooks are refused
     harbor = seeded.exec(select(Account).where(Account.name == "Harbor Tools")).one()
     harbor.early_access = False
     seeded.add(harbor)
     seeded.commit()
-    refused = ingest.journal(session=seeded, provider="whatsapp", body=body)
-    ingest.process_event(session=seeded, event_id=refused.id)
+    refused = journal.journal(session=seeded, provider="whatsapp", body=body)
+    dispatch.process_event(session=seeded, event_id=refused.id)
     assert seeded.get(WebhookEvent, refused.id).state == "rejected"
 
     harbor_rows = _client(seeded, "admin@harbor.test", "harbor-admin-1").get("/api/admin/events")

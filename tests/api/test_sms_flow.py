@@ -55,7 +55,7 @@ def test_customer_texts_and_the_agent_answers_by_sms_in_the_same_conversation(li
         live_api, "POST", f"/customers/{MARIA}/messages", json={"body": "Can I order by text? 😀"}
     )
     assert r.status_code == 200, r.text
-    inbound = wait_for(lambda: _by_pid("sms:" + r.json()["sid"]))
+    inbound = wait_for(lambda: _by_pid("sms:" + r.json()["sid"]), timeout=30)
     assert (inbound.conversation_id, inbound.channel, inbound.body) == (
         conv_id,
         "sms",
@@ -79,7 +79,7 @@ def test_customer_texts_and_the_agent_answers_by_sms_in_the_same_conversation(li
     sent = _outbox(live_api, MARIA)[-1]
     assert (sent["body"], sent["from"]) == ("Of course! €5 each.", BUSINESS_SMS)
     assert _message(message_id).provider_message_id == "sms:" + sent["sid"]
-    wait_for(lambda: _message(message_id).status == "delivered", timeout=15)
+    wait_for(lambda: _message(message_id).status == "delivered", timeout=30)
     with Session(db.get_engine()) as s:
         assert s.get(Conversation, conv_id).channel == "sms"
         assert not s.exec(
@@ -93,7 +93,7 @@ def test_stop_by_sms_refuses_marketing_on_whatsapp_until_start(live_api):
     account_id, conv_id, agent_id = _ids(MARIA)
     contact_id = _contact(MARIA).id
     sms_control(live_api, "POST", f"/customers/{MARIA}/messages", json={"body": "STOP"})
-    wait_for(lambda: _contact(MARIA).sms_opted_out)
+    wait_for(lambda: _contact(MARIA).sms_opted_out, timeout=30)
     with Session(db.get_engine()) as s:
         ok, reason = optouts.can_send(
             session=s, contact_id=contact_id, channel="whatsapp", marketing=True
@@ -120,7 +120,7 @@ def test_stop_by_sms_refuses_marketing_on_whatsapp_until_start(live_api):
     assert len(outbox) == before and outbox[-1]["direction"] == "outbound-reply"
 
     sms_control(live_api, "POST", f"/customers/{MARIA}/messages", json={"body": "start"})
-    wait_for(lambda: not _contact(MARIA).sms_opted_out)
+    wait_for(lambda: not _contact(MARIA).sms_opted_out, timeout=30)
     with Session(db.get_engine()) as s:
         assert optouts.can_send(
             session=s, contact_id=contact_id, channel="whatsapp", marketing=True
@@ -203,7 +203,7 @@ def test_photo_goes_as_mms_to_us_numbers_only(live_api):
     )
     sent = _outbox(live_api, MARIA)[-1]
     assert "/webhooks/sms/media/" in sent["media_urls"][0]
-    wait_for(lambda: _message(message_id).status == "delivered", timeout=15)  # fetched by sim
+    wait_for(lambda: _message(message_id).status == "delivered", timeout=30)  # fetched by sim
     assert live_api.http.get(sent["media_urls"][0].split("?")[0]).status_code == 403
 
     lena_account, lena_conv, _ = _ids(LENA)

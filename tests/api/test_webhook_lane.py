@@ -16,9 +16,9 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from ctreflex import db
-from ctreflex.api import build_api, webhooks
+from ctreflex.api import build_api
+from ctreflex.inbound import journal, lane
 from ctreflex.models import WebhookEvent
-from ctreflex.services import ingest
 from ctreflex.settings import get_settings
 from ctreflex.whatsapp import sign
 
@@ -61,11 +61,11 @@ def client(seeded):
 
 def test_over_size_body_gets_413_and_stores_nothing(client):
     before = events()
-    big = b'{"object":"whatsapp_business_account","pad":"' + b"x" * webhooks.MAX_BODY_BYTES + b'"}'
+    big = b'{"object":"whatsapp_business_account","pad":"' + b"x" * lane.MAX_BODY_BYTES + b'"}'
     r = client.post(PATH, content=big, headers=signed(big))  # even with a good signature
     assert r.status_code == 413
     assert r.headers["content-type"] == "application/json"
-    assert str(webhooks.MAX_BODY_BYTES) in r.json()["error"]
+    assert str(lane.MAX_BODY_BYTES) in r.json()["error"]
     assert events() == before
 
 
@@ -73,7 +73,7 @@ def test_over_size_streamed_body_gets_413_and_stores_nothing(client):
     """No Content-Length (chunked): the lane counts as it reads."""
     before = events()
     chunk = b"x" * (256 * 1024)
-    chunks = webhooks.MAX_BODY_BYTES // len(chunk) + 2
+    chunks = lane.MAX_BODY_BYTES // len(chunk) + 2
 
     def stream():
         yield b'{"pad":"'
@@ -87,8 +87,8 @@ def test_over_size_streamed_body_gets_413_and_stores_nothing(client):
 
 
 def test_body_of_exactly_the_limit_is_accepted(client):
-    body = b'{"pad":"' + b"x" * (webhooks.MAX_BODY_BYTES - 10) + b'"}'
-    assert len(body) == webhooks.MAX_BODY_BYTES
+    body = b'{"pad":"' + b"x" * (lane.MAX_BODY_BYTES - 10) + b'"}'
+    assert len(body) == lane.MAX_BODY_BYTES
     r = client.post(PATH, content=body, headers=signed(body))
     assert r.status_code == 200, r.text
     row = events()[r.json()["event_id"]]
@@ -133,10 +133,10 @@ def test_concurrent_posts_each_get_the_id_of_their_own_body(live_api):
 def test_journal_failure_gets_500_stores_nothing_and_the_next_post_works(live_api, monkeypatch):
     before = events()
 
-    def broken(**_kwargs):
+    def broken(*_args):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(ingest, "journal_bodies", broken)
+    monkeypatch.setattr(journal, "journal_rows", broken)
     body = status_body(uuid.uuid4().hex)
     r = live_api.http.post(PATH, content=body, headers=signed(body))
     assert r.status_code == 500
@@ -153,7 +153,7 @@ def test_journal_failure_gets_500_stores_nothing_and_the_next_post_works(live_ap
 
 def test_bad_signature_gets_401_without_touching_the_journal(live_api, monkeypatch):
     calls = []
-    monkeypatch.setattr(ingest, "journal_bodies", lambda **kw: calls.append(kw) or [])
+    monkeypatch.setattr(journal, "journal_rows", lambda *a: calls.append(a) or [])
     body = status_body(uuid.uuid4().hex)
     r = live_api.http.post(PATH, content=body,
                            headers={"X-Hub-Signature-256": sign("not-the-secret", body)})

@@ -9,9 +9,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ctreflex.api import build_api
+from ctreflex.inbound.gate import write_gate
+from ctreflex.inbound.journal import journal_bodies
+from ctreflex.inbound.processor import Processor
 from ctreflex.realtime import Broker, redis_key
-from ctreflex.services import ingest, jobs
-from ctreflex.services.processor import Processor
+from ctreflex.services import jobs
 from ctreflex.settings import get_settings, reset_settings_cache
 from tests.unit.test_processor_child import inbound_text
 
@@ -46,8 +48,8 @@ def test_healthz_answers_without_the_database(client, monkeypatch):
 
 
 def test_readyz_reports_the_backlog_and_the_lease_holders(client, session):
-    with ingest.write_gate.journal():
-        ingest.journal_bodies(provider="whatsapp", bodies=[inbound_text("wamid.R1", "a"),
+    with write_gate.journal():
+        journal_bodies(provider="whatsapp", bodies=[inbound_text("wamid.R1", "a"),
                                                            inbound_text("wamid.R2", "b")])
     jobs.acquire(session=session, name=jobs.SCHEDULER_LEASE, holder="web-3:4242:abcd", ttl=30)
     r = client.get("/readyz")

@@ -15,10 +15,12 @@ import pytest
 from sqlmodel import Session, func, select
 
 from ctreflex import db
+from ctreflex.inbound.gate import write_gate
+from ctreflex.inbound.journal import journal_bodies
+from ctreflex.inbound.processor import Processor
 from ctreflex.jobs import scheduler
 from ctreflex.models import JobRun, Message, WebhookEvent
-from ctreflex.services import ingest, jobs
-from ctreflex.services.processor import Processor
+from ctreflex.services import jobs
 from tests.unit.test_processor_child import inbound_text
 
 
@@ -157,7 +159,7 @@ def test_two_processors_on_one_journal_take_every_event_once_in_order(seeded, mo
     """Two processors (two holder ids, as two workers' children) wake on every journal write;
     one leads and processes everything, the other stands by."""
     counter = _Fallbacks()
-    for name in ("ctreflex.ingest", "ctreflex.processor", "ctreflex.services.ingest"):
+    for name in ("ctreflex.ingest", "ctreflex.processor"):
         logging.getLogger(name).addHandler(counter)
     logging.getLogger().addHandler(counter)
     total = 200
@@ -168,8 +170,8 @@ def test_two_processors_on_one_journal_take_every_event_once_in_order(seeded, mo
         b.start()
         for i in range(total):
             wa_id, name = CUSTOMERS[i % len(CUSTOMERS)]
-            with ingest.write_gate.journal():
-                ingest.journal_bodies(
+            with write_gate.journal():
+                journal_bodies(
                     provider="whatsapp",
                     bodies=[inbound_text(f"wamid.SCALE{i:04d}", f"message {i}", wa_id, name)],
                 )
@@ -192,7 +194,7 @@ def test_two_processors_on_one_journal_take_every_event_once_in_order(seeded, mo
         stats = asyncio.run(main())
     finally:
         logging.getLogger().removeHandler(counter)
-        for name in ("ctreflex.ingest", "ctreflex.processor", "ctreflex.services.ingest"):
+        for name in ("ctreflex.ingest", "ctreflex.processor"):
             logging.getLogger(name).removeHandler(counter)
     with Session(db.get_engine()) as s:
         states = dict(s.exec(select(WebhookEvent.state, func.count())
@@ -220,7 +222,7 @@ def test_a_standby_processor_wakes_the_leader_through_postgres(seeded, db_url, m
     leader at once (NOTIFY), not at the leader's next idle look."""
     if not db_url.startswith("postgresql"):
         pytest.skip("LISTEN/NOTIFY is PostgreSQL's")
-    from ctreflex.services import processor as processor_module
+    from ctreflex.inbound import processor as processor_module
 
     monkeypatch.setattr(processor_module, "IDLE_POLL", 30.0)
 
@@ -233,8 +235,8 @@ def test_a_standby_processor_wakes_the_leader_through_postgres(seeded, db_url, m
         assert leader.is_leader and not standby.is_leader
         loop = asyncio.get_running_loop()
         t0 = loop.time()
-        with ingest.write_gate.journal():
-            ingest.journal_bodies(provider="whatsapp",
+        with write_gate.journal():
+            journal_bodies(provider="whatsapp",
                                   bodies=[inbound_text("wamid.NOTIFY1", "hello")])
         standby.notify()
         while loop.time() - t0 < 5:

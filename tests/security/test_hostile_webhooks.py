@@ -21,8 +21,9 @@ from hypothesis import strategies as st
 from sqlmodel import Session, select
 
 from ctreflex import db, routes
+from ctreflex.inbound import dispatch, journal, lifecycle, whatsapp
 from ctreflex.models import Message, WebhookEvent
-from ctreflex.services import auth, ingest, seed, users
+from ctreflex.services import auth, seed, users
 from ctreflex.settings import get_settings
 from ctreflex.whatsapp import sign
 from ctreflex.whatsapp.webhooks import MAX_BODY_BYTES
@@ -108,7 +109,7 @@ def settled(event_id: int, timeout: float = STALL_SECONDS) -> WebhookEvent:
 
 def nudge() -> bool:
     """Wake the inline processor now (it also wakes every second): retries due in 0.1 s."""
-    from ctreflex.services.processor import processor
+    from ctreflex.inbound.processor import processor
 
     processor.notify()
     return True
@@ -262,23 +263,23 @@ NAN_FREE_JUNK = {"metadata": "not an object", "messages": [{"from": MARIA}]}
 def test_a_failing_event_is_retried_then_parked_and_retry_or_discard_work(
     hooks, seeded, operator, monkeypatch
 ):
-    monkeypatch.setattr(ingest, "RETRY_DELAYS", [0.1, 0.1, 0.1, 0.1])
+    monkeypatch.setattr(lifecycle, "RETRY_DELAYS", [0.1, 0.1, 0.1, 0.1])
     broken = {"on": True}
-    real_store = ingest._store_inbound
+    real_store = whatsapp._store_inbound
 
     def failing_store(session, event, number, account, plan, value, msg, *args, **kwargs):
         if broken["on"] and ".poison." in msg.id:
             raise RuntimeError("the disk said no")
         return real_store(session, event, number, account, plan, value, msg, *args, **kwargs)
 
-    monkeypatch.setattr(ingest, "_store_inbound", failing_store)
+    monkeypatch.setattr(whatsapp, "_store_inbound", failing_store)
     # a new customer: the per-event path (where the failure is) takes it
     poison = [wamid("poison") for _ in range(2)]
     first = hooks.post(dumps(envelope(change([text_message(poison[0], "p", frm="15550109901")],
                                              contacts=[])))).json()["event_id"]
     hooks.assert_flows("a failing event (while it retries)")
     e = wait_for(lambda: nudge() and (x := event(first)).state == "dead" and x, timeout=15)
-    assert e.attempts == len(ingest.RETRY_DELAYS) + 1
+    assert e.attempts == len(lifecycle.RETRY_DELAYS) + 1
     assert "Parked after 5 tries: RuntimeError: the disk said no" in e.error
     assert e.last_error_at is not None
     hooks.assert_flows("a dead event")
@@ -430,27 +431,27 @@ class ProcessorKilled(BaseException):
 
 
 def test_an_event_that_kills_the_processor_is_parked_after_its_tries(seeded, monkeypatch):
-    from ctreflex.services import processor
+    from ctreflex.inbound import processor
 
-    def journal(mid: str) -> int:
+    def journal_text(mid: str) -> int:
         body = dumps(envelope(change([text_message(mid, "hi")])))
-        return ingest.journal_bodies(provider="whatsapp", bodies=[body])[0]
+        return journal.journal_bodies(provider="whatsapp", bodies=[body])[0]
 
     poison_mid, good_mid = wamid("killer"), wamid("behind-the-killer")
-    poison, good = journal(poison_mid), journal(good_mid)
+    poison, good = journal_text(poison_mid), journal_text(good_mid)
     assert good == poison + 1  # behind it in the journal
-    real = ingest.process_events
+    real = dispatch.process_events
 
     def dying(*, session, event_ids, **kwargs):
         if poison in event_ids:
             raise ProcessorKilled
         return real(session=session, event_ids=event_ids, **kwargs)
 
-    monkeypatch.setattr(ingest, "process_events", dying)
+    monkeypatch.setattr(dispatch, "process_events", dying)
     with pytest.raises(ProcessorKilled):  # the batch dies: nothing committed, nothing counted
         processor.process_due()
     assert event(poison).attempts == 0 and message(good_mid) is None
-    for restart in range(1, len(ingest.RETRY_DELAYS) + 2):  # each start: the careful batch
+    for restart in range(1, len(lifecycle.RETRY_DELAYS) + 2):  # each start: the careful batch
         with pytest.raises(ProcessorKilled):
             processor.process_due(careful=True)
         assert event(poison).attempts == restart  # counted before it was processed
@@ -459,4 +460,4 @@ def test_an_event_that_kills_the_processor_is_parked_after_its_tries(seeded, mon
     assert (taken, parked.state) == (2, "dead")
     assert "the processor stopped while processing it" in parked.error
     assert message(good_mid).body == "hi" and message(poison_mid) is None
-    assert processor.process_due() == (0, ingest.Outcome())  # nothing left that is due
+    assert processor.process_due() == (0, lifecycle.Outcome())  # nothing left that is due

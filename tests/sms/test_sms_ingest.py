@@ -1,5 +1,6 @@
 """SMS ingest on a real database: the same conversation as WhatsApp, idempotent on the
-MessageSid, STOP/START through the ledger, receipts that only move forward."""
+MessageSid, STOP/START through the ledger, receipts that only move forward. SMS webhooks go
+through the one journal and processor (ctreflex/inbound/): journaled, then processed."""
 
 from __future__ import annotations
 
@@ -8,16 +9,26 @@ import datetime as dt
 import pytest
 from sqlmodel import select
 
+from ctreflex import db
+from ctreflex.inbound import dispatch, journal
 from ctreflex.models import Contact, Conversation, Message, UsageRecord, WebhookEvent
-from ctreflex.services import ingest, sms
+from ctreflex.services import sms
 from ctreflex.services.outbound import SendRefused
 
 MARIA = "+12125550142"
 
 
+def _journal_and_process(kind: str, body: bytes, now=None):
+    """What the webhook and then the processor do (the webhook answers in between)."""
+    with db.session_scope() as session:
+        event_id = journal.journal(session=session, provider="sms", body=body, kind=kind).id
+    with db.session_scope() as session:
+        outcome = dispatch.process_event(session=session, event_id=event_id, now=now)
+    return event_id, outcome
+
+
 def _receive(kind: str, body: bytes) -> int:
-    event_id, _ = sms.receive(kind, body, None)
-    return event_id
+    return _journal_and_process(kind, body)[0]
 
 
 def _event(session, event_id: int) -> WebhookEvent:
@@ -51,7 +62,7 @@ def test_inbound_sms_joins_the_whatsapp_conversation_once(seeded, sms_fixture):
 
 
 def test_inbound_mms_keeps_every_file_and_fetches_the_first(seeded, sms_fixture):
-    _, outcome = sms.receive("inbound", sms_fixture("inbound_mms"), None)
+    _, outcome = _journal_and_process("inbound", sms_fixture("inbound_mms"))
     msg = seeded.exec(select(Message).where(Message.kind == "mms")).one()
     assert msg.media_id in outcome.media_to_fetch and len(msg.payload["media"]) == 2
 
@@ -98,9 +109,8 @@ def test_receipt_before_its_message_waits_then_moves_forward_only(seeded, sms_fi
     conv = _maria_conv(seeded)
     early = _receive("status", sms_fixture("status_delivered"))
     event = _event(seeded, early)
-    assert event.state == sms.RETRY and "not stored yet" in event.error
-    # the WhatsApp processor never takes SMS events
-    assert early not in ingest.due_event_ids(session=seeded)
+    assert event.state == "retry" and "not stored yet" in event.error
+    assert early not in journal.due_event_ids(session=seeded)  # not before its retry time
     out = Message(
         account_id=conv.account_id,
         conversation_id=conv.id,
@@ -115,7 +125,10 @@ def test_receipt_before_its_message_waits_then_moves_forward_only(seeded, sms_fi
     seeded.add(out)
     seeded.commit()
     later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)
-    sms.replay_due(now=later)
+    due = journal.due_event_ids(session=seeded, now=later)
+    assert early in due  # the one processor takes it with every other due event
+    with db.session_scope() as session:
+        dispatch.process_events(session=session, event_ids=due, now=later)
     assert _event(seeded, early).state == "done"
     seeded.expire_all()
     assert seeded.get(Message, out.id).status == "delivered"

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import func, select
 
+from ctreflex.inbound import dispatch, fastpath, journal, rows
 from ctreflex.models import (
     Account,
     BusinessNumber,
@@ -20,7 +21,6 @@ from ctreflex.models import (
     UsageRecord,
     WebhookEvent,
 )
-from ctreflex.services import ingest
 from tests.fixtures import fixture_dir
 
 FIXTURES = fixture_dir("whatsapp")
@@ -65,8 +65,8 @@ def _outbound(session, wamids_to: list[tuple[str, str]]) -> None:
 
 def _replay(session, paths: list[Path]) -> None:
     for path in paths:
-        event = ingest.journal(session=session, provider="whatsapp", body=path.read_bytes())
-        ingest.process_event(session=session, event_id=event.id)
+        event = journal.journal(session=session, provider="whatsapp", body=path.read_bytes())
+        dispatch.process_event(session=session, event_id=event.id)
 
 
 def _message(session, wamid: str) -> Message:
@@ -139,7 +139,7 @@ def test_every_fixture_gives_the_right_rows(with_outbound):
 
     # Every inbound message opened or refreshed the window: its time + 24 h.
     conv = s.get(Conversation, text.conversation_id)
-    assert conv.window_expires_at == conv.last_inbound_at + ingest.WINDOW
+    assert conv.window_expires_at == conv.last_inbound_at + rows.WINDOW
     inbound = s.exec(select(func.count()).select_from(Message)
                      .where(Message.direction == "inbound", Message.kind != "text",
                             Message.provider_message_id.like("wamid.G%"))).one()
@@ -171,12 +171,12 @@ def test_three_shuffled_replays_duplicate_nothing_and_never_regress(with_outboun
 def test_status_before_its_message_waits_then_applies(seeded):
     s = seeded
     status = FIXTURES / "13_status_read.json"
-    event = ingest.journal(session=s, provider="whatsapp", body=status.read_bytes())
-    ingest.process_event(session=s, event_id=event.id)
+    event = journal.journal(session=s, provider="whatsapp", body=status.read_bytes())
+    dispatch.process_event(session=s, event_id=event.id)
     s.refresh(event)
     assert event.state == "retry" and "not stored yet" in event.error
     _outbound(s, [(OUT_TEXT, "15550100142")])
-    ingest.process_event(session=s, event_id=event.id)
+    dispatch.process_event(session=s, event_id=event.id)
     s.refresh(event)
     assert event.state == "done"
     assert _message(s, OUT_TEXT).status == "read"
@@ -184,16 +184,16 @@ def test_status_before_its_message_waits_then_applies(seeded):
 
 def test_malformed_and_unknown_bodies_are_kept_not_dropped(seeded):
     s = seeded
-    bad = ingest.journal(session=s, provider="whatsapp", body=b'{"object": "whatsapp_bus')
-    ingest.process_event(session=s, event_id=bad.id)
+    bad = journal.journal(session=s, provider="whatsapp", body=b'{"object": "whatsapp_bus')
+    dispatch.process_event(session=s, event_id=bad.id)
     s.refresh(bad)
     assert bad.state == "rejected" and "not valid JSON" in bad.error
     assert bad.body == '{"object": "whatsapp_bus'
 
     other = {"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [
         {"field": "phone_number_quality_update", "value": {"event": "FLAGGED"}}]}]}
-    event = ingest.journal(session=s, provider="whatsapp", body=json.dumps(other).encode())
-    ingest.process_event(session=s, event_id=event.id)
+    event = journal.journal(session=s, provider="whatsapp", body=json.dumps(other).encode())
+    dispatch.process_event(session=s, event_id=event.id)
     s.refresh(event)
     assert (event.state, event.kind) == ("unhandled", "phone_number_quality_update")
 
@@ -201,8 +201,8 @@ def test_malformed_and_unknown_bodies_are_kept_not_dropped(seeded):
 def test_unknown_number_and_plan_without_whatsapp_are_refused(seeded):
     s = seeded
     body = (FIXTURES / "01_inbound_text.json").read_text().replace("200000000000001", "999")
-    event = ingest.journal(session=s, provider="whatsapp", body=body.encode())
-    ingest.process_event(session=s, event_id=event.id)
+    event = journal.journal(session=s, provider="whatsapp", body=body.encode())
+    dispatch.process_event(session=s, event_id=event.id)
     s.refresh(event)
     assert event.state == "rejected" and "999" in event.error
     assert s.exec(select(func.count()).select_from(Message).where(
@@ -215,8 +215,8 @@ def test_stop_promotions_quick_reply_lands_in_the_opt_out_ledger(seeded):
     msg = raw["entry"][0]["changes"][0]["value"]["messages"][0]
     msg["id"] = "wamid.STOPPROMOS0001"
     msg["button"] = {"payload": "STOP_PROMOTIONS", "text": "Stop promotions"}
-    event = ingest.journal(session=s, provider="whatsapp", body=json.dumps(raw).encode())
-    ingest.process_event(session=s, event_id=event.id)
+    event = journal.journal(session=s, provider="whatsapp", body=json.dumps(raw).encode())
+    dispatch.process_event(session=s, event_id=event.id)
     s.refresh(event)
     assert event.state == "done", event.error
     tap = _message(s, "wamid.STOPPROMOS0001")
@@ -233,15 +233,14 @@ def test_stop_promotions_quick_reply_lands_in_the_opt_out_ledger(seeded):
     assert len(s.exec(select(OptOutEvent)).all()) == before
 
 
-def test_due_events_are_only_whatsapp_ones(seeded):
+def test_due_events_are_every_providers_in_journal_order(seeded):
+    """One journal, one processor: WhatsApp and SMS events are taken together, in id order
+    (before issue 12 the WhatsApp processor skipped SMS events, which had their own states)."""
     s = seeded
-    wa = ingest.journal(session=s, provider="whatsapp", body=b"{}")
-    sms = ingest.journal(session=s, provider="sms", body=b"{}")
-    sms.state = "pending"
-    s.add(sms)
-    s.commit()
-    due = ingest.due_event_ids(session=s)
-    assert wa.id in due and sms.id not in due
+    wa = journal.journal(session=s, provider="whatsapp", body=b"{}")
+    sms = journal.journal(session=s, provider="sms", body=b"a=b", kind="status")
+    due = journal.due_event_ids(session=s)
+    assert due.index(wa.id) < due.index(sms.id)
 
 
 def _scenario_bodies(tag: str, customers: list[str], outbound_wamid: str) -> list[bytes]:
@@ -313,9 +312,9 @@ def _scenario(s, tag: str, customers: list[str]) -> dict:
                   business_number_id=number.id, direction="outbound", channel="whatsapp",
                   kind="text", body="hi", provider_message_id=out, status="accepted"))
     s.commit()
-    ids = [ingest.journal(session=s, provider="whatsapp", body=b).id
+    ids = [journal.journal(session=s, provider="whatsapp", body=b).id
            for b in _scenario_bodies(tag, customers, out)]
-    outcome = ingest.process_events(session=s, event_ids=ids)
+    outcome = dispatch.process_events(session=s, event_ids=ids)
     s.expire_all()
 
     def name(wamid):
@@ -351,17 +350,17 @@ def _scenario(s, tag: str, customers: list[str]) -> dict:
 
 
 def test_fast_path_gives_the_same_rows_as_the_per_event_path(seeded, monkeypatch):
-    monkeypatch.setattr(ingest, "fast_path_enabled", False)
+    monkeypatch.setattr(fastpath, "enabled", False)
     slow = _scenario(seeded, "SLOW", ["15550109901", "15550109902", "15550109903"])
-    monkeypatch.setattr(ingest, "fast_path_enabled", True)
+    monkeypatch.setattr(fastpath, "enabled", True)
     fast_runs: list[int] = []
-    write = ingest._write_fast_run
+    write = fastpath._write_run
 
     def counting(session, run, *args):
         fast_runs.append(len(run))
         return write(session, run, *args)
 
-    monkeypatch.setattr(ingest, "_write_fast_run", counting)
+    monkeypatch.setattr(fastpath, "_write_run", counting)
     fast = _scenario(seeded, "FAST", ["15550109911", "15550109912", "15550109913"])
     for key in slow:
         assert fast[key] == slow[key], key
@@ -376,8 +375,8 @@ def test_whatsapp_stop_text_lands_in_the_opt_out_ledger(seeded):
     msg = raw["entry"][0]["changes"][0]["value"]["messages"][0]
     msg["id"] = "wamid.STOPTEXT0001"
     msg["text"] = {"body": "Arrêt"}
-    event = ingest.journal(session=s, provider="whatsapp", body=json.dumps(raw).encode())
-    ingest.process_event(session=s, event_id=event.id)
+    event = journal.journal(session=s, provider="whatsapp", body=json.dumps(raw).encode())
+    dispatch.process_event(session=s, event_id=event.id)
     s.refresh(event)
     assert event.state == "done", event.error
     stop = _message(s, "wamid.STOPTEXT0001")
@@ -398,8 +397,8 @@ def test_stop_from_a_known_customer_is_not_taken_by_the_fast_path(seeded):
     msg = raw["entry"][0]["changes"][0]["value"]["messages"][0]
     msg["id"] = "wamid.STOPFAST0001"
     msg["text"] = {"body": "stop"}
-    event = ingest.journal(session=s, provider="whatsapp", body=json.dumps(raw).encode())
-    ingest.process_events(session=s, event_ids=[event.id])  # the batch (fast path) entry
+    event = journal.journal(session=s, provider="whatsapp", body=json.dumps(raw).encode())
+    dispatch.process_events(session=s, event_ids=[event.id])  # the batch (fast path) entry
     stop = _message(s, "wamid.STOPFAST0001")
     contact = s.get(Contact, s.get(Conversation, stop.conversation_id).contact_id)
     s.refresh(contact)

@@ -1,4 +1,4 @@
-"""ingest.journal_bodies, the webhook's journal write (raw driver on SQLite, ORM elsewhere):
+"""journal.journal_bodies, the webhook's journal write (raw driver on SQLite, ORM elsewhere):
 every body gets its own row and the id handed back is that row's, on both databases."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from sqlalchemy import text
 from sqlmodel import Session, select
 
 from ctreflex import db
+from ctreflex.inbound import journal
 from ctreflex.models import WebhookEvent
-from ctreflex.services import ingest
 
 
 def _bodies(n: int, tag: str) -> list[bytes]:
@@ -31,13 +31,13 @@ def _rows() -> dict[int, WebhookEvent]:
 def test_ids_come_back_in_body_order_and_match_the_stored_rows(db_url):
     # a row already there (written by the ORM) so the new ids do not simply start at 1
     with db.session_scope() as s:
-        first = ingest.journal(session=s, provider="whatsapp", body=b'{"before": true}')
+        first = journal.journal(session=s, provider="whatsapp", body=b'{"before": true}')
         first_id = first.id
     bodies = _bodies(7, "a")
     bodies.append(b"\xff\xfe not utf-8 \xc3")  # the sha256 is of the bytes as received
 
-    ids = ingest.journal_bodies(provider="whatsapp", bodies=bodies)
-    again = ingest.journal_bodies(provider="whatsapp", bodies=_bodies(3, "b"))
+    ids = journal.journal_bodies(provider="whatsapp", bodies=bodies)
+    again = journal.journal_bodies(provider="whatsapp", bodies=_bodies(3, "b"))
 
     assert len(ids) == len(bodies) and len(set(ids)) == len(ids)
     assert ids == sorted(ids) and ids[0] > first_id
@@ -57,7 +57,7 @@ def test_ids_come_back_in_body_order_and_match_the_stored_rows(db_url):
 
 def test_received_at_reads_back_utc_aware_and_filters_like_orm_rows(db_url):
     before = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
-    ids = ingest.journal_bodies(provider="whatsapp", bodies=_bodies(3, "t"))
+    ids = journal.journal_bodies(provider="whatsapp", bodies=_bodies(3, "t"))
     after = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
 
     with Session(db.get_engine()) as s:
@@ -79,7 +79,7 @@ def test_received_at_reads_back_utc_aware_and_filters_like_orm_rows(db_url):
             select(WebhookEvent.id).where(WebhookEvent.received_at > after)
         ).all()
         # what due_event_ids hands the processor: these, in id order
-        assert ingest.due_event_ids(session=s) == sorted(ids)
+        assert journal.due_event_ids(session=s) == sorted(ids)
 
 
 def _failing_trigger(url: str) -> tuple[list[str], list[str]]:
@@ -110,10 +110,10 @@ def test_a_batch_the_database_refuses_stores_none_of_its_bodies(db_url):
     try:
         bodies = [b'{"n": 1}', b'{"n": 2}', b'{"boom": 3}', b'{"n": 4}']
         with pytest.raises(Exception, match="refused"):
-            ingest.journal_bodies(provider="whatsapp", bodies=bodies)
+            journal.journal_bodies(provider="whatsapp", bodies=bodies)
         assert _rows() == {}
         # the journal still works afterwards (the connection went back clean)
-        ids = ingest.journal_bodies(provider="whatsapp", bodies=[b'{"n": 5}'])
+        ids = journal.journal_bodies(provider="whatsapp", bodies=[b'{"n": 5}'])
         rows = _rows()
         assert list(rows) == ids and rows[ids[0]].body == '{"n": 5}'
     finally:
@@ -124,8 +124,8 @@ def test_a_batch_the_database_refuses_stores_none_of_its_bodies(db_url):
 
 def test_an_empty_batch_stores_nothing_and_returns_no_ids(db_url):
     with db.session_scope() as s:
-        ingest.journal(session=s, provider="whatsapp", body=b'{"before": true}')
-    assert ingest.journal_bodies(provider="whatsapp", bodies=[]) == []
+        journal.journal(session=s, provider="whatsapp", body=b'{"before": true}')
+    assert journal.journal_bodies(provider="whatsapp", bodies=[]) == []
     with db.session_scope() as s:
-        assert ingest.journal_many(session=s, provider="whatsapp", bodies=[]) == []
+        assert journal.journal_many(session=s, provider="whatsapp", bodies=[]) == []
     assert len(_rows()) == 1

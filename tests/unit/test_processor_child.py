@@ -18,10 +18,11 @@ import pytest
 from sqlmodel import Session, select
 
 from ctreflex import db
+from ctreflex.inbound.child import ChildProcessor
+from ctreflex.inbound.gate import write_gate
+from ctreflex.inbound.journal import journal_bodies
 from ctreflex.models import Account, Contact, Conversation, Message
 from ctreflex.realtime import broker
-from ctreflex.services import ingest
-from ctreflex.services.processor_child import ChildProcessor
 from tests.conftest import read_line_within
 
 MARIA = ("12125550142", "Maria Lopez")  # a seeded Demo Bakery customer
@@ -57,8 +58,8 @@ def inbound_text(wamid: str, text: str, wa_id: str = MARIA[0], name: str = MARIA
 
 def journal(body: bytes) -> int:
     """What the webhook does before its 200: the journal write under the gate, committed."""
-    with ingest.write_gate.journal():
-        return ingest.journal_bodies(provider="whatsapp", bodies=[body])[0]
+    with write_gate.journal():
+        return journal_bodies(provider="whatsapp", bodies=[body])[0]
 
 
 def message_by_wamid(wamid: str) -> Message | None:
@@ -188,7 +189,7 @@ def test_a_message_journaled_while_no_child_runs_is_processed_by_the_next(child_
 
 
 def test_the_child_exits_when_its_stdin_closes(child_env):
-    proc = subprocess.Popen([sys.executable, "-m", "ctreflex.services.processor_child"],
+    proc = subprocess.Popen([sys.executable, "-m", "ctreflex.inbound.child"],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     try:
         proc.stdin.write(b"\n")  # a wake-up, as the worker sends one
@@ -205,7 +206,7 @@ def test_the_child_exits_when_its_stdin_closes(child_env):
 
 WORKER = """
 import asyncio
-from ctreflex.services.processor_child import ChildProcessor
+from ctreflex.inbound.child import ChildProcessor
 
 async def main():
     child = ChildProcessor()

@@ -11,6 +11,7 @@ import time
 import pytest
 from sqlmodel import select
 
+from ctreflex.inbound import dispatch, fastpath, journal
 from ctreflex.models import (
     Account,
     BusinessNumber,
@@ -22,7 +23,7 @@ from ctreflex.models import (
     WebhookDelivery,
     utc_now,
 )
-from ctreflex.services import assignment, inbox_views, ingest
+from ctreflex.services import assignment, inbox_views
 from ctreflex.services import conversations as convs
 from ctreflex.services import outbound_webhooks as hooks
 from ctreflex.services import status as st
@@ -294,7 +295,7 @@ def _inbound_body(wa_id: str, wamid: str, text: str) -> bytes:
 def test_a_customer_message_reopens_a_snoozed_or_resolved_conversation(seeded, monkeypatch, fast):
     s = seeded
     ada, _, _ = _users(s)
-    monkeypatch.setattr(ingest, "fast_path_enabled", fast)
+    monkeypatch.setattr(fastpath, "enabled", fast)
     conv = _conv(s, "Sofía García")
     contact = s.get(Contact, conv.contact_id)
     wa_id = contact.wa_id or contact.e164.lstrip("+")
@@ -308,13 +309,13 @@ def test_a_customer_message_reopens_a_snoozed_or_resolved_conversation(seeded, m
             actor=Actor(user_id=ada.id),
         )
         ids = [
-            ingest.journal(
+            journal.journal(
                 session=s,
                 provider="whatsapp",
                 body=_inbound_body(wa_id, f"wamid.TEAM{int(fast)}{n}", "Hola otra vez"),
             ).id
         ]
-        ingest.process_events(session=s, event_ids=ids)
+        dispatch.process_events(session=s, event_ids=ids)
         s.expire_all()
         assert s.get(Conversation, conv.id).status == "open"
         assert _lines(s, conv)[-1].startswith("Reopened: the customer wrote, ")

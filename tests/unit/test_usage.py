@@ -6,6 +6,7 @@ import io
 
 from sqlmodel import select
 
+from ctreflex.inbound.rows import record_usage
 from ctreflex.models import (
     Account,
     BusinessNumber,
@@ -15,7 +16,7 @@ from ctreflex.models import (
     Template,
     UsageDaily,
 )
-from ctreflex.services import ingest, usage
+from ctreflex.services import usage
 from ctreflex.services.seed import seed_usage_history
 
 DAY = dt.date(2026, 3, 10)
@@ -51,7 +52,7 @@ def _messages(s, direction: str, n: int, *, day=DAY, channel="whatsapp", kind="t
         )
         s.add(m)
         s.flush()
-        ingest.record_usage(s, m, plan, at)
+        record_usage(s, m, plan, at)
     s.commit()
 
 

@@ -10,14 +10,14 @@ import time
 
 import pytest
 
-from ctreflex.services import ingest
+from ctreflex.inbound import gate
 from tests.conftest import read_line_within, use_database
 
-pytestmark = pytest.mark.skipif(ingest.fcntl is None, reason="the gate needs fcntl.flock")
+pytestmark = pytest.mark.skipif(gate.fcntl is None, reason="the gate needs fcntl.flock")
 
 HOLDER = """
 import sys
-from ctreflex.services.ingest import write_gate
+from ctreflex.inbound.gate import write_gate
 with getattr(write_gate, sys.argv[1])():
     print("held", flush=True)
     sys.stdin.readline()
@@ -80,15 +80,15 @@ def _in_thread(cm_factory) -> tuple[threading.Event, threading.Event, threading.
 
 
 def test_a_journal_write_in_another_process_is_seen_as_waiting(sqlite_file):
-    assert ingest.write_gate.journal_waiting() is False
+    assert gate.write_gate.journal_waiting() is False
     holder = Holder("journal")
     try:
-        assert ingest.write_gate.journal_waiting() is True
-        assert ingest.write_gate.journal_waiting() is True  # asking does not take it away
+        assert gate.write_gate.journal_waiting() is True
+        assert gate.write_gate.journal_waiting() is True  # asking does not take it away
         holder.release()
         # released, the other process still alive: nobody waits any more
         assert holder.proc.poll() is None
-        assert ingest.write_gate.journal_waiting() is False
+        assert gate.write_gate.journal_waiting() is False
     finally:
         holder.close()
     assert holder.proc.returncode == 0
@@ -97,7 +97,7 @@ def test_a_journal_write_in_another_process_is_seen_as_waiting(sqlite_file):
 def test_processing_waits_for_another_process_journal(sqlite_file):
     holder = Holder("journal")
     try:
-        entered, leave, thread = _in_thread(ingest.write_gate.processing)
+        entered, leave, thread = _in_thread(gate.write_gate.processing)
         assert not entered.wait(0.5), "processing ran while another process journaled"
         holder.release()
         assert entered.wait(5), "processing did not get its turn after the journal"
@@ -113,7 +113,7 @@ def test_the_journal_waits_for_another_process_processing(sqlite_file):
     holder = Holder("processing")
     try:
         # while the journal waits for the turn, the other process sees it waiting
-        entered, leave, thread = _in_thread(ingest.write_gate.journal)
+        entered, leave, thread = _in_thread(gate.write_gate.journal)
         assert not entered.wait(0.5), "the journal wrote while another process held the turn"
         holder.release()
         started = time.monotonic()
@@ -121,14 +121,14 @@ def test_the_journal_waits_for_another_process_processing(sqlite_file):
         assert time.monotonic() - started < 1
         leave.set()
         thread.join(5)
-        assert ingest.write_gate.journal_waiting() is False
+        assert gate.write_gate.journal_waiting() is False
     finally:
         holder.close()
 
 
 PROBE = """
 import sys
-from ctreflex.services.ingest import write_gate
+from ctreflex.inbound.gate import write_gate
 for _ in sys.stdin:
     print(write_gate.journal_waiting(), flush=True)
 """
@@ -147,7 +147,7 @@ def test_the_other_process_sees_this_process_journal_waiting(sqlite_file):
 
     try:
         assert ask() == "False"
-        entered, leave, thread = _in_thread(ingest.write_gate.journal)
+        entered, leave, thread = _in_thread(gate.write_gate.journal)
         assert entered.wait(5)
         try:
             assert ask() == "True"

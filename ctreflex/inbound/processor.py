@@ -1,14 +1,20 @@
-"""Turns journaled webhook events into rows, in order, off the request path; publishes live
-events after each commit; fetches inbound media.
+"""The processor: turns journaled webhook events (WhatsApp and SMS) into rows, in order, off
+the request path; publishes live events after each commit; fetches inbound media (Graph API
+or the SMS provider, by the number's channel).
 
-One processor per deployment works at a time. Every web worker has one (in its child process),
-but only the holder of the "processor" lease (a row in the database, the same mechanism as the
-scheduler's, renewed every LEASE_RENEW seconds, taken over LEASE_TTL after its holder died)
-processes the journal: no two processors ever take the same events, so no unique-violation or
-deadlock fallbacks, no duplicate work, and events go in id order (so in order per conversation).
-A webhook journaled by another worker wakes the leader: on PostgreSQL that worker's processor
-sends `NOTIFY ctreflex_journal` and the leader LISTENs; on SQLite (one machine) the leader also
-looks every IDLE_POLL seconds.
+One processor per deployment works at a time. Every web worker has one (in its child process,
+inbound/child.py), but only the holder of the "processor" lease (a row in the database, the
+same mechanism as the scheduler's, renewed every LEASE_RENEW seconds, taken over LEASE_TTL
+after its holder died) processes the journal: no two processors ever take the same events, so
+no unique-violation or deadlock fallbacks, no duplicate work, and events go in id order (so in
+order per conversation). A webhook journaled by another worker wakes the leader: on
+PostgreSQL that worker's processor sends `NOTIFY ctreflex_journal` and the leader LISTENs; on
+SQLite (one machine) the leader also looks every IDLE_POLL seconds.
+
+Buys: processing never holds the 200 (webhook 200s/s 2,588 -> 3,945 with the child, and the
+lazy write turn moved p99 to 26 ms: docs/PERFORMANCE.md). Guarded by
+tests/scale/test_leases.py (one leader, take-over), tests/unit/test_inbound_sms_replay.py and
+tests/security/test_hostile_webhooks.py (an event that kills the processor is parked).
 """
 
 from __future__ import annotations
@@ -22,9 +28,13 @@ import time
 from sqlmodel import Session, select
 
 from ctreflex import db
+from ctreflex.inbound import dispatch, journal, lifecycle
+from ctreflex.inbound import sms as inbound_sms
+from ctreflex.inbound.gate import write_gate
+from ctreflex.inbound.lifecycle import Outcome
 from ctreflex.models import BusinessNumber, MediaFile, Message
 from ctreflex.realtime import broker
-from ctreflex.services import graph, ingest, media
+from ctreflex.services import graph, media
 from ctreflex.whatsapp import MEDIA_RULES, GraphError
 
 log = logging.getLogger("ctreflex.processor")
@@ -37,7 +47,7 @@ IDLE_POLL = 1.0  # the longest the leader waits without a wake-up before looking
 NOTIFY_CHANNEL = "ctreflex_journal"
 
 
-def process_due(limit: int = 500, careful: bool = False) -> tuple[int, ingest.Outcome]:
+def process_due(limit: int = 500, careful: bool = False) -> tuple[int, Outcome]:
     """Process up to `limit` due events (synchronous; run in a thread). Returns how many were
     taken and what to publish (only what is committed).
 
@@ -47,10 +57,10 @@ def process_due(limit: int = 500, careful: bool = False) -> tuple[int, ingest.Ou
     """
     if careful:
         return process_carefully(limit)
-    total = ingest.Outcome()
+    total = Outcome()
     taken = 0
     with db.session_scope() as session:
-        ids = ingest.due_event_ids(session=session, limit=limit)
+        ids = journal.due_event_ids(session=session, limit=limit)
         session.rollback()  # end the read transaction: each chunk starts fresh
         while taken < len(ids):
             session.expire_all()  # rows the UI or another worker changed since: read afresh
@@ -58,36 +68,34 @@ def process_due(limit: int = 500, careful: bool = False) -> tuple[int, ingest.Ou
                 deadline = time.monotonic() + CHUNK_SECONDS
 
                 def stop(deadline=deadline) -> bool:
-                    return ingest.write_gate.journal_waiting() or time.monotonic() > deadline
+                    return write_gate.journal_waiting() or time.monotonic() > deadline
 
-                outcome = ingest.process_events(session=session, event_ids=ids[taken:],
+                outcome = dispatch.process_events(session=session, event_ids=ids[taken:],
                                                 stop=stop, before_write=turn.take)
             taken += outcome.taken
-            total.live.extend(outcome.live)
-            total.media_to_fetch.extend(outcome.media_to_fetch)
+            total.add(outcome)
     total.live = _coalesce(total.live)
     return len(ids), total
 
 
-def process_carefully(limit: int = 500) -> tuple[int, ingest.Outcome]:
+def process_carefully(limit: int = 500) -> tuple[int, Outcome]:
     """The first batch after the processor starts. Whatever was being processed when a previous
     processor died (killed, out of memory, a crash in a C extension) is among the first due
     events, and may be what killed it: here each event's try is counted and committed BEFORE it
     is processed, one event per transaction, so an event that kills the processor every time
     is parked as dead after its bounded tries instead of stopping everything behind it, across
     every restart. Costs one more commit per event, for one batch per start."""
-    total = ingest.Outcome()
+    total = Outcome()
     with db.session_scope() as session:
-        ids = ingest.due_event_ids(session=session, limit=limit)
+        ids = journal.due_event_ids(session=session, limit=limit)
         session.rollback()
         for event_id in ids:
             session.expire_all()
-            with ingest.write_gate.processing():
-                if not ingest.count_try_first(session, event_id):
+            with write_gate.processing():
+                if not lifecycle.count_try_first(session, event_id):
                     continue  # parked (or no longer due)
-                outcome = ingest.process_events(session=session, event_ids=[event_id])
-            total.live.extend(outcome.live)
-            total.media_to_fetch.extend(outcome.media_to_fetch)
+                outcome = dispatch.process_events(session=session, event_ids=[event_id])
+            total.add(outcome)
     total.live = _coalesce(total.live)
     return len(ids), total
 
@@ -101,7 +109,7 @@ class _LazyTurn:
 
     def take(self) -> None:
         if self._held is None:
-            self._held = ingest.write_gate.processing()
+            self._held = write_gate.processing()
             self._held.__enter__()
 
     def __enter__(self) -> _LazyTurn:
@@ -130,6 +138,16 @@ async def publish(live: list[tuple[int, dict]]) -> None:
 
 
 async def fetch_media(media_id: int) -> None:
+    """Fetch an inbound file by the channel of the number it came to (FETCHERS)."""
+    with db.session_scope() as session:
+        row = _media_and_number(session, media_id)
+        channel = row[1].channel if row is not None else None
+    fetch = FETCHERS.get(channel)
+    if fetch is not None:
+        await fetch(media_id)
+
+
+async def fetch_whatsapp_media(media_id: int) -> None:
     """Fetch an inbound file: media id -> URL -> bytes with the bearer token; check the hash
     and the limits; store it. A failure is recorded on the file for the retention/replay job."""
     with db.session_scope() as session:
@@ -179,6 +197,9 @@ def _media_and_number(session: Session, media_id: int):
     return row
 
 
+FETCHERS = {"whatsapp": fetch_whatsapp_media, "sms": inbound_sms.fetch_mms_media}
+
+
 class _JournalListener:
     """PostgreSQL only: a thread LISTENing on NOTIFY_CHANNEL that calls `wake()` for each
     notification (another worker journaled a webhook). Reconnects after an error."""
@@ -226,7 +247,7 @@ def _notify_leader() -> None:
 
 class Processor:
     """Runs in this process (`start`), or hands the work to a child process (`start_child`,
-    ctreflex/services/processor_child.py) and relays its live events to this process's tabs.
+    ctreflex/inbound/child.py) and relays its live events to this process's tabs.
 
     `holder`: the lease holder id (default: this process's, `jobs.holder()`); tests give two
     processors in one process different ids."""
@@ -256,7 +277,7 @@ class Processor:
         from ctreflex.services import jobs
 
         # the write gate: on SQLite this small write never makes a journal write wait
-        with ingest.write_gate.processing(), db.session_scope() as session:
+        with write_gate.processing(), db.session_scope() as session:
             return jobs.acquire(
                 session=session, name=jobs.PROCESSOR_LEASE, holder=self.holder, ttl=LEASE_TTL
             )
@@ -314,7 +335,7 @@ class Processor:
             self._wake.set()
 
     async def start_child(self) -> None:
-        from ctreflex.services.processor_child import ChildProcessor
+        from ctreflex.inbound.child import ChildProcessor
 
         self._child = ChildProcessor()
         await self._child.start()

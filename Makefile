@@ -8,6 +8,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 BUN := $(CURDIR)/.tools/node_modules/.bin/bun
+# axe-core for the accessibility test (tests/e2e/test_accessibility.py reads it from here)
+AXE := $(CURDIR)/.tools/node_modules/axe-core/axe.min.js
 
 export PATH := $(BIN):$(CURDIR)/.tools/node_modules/.bin:$(PATH)
 export REFLEX_USE_SYSTEM_BUN := 1
@@ -36,6 +38,11 @@ $(BUN):
 	mkdir -p .tools
 	test -f .tools/package.json || echo '{"name":"ctreflex-tools","private":true}' > .tools/package.json
 	cd .tools && npm install --no-audit --no-fund --silent bun@1.4.5
+
+$(AXE):
+	mkdir -p .tools
+	test -f .tools/package.json || echo '{"name":"ctreflex-tools","private":true}' > .tools/package.json
+	cd .tools && npm install --no-audit --no-fund --silent axe-core@4.14.1
 
 setup: $(VENV)/.installed $(BUN) db
 
@@ -83,7 +90,7 @@ dev: setup
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 
-test: setup chromium lint
+test: setup $(AXE) chromium lint
 	$(BIN)/python -m pytest -q
 
 clean:

@@ -3,4 +3,5 @@
 SIDEBAR_WIDTH = "14rem"
 HEADER_HEIGHT = "3.5rem"
 
-STYLESHEETS = ["/app.css", "/inbox-start.css", "/team.css"]
+# theme.css (last): colour tokens adjusted for WCAG AA contrast
+STYLESHEETS = ["/app.css", "/inbox-start.css", "/team.css", "/team_notes.css", "/theme.css"]

@@ -62,6 +62,7 @@ def alerts_menu() -> rx.Component:
             align="end",
             size="1",
             max_width="20rem",
+            aria_label="Alerts",  # the popover is a dialog: it needs a name
         ),
         on_open_change=lambda _open: rx.call_script(
             "setTimeout(function(){ window.ctAlerts && window.ctAlerts.sync(); }, 30)"

@@ -191,7 +191,7 @@ def _settings_popover() -> rx.Component:
                 ),
                 rx.cond(
                     ~TeamState.can_admin,
-                    rx.text("Only admins change this setting.", size="1", color="var(--gray-10)"),
+                    rx.text("Only admins change this setting.", size="1", color="var(--gray-11)"),
                 ),
                 rx.el.label(
                     rx.switch(

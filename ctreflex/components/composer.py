@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import reflex as rx
 
+from ctreflex.components.a11y import hide_file_input
+from ctreflex.components.canned import canned_list
+from ctreflex.components.notes import mention_list, note_error, note_mode_toggle
 from ctreflex.components.upload_limits import sized_upload
 from ctreflex.pages.inbox.composer import ComposerState
+from ctreflex.pages.inbox.notes import NotesState
 from ctreflex.pages.inbox.picker import TemplatePickerState
 from ctreflex.pages.inbox.thread import InboxState
 from ctreflex.services.sms import ChannelOption
@@ -192,7 +196,8 @@ def _rejected_files(rejected: rx.Var) -> rx.event.EventSpec:
 
 def composer() -> rx.Component:
     """The composer of the open conversation (ComposerState)."""
-    locked = ComposerState.composer_locked
+    note = NotesState.note_mode  # an internal note: never locked by the window, never sent
+    locked = ComposerState.composer_locked & ~note
     uploading = ComposerState.uploading
     attach_allowed = ComposerState.attach_allowed
     conversation_key = InboxState.open_id
@@ -220,6 +225,7 @@ def composer() -> rx.Component:
         on_drop_rejected=_rejected_files,
         class_name="ct-attach",
     )
+    attach = hide_file_input(attach)
     count = rx.cond(
         InboxState.is_sms,
         rx.el.span(
@@ -259,7 +265,11 @@ def composer() -> rx.Component:
         name="message",
         id="composer-text",
         key=conversation_key,
-        placeholder=rx.cond(locked, "Replies are locked", "Type a message"),
+        placeholder=rx.cond(
+            note,
+            "Internal note for your team",
+            rx.cond(locked, "Replies are locked", "Type a message"),
+        ),
         aria_label="Message",
         aria_describedby="composer-count composer-segments composer-cost composer-error",
         disabled=locked,
@@ -282,7 +292,9 @@ def composer() -> rx.Component:
                 id="composer-error",
             ),
         ),
-        channel_switch(),
+        note_error(),
+        note_mode_toggle(),
+        rx.cond(~note, channel_switch()),
         rx.cond(
             locked,
             locked_notice(),
@@ -312,17 +324,19 @@ def composer() -> rx.Component:
                 rx.cond(ComposerState.attachment_id > 0, attachment_chip()),
             ),
         ),
+        mention_list(),
+        canned_list(),
         rx.form(
             rx.el.div(
-                attach,
-                template_button,
+                rx.cond(~note, attach),
+                rx.cond(~note, template_button),
                 rx.el.div(textarea, count, class_name="ct-input-wrap"),
                 rx.button(
-                    rx.icon("send-horizontal", size=16, aria_hidden="true"),
-                    rx.el.span("Send", class_name="ct-send-label"),
+                    rx.icon(rx.cond(note, "lock", "send-horizontal"), size=16, aria_hidden="true"),
+                    rx.el.span(rx.cond(note, "Add note", "Send"), class_name="ct-send-label"),
                     type="submit",
                     size="3",
-                    aria_label="Send",
+                    aria_label=rx.cond(note, "Add note", "Send"),
                     disabled=locked | uploading,
                     class_name="ct-send",
                 ),
@@ -333,7 +347,7 @@ def composer() -> rx.Component:
             id="composer-form",
         ),
         rx.cond(
-            (InboxState.cost_line != "") & ~locked,
+            (InboxState.cost_line != "") & ~locked & ~note,
             rx.el.p(
                 rx.icon("receipt", size=12, aria_hidden="true"),
                 rx.el.span("Cost: ", class_name="sr-only"),
@@ -343,5 +357,5 @@ def composer() -> rx.Component:
             ),
         ),
         id="composer",
-        class_name="ct-composer",
+        class_name=rx.cond(note, "ct-composer ct-composer-note", "ct-composer"),
     )

@@ -8,9 +8,11 @@ import reflex as rx
 
 from ctreflex.components.alerts import alerts_menu
 from ctreflex.components.assign_menu import bulk_bar, row_team_line, row_tick, view_switcher
+from ctreflex.components.label_chip import label_chips
 from ctreflex.components.new_conversation import new_conversation
 from ctreflex.components.window_chip import window_chip
 from ctreflex.services.conversations import ConversationRow
+from ctreflex.services.labels import LabelChip
 
 FILTER_LABELS = [
     ("all", "All"),
@@ -57,6 +59,7 @@ def conversation_item(row: rx.Var[ConversationRow], selected_id: rx.Var[int]) ->
             window_short=row.window_short,
             window_expires_ms=row.window_expires_ms,
             selected=row.id == selected_id,
+            labels=row.labels,
         ),
         row_team_line(row),
         class_name="ct-conv-item",
@@ -80,6 +83,7 @@ def conversation_link(
     window_short: rx.Var[str],
     window_expires_ms: rx.Var[int],
     selected: rx.Var[bool],
+    labels: rx.Var[list[LabelChip]],
 ) -> rx.Component:
     return rx.link(
         rx.hstack(
@@ -88,6 +92,7 @@ def conversation_link(
                 rx.box(channel_icon(channel, 11), class_name="ct-avatar-channel"),
                 position="relative",
                 flex_shrink="0",
+                aria_hidden="true",  # the initials; the channel is read after the name
             ),
             rx.vstack(
                 rx.hstack(
@@ -97,11 +102,14 @@ def conversation_link(
                         size="2",
                         class_name="ct-ellipsis",
                     ),
+                    rx.el.span(
+                        rx.cond(channel == "sms", ", SMS", ", WhatsApp"), class_name="sr-only"
+                    ),
                     rx.spacer(),
                     rx.text(
                         last_at,
                         size="1",
-                        color=rx.cond(unread > 0, "var(--accent-11)", "var(--gray-10)"),
+                        color=rx.cond(unread > 0, "var(--accent-11)", "var(--gray-11)"),
                         white_space="nowrap",
                     ),
                     width="100%",
@@ -110,7 +118,7 @@ def conversation_link(
                 ),
                 rx.hstack(
                     rx.text(
-                        rx.el.span(preview_prefix, color="var(--gray-10)"),
+                        rx.el.span(preview_prefix, color="var(--gray-11)"),
                         preview,
                         size="2",
                         color=rx.cond(unread > 0, "var(--gray-12)", "var(--gray-11)"),
@@ -138,7 +146,7 @@ def conversation_link(
                         number,
                         rx.cond(region != "", " · " + region, ""),
                         size="1",
-                        color="var(--gray-10)",
+                        color="var(--gray-11)",
                         class_name="ct-ellipsis",
                         flex="1",
                         title=country,
@@ -148,6 +156,7 @@ def conversation_link(
                     align="center",
                     spacing="2",
                 ),
+                label_chips(labels),
                 spacing="1",
                 width="100%",
                 min_width="0",
@@ -159,7 +168,7 @@ def conversation_link(
         href="/inbox/" + conv_id.to_string(),
         underline="none",
         color="inherit",
-        aria_label="Conversation with " + name,
+        # named by its text, the customer's name first (WCAG 2.5.3 label in name)
         aria_current=rx.cond(selected, "page", "false"),
         class_name=rx.cond(selected, "ct-conv ct-conv-selected", "ct-conv"),
         id="conversation-" + conv_id.to_string(),
@@ -209,6 +218,8 @@ def conversation_list(
     sort: rx.Var[str],
     on_sort: rx.EventHandler,
     loading: rx.Var[bool],
+    views: rx.Component | None = None,  # more views beside the filters (Mentions, label)
+    narrowed: rx.Var[bool] | bool = False,  # one of those views is on
 ) -> rx.Component:
     return rx.el.section(
         rx.vstack(
@@ -242,12 +253,13 @@ def conversation_list(
             ),
             view_switcher(),  # the team inbox's views (components/assign_menu.py)
             filter_bar(current_filter, counts, on_filter),
+            views if views is not None else rx.fragment(),
             rx.hstack(
                 rx.text(
                     rows.length().to_string(),
                     rx.cond(rows.length() == 1, " conversation", " conversations"),
                     size="1",
-                    color="var(--gray-10)",
+                    color="var(--gray-11)",
                     aria_live="polite",
                     id="conversation-count",
                 ),
@@ -289,7 +301,7 @@ def conversation_list(
                         rx.vstack(
                             rx.icon("inbox", size=28, color="var(--gray-8)", aria_hidden="true"),
                             rx.cond(
-                                (query != "") | (current_filter != "all"),
+                                (query != "") | (current_filter != "all") | narrowed,
                                 rx.text(
                                     "No conversations match. Try another search or filter.",
                                     size="2",

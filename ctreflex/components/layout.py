@@ -134,8 +134,9 @@ def header(title: str) -> rx.Component:
             rx.menu.trigger(
                 rx.button(
                     rx.avatar(fallback=AuthState.initials, size="1", radius="full"),
+                    # named "<initials> Account menu": the name holds the visible initials
+                    rx.el.span("Account menu", class_name="sr-only"),
                     variant="ghost",
-                    aria_label="Account menu",
                 ),
             ),
             rx.menu.content(

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import reflex as rx
 
+from ctreflex.components.note_bubble import note_bubble
 from ctreflex.components.reactions import react_button, reaction_badges
 from ctreflex.components.team_lines import event_line
 from ctreflex.components.template_preview import template_preview
@@ -341,9 +342,15 @@ def message_item(
         rx.cond(msg.show_day, day_separator(msg.day_label)),
         rx.cond(msg.switch_label != "", channel_separator(msg.switch_label)),
         rx.cond(
-            msg.direction == "event",  # the team inbox's lines (components/team_lines.py)
-            event_line(msg),
-            rx.cond(msg.is_notice, notice_bubble(msg), bubble(msg, on_reply, on_retry, on_resend)),
+            msg.direction == "note",  # an internal note (services/notes.py)
+            note_bubble(msg),
+            rx.cond(
+                msg.direction == "event",  # the team inbox's lines (components/team_lines.py)
+                event_line(msg),
+                rx.cond(
+                    msg.is_notice, notice_bubble(msg), bubble(msg, on_reply, on_retry, on_resend)
+                ),
+            ),
         ),
         id="msg-" + msg.id.to_string(),
         class_name="ct-msg",

@@ -103,6 +103,7 @@ def react_button(msg: rx.Var[MessageRow]) -> rx.Component:
                 side="top",
                 size="1",
                 class_name="ct-react-pop",
+                aria_label="React to this message",  # the popover is a dialog: it needs a name
             ),
         ),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from ctreflex.components.a11y import hide_file_input
 from ctreflex.components.composer import BROWSER_MAX_BYTES
 from ctreflex.components.picker_checks import blocked_callout, limit_line, refusal_note
 from ctreflex.components.template_preview import template_preview
@@ -44,7 +45,7 @@ def _template_item(row: rx.Var[TemplateRow]) -> rx.Component:
             rx.el.div(row.body, class_name="ct-tpl-body"),
             type="button",
             on_click=TemplatePickerState.choose_template(row.id),
-            aria_label=row.name + " (" + row.language + ")",
+            # named by its text (WCAG 2.5.3: label in name), the template's name first
             aria_describedby=rx.cond(refusals.contains(key), refusal_id, ""),
             class_name=rx.cond(refusals.contains(key), "ct-tpl-item is-refused", "ct-tpl-item"),
         ),
@@ -86,7 +87,7 @@ def _field_input(f: rx.Var[PickerField]) -> rx.Component:
                 ),
                 class_name="ct-tpl-file",
             ),
-            sized_upload(
+            hide_file_input(sized_upload(
                 rx.button(
                     rx.icon("upload", size=14, aria_hidden="true"),
                     rx.cond(
@@ -97,7 +98,6 @@ def _field_input(f: rx.Var[PickerField]) -> rx.Component:
                     size="1",
                     variant="soft",
                     type="button",
-                    aria_label="Upload header " + header_kind,
                 ),
                 id=HEADER_UPLOAD_ID,
                 accept=rx.match(
@@ -118,7 +118,7 @@ def _field_input(f: rx.Var[PickerField]) -> rx.Component:
                     )
                 ),
                 on_drop_rejected=lambda _rejected: TemplatePickerState.header_upload_rejected(),
-            ),
+            )),
         ),
         rx.el.span("or a link", class_name="ct-tpl-or"),
         rx.el.input(

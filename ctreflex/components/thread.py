@@ -66,7 +66,7 @@ def message_log(
             messages.length() > 0,
             rx.foreach(messages, lambda m: message_item(m, on_reply, on_retry, on_resend)),
             rx.center(
-                rx.text("No messages yet.", color="var(--gray-10)", size="2"),
+                rx.text("No messages yet.", color="var(--gray-11)", size="2"),
                 padding="3rem",
             ),
         ),
@@ -192,6 +192,7 @@ def details_panel(
         ),
         ledger_section(ledger) if ledger is not None else rx.fragment(),
         aria_label="Contact details",
+        tab_index=0,  # it scrolls: keyboard users reach and scroll it too
         id="contact-details",
         class_name=rx.cond(toggled, "ct-details is-toggled", "ct-details"),
     )

@@ -23,6 +23,7 @@ from ctreflex.models.conversation import (
 )
 from ctreflex.models.jobs import JobRun, SchedulerLease
 from ctreflex.models.ops import UsageDaily, UsageRecord, WebhookEvent
+from ctreflex.models.team import CannedReply, ConversationLabel, Label, Mention, Note
 
 __all__ = [
     "STATUS_RANK",
@@ -32,16 +33,21 @@ __all__ = [
     "ApiRateWindow",
     "AuthSession",
     "BusinessNumber",
+    "CannedReply",
     "Channel",
     "Contact",
     "Conversation",
+    "ConversationLabel",
     "ConversationEvent",
     "Direction",
     "JobRun",
+    "Label",
     "LoginThrottle",
     "MediaFile",
+    "Mention",
     "Message",
     "MessageStatus",
+    "Note",
     "NumberStatus",
     "OptOutEvent",
     "Plan",

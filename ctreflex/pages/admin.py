@@ -20,6 +20,8 @@ ADMIN_TABS = [
     ("Jobs", routes.ADMIN_JOBS, "timer"),
     ("Webhook events", ADMIN_EVENTS, "webhook"),
     ("API & webhooks", routes.ADMIN_API, "key-round"),
+    ("Canned replies", routes.ADMIN_REPLIES, "message-square-quote"),
+    ("Labels", routes.ADMIN_LABELS, "tags"),
 ]
 
 

@@ -149,7 +149,7 @@ def _job_row(j: rx.Var[scheduler.JobRow]) -> rx.Component:
                 variant="soft",
                 loading=JobsState.running == j.id,
                 disabled=JobsState.running != "",
-                aria_label="Run " + j.title + " now",
+                aria_label="Run now: " + j.title,
                 on_click=JobsState.run_now(j.id),
                 white_space="nowrap",
             )

@@ -16,7 +16,8 @@ from sqlmodel import Session, select
 
 from ctreflex.models import Contact, Conversation, MediaFile, Message, User, utc_now
 from ctreflex.models.contact import fold_for_search
-from ctreflex.services import l10n, phones, thread_events, timefmt
+from ctreflex.services import l10n, labels, phones, thread_events, timefmt
+from ctreflex.services.labels import LabelChip
 from ctreflex.services.outbound import send_state
 from ctreflex.services.templates import PreviewView, preview_from_payload
 from ctreflex.services.timefmt import format_duration, format_local, window_label, zone
@@ -56,6 +57,7 @@ class ConversationRow:
     status: str = "open"
     status_text: str = "Open"
     snooze_ends_ms: int = 0  # epoch ms a snooze ends (the tab reloads then), 0 when none
+    labels: list[LabelChip] = dataclasses.field(default_factory=list)  # services/labels.py
 
 
 @dataclasses.dataclass(frozen=True)
@@ -291,7 +293,7 @@ def list_rows(
     sort: str = "recent",
     now: dt.datetime | None = None,
     limit: int = 200,
-    where: tuple | list = (),  # more clauses (the team inbox's views: services/inbox_views.py)
+    where: tuple | list = (),  # more clauses (the team inbox's views, labels, mentions)
 ) -> list[ConversationRow]:
     """The account's conversations, searched (name, number, message text), filtered and
     sorted (latest activity first, or the windows that close soonest first)."""
@@ -321,7 +323,8 @@ def list_rows(
         )
     pairs = session.exec(stmt.limit(limit)).all()
     last_dirs = _last_directions(session, [conv.id for conv, _ in pairs])
-    return [_row(conv, contact, tz, now, last_dirs.get(conv.id, "")) for conv, contact in pairs]
+    rows = [_row(conv, contact, tz, now, last_dirs.get(conv.id, "")) for conv, contact in pairs]
+    return labels.with_labels(session, account_id, rows)
 
 
 def _last_directions(session: Session, conversation_ids: list[int]) -> dict[int, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -104,3 +105,9 @@ def login(page: Page, base_url: str, email: str, password: str) -> None:
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/inbox**", timeout=30_000)
+
+
+def conversation_name(name: str) -> re.Pattern:
+    """The accessible name of a conversation row in the inbox list: the row's own text, the
+    customer's name first (WCAG 2.5.3: the name contains what is visible)."""
+    return re.compile("^" + re.escape(name) + r"(?!\w)")

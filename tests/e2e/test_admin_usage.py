@@ -82,12 +82,12 @@ def test_jobs_page_runs_a_job_now(page: Page, base_url):
     expect(row).to_contain_text("Usage roll-up")
     expect(table).to_contain_text("Template sync")
     for platform_job in ("Window expiry sweep", "Webhook journal replay", "Media retention"):
-        expect(page.get_by_role("button", name=f"Run {platform_job} now")).to_have_count(0)
+        expect(page.get_by_role("button", name=f"Run now: {platform_job}")).to_have_count(0)
         expect(page.get_by_text(platform_job, exact=True)).to_have_count(0)
-    page.get_by_role("button", name="Run Usage roll-up now").click()
+    page.get_by_role("button", name="Run now: Usage roll-up").click()
     expect(page.get_by_role("status")).to_contain_text("Usage roll-up: Your usage")
     expect(row).not_to_contain_text("Never")
-    page.get_by_role("button", name="Run Usage roll-up now").click()
+    page.get_by_role("button", name="Run now: Usage roll-up").click()
     expect(page.get_by_role("alert")).to_contain_text("Try again in")
 
 
@@ -112,7 +112,7 @@ def test_the_operator_runs_platform_jobs(page: Page, served_app):
     table = page.get_by_role("table", name="Scheduled jobs")
     expect(table).to_contain_text("Window expiry sweep")
     expect(table).to_contain_text("Media retention")
-    page.get_by_role("button", name="Run Window expiry sweep now").click()
+    page.get_by_role("button", name="Run now: Window expiry sweep").click()
     expect(page.get_by_role("status")).to_contain_text("Window expiry sweep:")
     expect(page.locator("#job-window_sweep")).not_to_contain_text("Never")
 

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import login
+from tests.e2e.conftest import conversation_name, login
 from tests.e2e.test_templates_composer import fresh_canadian_number, tiny_png
 
 pytestmark = pytest.mark.browser
@@ -50,7 +50,7 @@ def wa_outbox(base_url: str, wa_id: str) -> list[dict]:
 
 def open_conversation(page: Page, base_url: str, name: str) -> None:
     login(page, base_url, "agent@demo.test", "demo-agent-1")
-    link = page.get_by_role("link", name=f"Conversation with {name}").first
+    link = page.get_by_role("link", name=conversation_name(name)).first
     expect(link).to_be_visible(timeout=20_000)
     link.click()
     page.wait_for_url(re.compile(r"/inbox/\d+"))

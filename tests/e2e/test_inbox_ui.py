@@ -8,14 +8,14 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import login
+from tests.e2e.conftest import conversation_name, login
 
 pytestmark = pytest.mark.browser
 
 
 def conv_link(page: Page, name: str):
     # .first: other flows in the session may add a namesake customer
-    return page.get_by_role("link", name=f"Conversation with {name}").first
+    return page.get_by_role("link", name=conversation_name(name)).first
 
 
 def open_conversation(page: Page, base_url: str, name: str) -> None:

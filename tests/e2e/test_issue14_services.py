@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import create_engine
 
-from tests.e2e.conftest import login
+from tests.e2e.conftest import conversation_name, login
 
 pytestmark = pytest.mark.browser
 
@@ -135,7 +135,7 @@ def test_whatsapp_stop_refuses_marketing_everywhere_and_start_lifts_it(page: Pag
     # the agent sees it in the contact's panel, with the keyword as the source
     page.goto(base_url + "/inbox")
     page.get_by_role("searchbox", name="Search conversations").fill("Jonas")
-    page.get_by_role("link", name="Conversation with Jonas Weber").first.click()
+    page.get_by_role("link", name=conversation_name("Jonas Weber")).first.click()
     page.get_by_role("button", name="Contact details").click()
     ledger = page.locator("#optout-ledger")
     expect(ledger).to_contain_text("Opted out of marketing (WhatsApp)")
@@ -162,7 +162,7 @@ def test_search_ignores_accents_case_and_spaces_in_numbers(page: Page, base_url)
     search = page.get_by_role("searchbox", name="Search conversations")
 
     def link(name):
-        return page.get_by_role("link", name=f"Conversation with {name}").first
+        return page.get_by_role("link", name=conversation_name(name)).first
 
     search.fill("Sofia")
     expect(link("Sofía García")).to_be_visible()

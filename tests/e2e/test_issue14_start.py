@@ -18,8 +18,8 @@ import phonenumbers
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import login
-from tests.e2e.test_templates_composer import outbox, sync_templates
+from tests.e2e.conftest import conversation_name, login
+from tests.e2e.test_templates_composer import outbox, picker_item, sync_templates
 
 pytestmark = pytest.mark.browser
 
@@ -114,12 +114,12 @@ def test_start_a_conversation_by_template_to_a_number_that_never_wrote(
     expect(dialog.locator("#nc-cost")).to_contain_text("platform fee per message")
     _shot(page, "new-conversation-chosen")
     # nothing exists yet: the list has no conversation with this customer
-    expect(page.get_by_role("link", name=f"Conversation with {name}")).to_have_count(0)
+    expect(page.get_by_role("link", name=conversation_name(name))).to_have_count(0)
 
     picker = _to_picker(page, dialog)
     expect(picker).to_contain_text(f"To {name}")
     picker.get_by_role("searchbox", name="Search templates").fill("order")
-    picker.get_by_role("button", name=UTILITY).click()
+    picker_item(picker, UTILITY).click()
     # the name variable is filled in advance ("Hi {{1}}, your {{2}} is ready …")
     expect(picker.get_by_label("Body variable {{1}}")).to_have_value(name.split()[0])
     preview = picker.get_by_role("figure", name="Message preview")
@@ -138,7 +138,7 @@ def test_start_a_conversation_by_template_to_a_number_that_never_wrote(
     expect(page.get_by_role("log", name="Conversation history")).to_contain_text(
         "sourdough loaf", timeout=15_000
     )
-    expect(page.get_by_role("link", name=f"Conversation with {name}")).to_be_visible()
+    expect(page.get_by_role("link", name=conversation_name(name))).to_be_visible()
     sent = outbox(base_url, wa_id)
     assert [m["request"]["template"]["name"] for m in sent] == ["order_ready"], sent
 
@@ -177,7 +177,7 @@ def test_picker_shows_refusals_before_send(page: Page, browser: Browser, base_ur
     dialog = _to_number(page, _fresh("1212"), "Uma Refused")
     picker = _to_picker(page, dialog)
     picker.get_by_role("searchbox", name="Search templates").fill("weekend")
-    row = picker.get_by_role("button", name=MARKETING)
+    row = picker_item(picker, MARKETING)
     expect(row).to_be_visible()
     expect(picker).to_contain_text(
         "Can't be sent: Meta does not deliver marketing templates to United States phone numbers"
@@ -192,9 +192,9 @@ def test_picker_shows_refusals_before_send(page: Page, browser: Browser, base_ur
     dialog = _to_number(page, _fresh("1437"), "Carla Allowed")
     picker = _to_picker(page, dialog)
     picker.get_by_role("searchbox", name="Search templates").fill("weekend")
-    expect(picker.get_by_role("button", name=MARKETING)).to_be_visible()
+    expect(picker_item(picker, MARKETING)).to_be_visible()
     expect(picker).not_to_contain_text("Can't be sent")
-    picker.get_by_role("button", name=MARKETING).click()
+    picker_item(picker, MARKETING).click()
     expect(picker.get_by_label("Body variable {{1}}")).to_have_value("Carla")
     expect(picker.get_by_role("button", name="Send template")).to_be_enabled()
     expect(picker.locator("#template-blocked")).to_have_count(0)
@@ -203,7 +203,7 @@ def test_picker_shows_refusals_before_send(page: Page, browser: Browser, base_ur
     # a Canadian contact who replied STOP on WhatsApp: marketing refused, utility allowed
     wa_id, name = _fresh("1437"), f"Otto Optout {random.randint(100, 999)}"
     _customer_writes(base_url, wa_id, "STOP", name)
-    expect(page.get_by_role("link", name=f"Conversation with {name}")).to_be_visible(timeout=20_000)
+    expect(page.get_by_role("link", name=conversation_name(name))).to_be_visible(timeout=20_000)
     dialog = _new_conversation(page)
     dialog.get_by_label("Find a contact").fill(name)
     dialog.get_by_role("button", name=re.compile(name)).click()
@@ -211,12 +211,12 @@ def test_picker_shows_refusals_before_send(page: Page, browser: Browser, base_ur
     picker = _to_picker(page, dialog)
     picker.get_by_role("searchbox", name="Search templates").fill("weekend")
     expect(picker).to_contain_text("opted out of marketing")
-    picker.get_by_role("button", name=MARKETING).click()
+    picker_item(picker, MARKETING).click()
     expect(picker.get_by_role("button", name="Send template")).to_be_disabled()
     expect(picker.locator("#template-blocked")).to_contain_text("opted out of marketing")
     picker.get_by_role("button", name="All templates").click()
     picker.get_by_role("searchbox", name="Search templates").fill("order")
-    picker.get_by_role("button", name=UTILITY).click()
+    picker_item(picker, UTILITY).click()
     expect(picker.get_by_role("button", name="Send template")).to_be_enabled()
 
 
@@ -224,7 +224,7 @@ def test_a_file_over_its_limit_is_refused_before_any_upload(page: Page, base_url
     wa_id, name = _fresh("1437"), f"Fiona Files {random.randint(100, 999)}"
     _customer_writes(base_url, wa_id, "Can I send you my order form?", name)
     login(page, base_url, *AGENT)
-    link = page.get_by_role("link", name=f"Conversation with {name}")
+    link = page.get_by_role("link", name=conversation_name(name))
     expect(link).to_be_visible(timeout=20_000)
     link.click()
     expect(page.get_by_role("heading", name=name, level=2).first).to_be_visible()

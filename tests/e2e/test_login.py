@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import login
+from tests.e2e.conftest import conversation_name, login
 
 pytestmark = pytest.mark.browser
 
@@ -22,7 +22,7 @@ def test_admin_sees_every_section(page: Page, base_url):
         expect(nav(page).get_by_role("link", name=name)).to_be_visible()
     expect(page.locator("#account-name")).to_have_text("Demo Bakery")
     expect(page.locator("#plan-badge")).to_have_text("Professional")
-    expect(page.get_by_role("link", name="Conversation with Maria Lopez").first).to_be_visible()
+    expect(page.get_by_role("link", name=conversation_name("Maria Lopez")).first).to_be_visible()
     nav(page).get_by_role("link", name="Numbers").click()
     expect(page.get_by_role("table", name="Business numbers")).to_contain_text("Demo Bakery")
 

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from ctreflex.simulator import samples
-from tests.e2e.conftest import login
+from tests.e2e.conftest import conversation_name, login
 
 pytestmark = pytest.mark.browser
 
@@ -36,7 +36,7 @@ def _outbox(base_url: str, wa_id: str) -> list[dict]:
 
 
 def _conv(page: Page, name: str):
-    return page.get_by_role("link", name=f"Conversation with {name}").first
+    return page.get_by_role("link", name=conversation_name(name)).first
 
 
 def test_message_arrives_live_reply_ticks_advance_and_quotes_go_both_ways(
@@ -139,6 +139,6 @@ def test_live_updates_reach_the_accounts_tabs_and_no_other_account(browser: Brow
     expect(bakery_admin.get_by_text(text).first).to_be_visible(timeout=15_000)
     harbor.wait_for_timeout(1500)
     expect(harbor.get_by_text(text)).to_have_count(0)
-    expect(harbor.get_by_role("link", name=f"Conversation with {name}")).to_have_count(0)
+    expect(harbor.get_by_role("link", name=conversation_name(name))).to_have_count(0)
     for page in tabs:
         page.context.close()

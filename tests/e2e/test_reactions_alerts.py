@@ -13,7 +13,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import login
+from tests.e2e.conftest import conversation_name, login
 
 pytestmark = pytest.mark.browser
 
@@ -63,7 +63,7 @@ def test_reactions_both_ways(page: Page, base_url):
     name = f"Reacting {wa_id[-4:]}"
     _customer(base_url, wa_id, {"type": "text", "text": "Is the rye bread in?"}, name)
     login(page, base_url, "agent@demo.test", "demo-agent-1")
-    page.get_by_role("link", name=re.compile(f"Conversation with {name}")).first.click()
+    page.get_by_role("link", name=conversation_name(name)).first.click()
     thread = page.locator("#thread")
     expect(thread.get_by_text("Is the rye bread in?")).to_be_visible()
 
@@ -140,7 +140,7 @@ def test_hidden_tab_keeps_the_open_conversation_unread(page: Page, base_url):
     name = f"Hidden {wa_id[-4:]}"
     _customer(base_url, wa_id, {"type": "text", "text": "First question"}, name)
     login(page, base_url, "agent@demo.test", "demo-agent-1")
-    page.get_by_role("link", name=re.compile(f"Conversation with {name}")).first.click()
+    page.get_by_role("link", name=conversation_name(name)).first.click()
     expect(page.locator("#thread").get_by_text("First question")).to_be_visible()
     expect(page).to_have_title(re.compile(f"{name} · CT Text$"))
     before = _unread_in_title(page)

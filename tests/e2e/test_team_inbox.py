@@ -20,7 +20,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import create_engine, text
 
-from tests.e2e.conftest import login
+from tests.e2e.conftest import conversation_name, login
 
 pytestmark = pytest.mark.browser
 
@@ -42,7 +42,7 @@ def _write(base_url: str, wa_id: str, name: str, body: str) -> None:
 
 
 def _row(page: Page, name: str):
-    return page.get_by_role("link", name=f"Conversation with {name}").first
+    return page.get_by_role("link", name=conversation_name(name)).first
 
 
 def _item(page: Page, name: str):

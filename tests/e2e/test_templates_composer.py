@@ -20,7 +20,7 @@ import phonenumbers
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import login
+from tests.e2e.conftest import conversation_name, login
 
 pytestmark = pytest.mark.browser
 
@@ -85,7 +85,7 @@ def expired_conversation(base_url: str, name: str) -> str:
 
 def open_conversation(page: Page, base_url: str, name: str) -> None:
     login(page, base_url, "agent@demo.test", "demo-agent-1")
-    link = page.get_by_role("link", name=f"Conversation with {name}").first
+    link = page.get_by_role("link", name=conversation_name(name)).first
     expect(link).to_be_visible(timeout=20_000)
     link.click()
     page.wait_for_url(re.compile(r"/inbox/\d+"))
@@ -98,12 +98,18 @@ def outbox(base_url: str, wa_id: str) -> list[dict]:
     return r.json()["messages"]
 
 
+def picker_item(dialog, template: str):
+    """A template in the picker ("name (lang)"): a button named by its text, "name lang …"."""
+    name, lang = template.rstrip(")").split(" (")
+    return dialog.get_by_role("button", name=re.compile(rf"^{re.escape(name)} {re.escape(lang)}\b"))
+
+
 def open_picker(page: Page, template: str = TEMPLATE, search: str = "cake"):
     page.get_by_role("button", name="Choose template").click()
     dialog = page.get_by_role("dialog", name="Choose a template")
     expect(dialog).to_be_visible()
     dialog.get_by_role("searchbox", name="Search templates").fill(search)
-    dialog.get_by_role("button", name=template).click()
+    picker_item(dialog, template).click()
     expect(dialog.get_by_role("heading", name=template)).to_be_visible()
     return dialog
 
@@ -237,17 +243,17 @@ def test_a_template_paused_in_meta_drops_out_of_the_open_picker(
 
     page.get_by_role("button", name="Choose template").click()
     dialog = page.get_by_role("dialog", name="Choose a template")
-    dialog.get_by_role("button", name="loyalty_reward_code (en_US)").click()
+    picker_item(dialog, "loyalty_reward_code (en_US)").click()
     expect(dialog.get_by_label("Coupon code")).to_be_visible()
     httpx.post(status_url, json={"status": "PAUSED", "reason": "LOW_QUALITY"}).raise_for_status()
     try:
         expect(dialog.get_by_role("status")).to_contain_text(
             "loyalty_reward_code (en_US) can no longer be sent", timeout=15_000
         )
-        expect(dialog.get_by_role("button", name="loyalty_reward_code (en_US)")).to_have_count(0)
-        expect(dialog.get_by_role("button", name="order_ready (en_US)")).to_be_visible()
+        expect(picker_item(dialog, "loyalty_reward_code (en_US)")).to_have_count(0)
+        expect(picker_item(dialog, "order_ready (en_US)")).to_be_visible()
     finally:
         httpx.post(status_url, json={"status": "APPROVED"}).raise_for_status()
-    expect(dialog.get_by_role("button", name="loyalty_reward_code (en_US)")).to_be_visible(
+    expect(picker_item(dialog, "loyalty_reward_code (en_US)")).to_be_visible(
         timeout=15_000
     )

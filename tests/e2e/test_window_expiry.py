@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import create_engine, text
 
-from tests.e2e.conftest import login
+from tests.e2e.conftest import conversation_name, login
 
 pytestmark = pytest.mark.browser
 
@@ -30,7 +30,7 @@ def test_window_closing_while_open_locks_the_composer_live(page: Page, served_ap
     box = page.get_by_role("textbox", name="Message")
     expect(box).to_be_enabled(timeout=15_000)
     expect(page.locator("#window-countdown")).to_have_text(re.compile(r"^closes in "))
-    row = page.get_by_role("link", name="Conversation with Sofía García").first
+    row = page.get_by_role("link", name=conversation_name("Sofía García")).first
     expect(row).not_to_contain_text("Closed")
 
     expect(page.locator("#window-countdown")).to_have_text("Window closed", timeout=30_000)

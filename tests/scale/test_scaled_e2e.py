@@ -34,7 +34,7 @@ from playwright.sync_api import Browser, expect
 from sqlalchemy import create_engine, text
 
 from tests.conftest import PG_ADMIN_URL, ROOT, postgres_available
-from tests.e2e.conftest import app_env, free_port, login, stop_group
+from tests.e2e.conftest import app_env, conversation_name, free_port, login, stop_group
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.slow]
 
@@ -166,7 +166,7 @@ def test_two_pages_see_20_messages_live_and_replies_from_both_are_accepted(
         context = browser.new_context()
         page = context.new_page()
         login(page, scaled.url, "agent@demo.test", "demo-agent-1")
-        conv = page.get_by_role("link", name=f"Conversation with {name}").first
+        conv = page.get_by_role("link", name=conversation_name(name)).first
         expect(conv).to_contain_text("scale hello 0", timeout=20_000)
         conv.click()
         page.wait_for_url(re.compile(r"/inbox/\d+$"))

@@ -182,6 +182,9 @@ PAGES: dict[str, Row] = {
     "/admin/jobs": row(*LOGIN_FIRST, "redirect-inbox", "ok", "ok", "ok"),
     "/admin/events": row(*LOGIN_FIRST, "redirect-inbox", "ok", "ok", "ok"),
     "/admin/api": row(*LOGIN_FIRST, "redirect-inbox", "ok", "ok", "ok"),
+    # canned replies and labels (issue 15): admins manage them
+    "/admin/replies": row(*LOGIN_FIRST, "redirect-inbox", "ok", "ok", "ok"),
+    "/admin/labels": row(*LOGIN_FIRST, "redirect-inbox", "ok", "ok", "ok"),
     # the custom 404 page (issue 14): static, no on_load, nothing of any account
     "/404": row("ok", "ok", "ok", "ok", "ok", "ok"),
 }
@@ -201,6 +204,8 @@ FOREIGN = {
     "template_id": "foreign:template",
     "conversation_id": "foreign:conversation",
     "event_id": "foreign:event",
+    "label_id": "foreign:label",
+    "reply_id": "foreign:canned",
 }
 
 
@@ -273,6 +278,15 @@ HANDLERS: dict[str, Row] = {
         "handle_header_upload header_upload_started header_upload_rejected remove_header_media "
         "setvar",
     ),
+    # team inbox (issue 15): notes and @mentions, labels, canned replies; another account's
+    # label, canned reply or user id is never found
+    **handlers(
+        "NotesState",
+        USER,
+        "set_mode draft_changed choose_mention close_mentions add_note toggle_mentions_view setvar",
+    ),
+    **handlers("LabelsState", USER, "add_label remove_label set_label_filter setvar"),
+    **handlers("CannedState", USER, "draft_changed close_canned choose_canned setvar"),
     # "New conversation" (issue 14): a contact of the other tenant is "does not exist"; nothing
     # is created before the template is sent (that send is TemplatePickerState's)
     **handlers(
@@ -325,6 +339,8 @@ HANDLERS: dict[str, Row] = {
         "set_endpoint_active replay refresh setvar",
     ),
     **handlers("EventsState", ADMIN, "retry", args={"event_id": "foreign:event"}),
+    **handlers("CannedAdminState", ADMIN, "load start_new start_edit cancel save delete setvar"),
+    **handlers("LabelsAdminState", ADMIN, "load start_new start_edit cancel save delete setvar"),
     **handlers("EventsState", ADMIN, "discard", args={"event_id": "foreign:event_b"}),
 }
 
@@ -349,6 +365,11 @@ STATE_PAGES = {
     "ComposerState": "/inbox/[conversation_id]",
     "TeamState": "/inbox/[conversation_id]",
     "TemplatePickerState": "/inbox/[conversation_id]",
+    "NotesState": "/inbox/[conversation_id]",
+    "LabelsState": "/inbox/[conversation_id]",
+    "CannedState": "/inbox/[conversation_id]",
+    "CannedAdminState": "/admin/replies",
+    "LabelsAdminState": "/admin/labels",
     "NewConversationState": "/inbox/[conversation_id]",
     "ContactPanelState": "/inbox/[conversation_id]",
     "ReactionState": "/inbox/[conversation_id]",

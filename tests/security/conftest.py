@@ -267,6 +267,7 @@ def add_matrix_data(session: Session, media_dir: Path) -> dict[str, int]:
     session.add(msg)
     session.flush()
     ids["harbor_conversation"], ids["harbor_message"] = conv.id, msg.id
+    ids.update(_team_inbox_data(session, demo.id, harbor.id))  # labels, canned replies
     ids["harbor_contact"] = contact.id  # "New conversation" picks a contact by id
 
     demo_conv = session.exec(
@@ -304,6 +305,23 @@ def add_matrix_data(session: Session, media_dir: Path) -> dict[str, int]:
             )
         )
     session.commit()
+    return ids
+
+
+def _team_inbox_data(session: Session, demo_id: int, harbor_id: int) -> dict[str, int]:
+    """A label and a canned reply per tenant (issue 15), Harbor's named with its sentinel."""
+    from ctreflex.models import CannedReply, Label
+
+    ids = {}
+    for tenant, account_id, text in (
+        ("demo", demo_id, "sourdough"),
+        ("harbor", harbor_id, HARBOR_TEXT),
+    ):
+        label = Label(account_id=account_id, name=f"{text[:30]} label", color="red")
+        reply = CannedReply(account_id=account_id, shortcut=f"matrix-{tenant}", body=text)
+        session.add_all([label, reply])
+        session.flush()
+        ids[f"{tenant}_label"], ids[f"{tenant}_canned"] = label.id, reply.id
     return ids
 
 

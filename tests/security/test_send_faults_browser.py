@@ -12,7 +12,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import login
+from tests.e2e.conftest import conversation_name, login
 
 pytestmark = pytest.mark.browser
 
@@ -35,7 +35,7 @@ def test_unconfirmed_and_retrying_sends_say_so_and_go_out_once(page: Page, base_
                    timeout=15)
     assert r.status_code == 200, r.text
     login(page, base_url, "agent@demo.test", "demo-agent-1")
-    page.get_by_role("link", name=f"Conversation with {name}").first.click()
+    page.get_by_role("link", name=conversation_name(name)).first.click()
     page.wait_for_url(re.compile(r"/inbox/\d+$"))
     thread = page.get_by_role("log", name="Conversation history")
     expect(thread).to_contain_text("Are you open?", timeout=15_000)

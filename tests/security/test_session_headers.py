@@ -259,7 +259,7 @@ def test_served_pages_work_under_the_policy(page, app_url):
     searching and signing out (the policy allows exactly what Reflex's build needs)."""
     from playwright.sync_api import expect
 
-    from tests.e2e.conftest import login
+    from tests.e2e.conftest import conversation_name, login
 
     violations: list[str] = []
     page.on(
@@ -276,11 +276,11 @@ def test_served_pages_work_under_the_policy(page, app_url):
     login(page, app_url, "admin@demo.test", "demo-admin-1")
     page.goto(app_url + "/")  # and a signed-in one to the inbox
     page.wait_for_url("**/inbox**")
-    page.get_by_role("link", name="Conversation with Maria Lopez").first.click()
+    page.get_by_role("link", name=conversation_name("Maria Lopez")).first.click()
     page.wait_for_url("**/inbox/*")
     expect(page.get_by_role("heading", name="Maria Lopez", level=2).first).to_be_visible()
     page.get_by_label("Search conversations").fill("Dev")
-    expect(page.get_by_role("link", name="Conversation with Dev Patel").first).to_be_visible()
+    expect(page.get_by_role("link", name=conversation_name("Dev Patel")).first).to_be_visible()
     page.goto(app_url + "/templates")
     page.get_by_role("button", name="Account menu").click()
     page.get_by_role("menuitem", name="Log out").click()

@@ -15,16 +15,22 @@ them all for a signed-out tab):
 
 from ctreflex.pages.inbox import page  # registers the two routes
 from ctreflex.pages.inbox.assign import TeamState
+from ctreflex.pages.inbox.canned import CannedState
 from ctreflex.pages.inbox.composer import ComposerState
+from ctreflex.pages.inbox.labels import LabelsState
 from ctreflex.pages.inbox.listing import InboxListState
 from ctreflex.pages.inbox.live import listener_count
+from ctreflex.pages.inbox.notes import NotesState
 from ctreflex.pages.inbox.picker import PickerField, TemplatePickerState
 from ctreflex.pages.inbox.thread import InboxState
 
 __all__ = [
+    "CannedState",
     "ComposerState",
     "InboxListState",
     "InboxState",
+    "LabelsState",
+    "NotesState",
     "PickerField",
     "TeamState",
     "TemplatePickerState",

@@ -13,6 +13,8 @@ from typing import Any
 import reflex as rx
 
 from ctreflex import db, routes
+from ctreflex.pages.inbox.canned import CannedState
+from ctreflex.pages.inbox.notes import NotesState
 from ctreflex.pages.inbox.thread import InboxState
 from ctreflex.services import conversations as convs
 from ctreflex.services import media, outbound, sms
@@ -234,6 +236,7 @@ class ComposerState(InboxState):
         """The draft changed (debounced): the live SMS segment count."""
         if self.is_sms:
             self.sms_summary = segments.count((text or "")[: SMS_MAX_CHARS * 2]).summary
+        return [NotesState.draft_changed(text), CannedState.draft_changed(text)]  # "@", "/"
 
     @rx.event
     def choose_channel(self, channel: str):
@@ -259,7 +262,9 @@ class ComposerState(InboxState):
     # ------------------------------------------------------------------ sending
 
     @rx.event
-    def send(self, form: dict):
+    async def send(self, form: dict):
+        if (await self.get_state(NotesState)).note_mode:  # a note is stored, never sent
+            return NotesState.add_note(form)
         body = str((form or {}).get("message", "") or "")
         user = self._current_user()
         if user is None:

@@ -13,7 +13,7 @@ import reflex as rx
 from ctreflex import db
 from ctreflex.models import utc_now
 from ctreflex.services import conversations as convs
-from ctreflex.services import inbox_views
+from ctreflex.services import inbox_views, notes
 from ctreflex.services import status as team_status
 from ctreflex.services.auth import CurrentUser
 from ctreflex.services.conversations import ConversationRow
@@ -36,11 +36,12 @@ def list_for(
     list_filter: str,
     sort: str,
     scope: inbox_views.ListScope,
+    narrow: tuple[int, int] = (0, 0),
 ) -> tuple[list[ConversationRow], dict[str, int], float]:
     """The rows (with assignee and status), the filter counts in the same view, and the epoch
     s when the list next changes by itself (a window's state, a snooze's end; 0: never)."""
     now = utc_now()
-    where = inbox_views.clauses(scope, now)
+    where = [*inbox_views.clauses(scope, now), *notes.narrow_clauses(*narrow)]  # + labels
     rows = convs.list_rows(
         session=session,
         account_id=account_id,
@@ -68,6 +69,7 @@ def compute_list(
     list_filter: str,
     sort: str,
     scope: inbox_views.ListScope,
+    narrow: tuple[int, int],
     mark_id: int,
 ) -> ListResult:
     """Runs in a worker thread: mark the open conversation read (if asked), then the list."""
@@ -77,7 +79,9 @@ def compute_list(
             read_now = convs.mark_read(
                 session=session, account_id=account_id, conversation_id=mark_id
             )
-        rows, counts, edge = list_for(session, account_id, tz, query, list_filter, sort, scope)
+        rows, counts, edge = list_for(
+            session, account_id, tz, query, list_filter, sort, scope, narrow
+        )
     return ListResult(rows, counts, edge, read_now)
 
 
@@ -96,6 +100,8 @@ class InboxListState(AuthState):
     view: str = "all"
     status_filter: str = "open"
     queue_hours: int = 2
+    label_filter: int = 0  # only this label's conversations (pages/inbox/labels.py), 0: any
+    mentions_view: bool = False  # only those whose notes mention me (pages/inbox/notes.py)
 
     _account_id: int = 0
     _user_id: int = 0
@@ -129,7 +135,12 @@ class InboxListState(AuthState):
             self.list_filter,
             self.sort,
             self._scope(),
+            self._narrow(),
         )
+
+    def _narrow(self) -> tuple[int, int]:
+        """(label id, user id whose mentions) the list is narrowed to; 0 for none."""
+        return (self.label_filter, self._user_id if self.mentions_view else 0)
 
     def _apply_list(self, result: ListResult) -> None:
         self.rows, self.counts = list(result.rows), dict(result.counts)  # a copy per tab

@@ -9,7 +9,9 @@ from ctreflex.components.alerts import visibility_probe
 from ctreflex.components.assign_menu import reminder_notices, team_bar
 from ctreflex.components.composer import composer
 from ctreflex.components.conversation_list import conversation_list
+from ctreflex.components.labels import thread_labels_bar
 from ctreflex.components.layout import app_page
+from ctreflex.components.list_views import list_views_bar
 from ctreflex.components.template_picker import template_picker
 from ctreflex.components.thread import (
     details_panel,
@@ -33,6 +35,7 @@ def thread_pane() -> rx.Component:
             rx.fragment(
                 thread_header(InboxState.detail, InboxState.toggle_details),
                 team_bar(),  # assignee and status (components/assign_menu.py)
+                thread_labels_bar(),
                 message_log(
                     InboxState.messages,
                     InboxState.open_id,
@@ -61,6 +64,7 @@ def thread_pane() -> rx.Component:
 def inbox_body() -> rx.Component:
     return rx.el.div(
         rx.script(src="/inbox.js"),
+        rx.script(src="/assist.js"),
         rx.script(src="/alerts.js"),
         visibility_probe(),
         rx.moment(
@@ -81,6 +85,8 @@ def inbox_body() -> rx.Component:
             sort=InboxListState.sort,
             on_sort=InboxListState.set_sort,
             loading=~InboxListState.loaded,
+            views=list_views_bar(),
+            narrowed=InboxListState.mentions_view | (InboxListState.label_filter > 0),
         ),
         thread_pane(),
         rx.cond(

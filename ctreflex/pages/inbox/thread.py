@@ -16,7 +16,7 @@ from ctreflex.models import utc_now
 from ctreflex.pages.inbox import live
 from ctreflex.pages.inbox.listing import InboxListState, ListResult
 from ctreflex.services import conversations as convs
-from ctreflex.services import inbox_views, sms, templates
+from ctreflex.services import inbox_views, notes, sms, templates
 from ctreflex.services.conversations import (
     ConversationDetail,
     ConversationRow,
@@ -119,6 +119,9 @@ class InboxState(InboxListState):
     def _on_live(self, session, kinds: set, everything: bool) -> None:
         """A substate catches up with a batch of live events (after the thread's reload)."""
 
+    def _on_open(self, session) -> None:
+        """A substate loads what it shows of the conversation just opened (on_load)."""
+
     # ------------------------------------------------------------------ loading
 
     def _clear_open(self, missing: bool) -> None:
@@ -145,7 +148,7 @@ class InboxState(InboxListState):
             session=session, account_id=self._account_id, items=[detail], tz=self._tz, now=now
         )
         self.detail, self.missing = detail, False
-        self.messages = convs.thread_rows(
+        self.messages = notes.thread_rows(  # the messages with the team's notes among them
             session=session,
             account_id=self._account_id,
             conversation_id=self.open_id,
@@ -203,6 +206,8 @@ class InboxState(InboxListState):
                 )
             self._load_open(session)
             self._load_list(session)
+            for draft in await self._drafts():
+                draft._on_open(session)
         self.loaded = True
         events: list = [rx.call_script("window.ctInbox && window.ctInbox.opened()")]
         if was_unread and self.has_conversation:

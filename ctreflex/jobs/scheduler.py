@@ -53,9 +53,9 @@ class JobSpec:
 
 
 async def _webhook_deliveries(*, now: dt.datetime | None = None) -> str:
-    from ctreflex.services import outbound_webhooks
+    from ctreflex.services import webhook_queue
 
-    return await outbound_webhooks.deliver_job(now=now)
+    return await webhook_queue.deliver_job(now=now)
 
 
 JOBS: dict[str, JobSpec] = {

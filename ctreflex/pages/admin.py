@@ -26,11 +26,8 @@ ADMIN_TABS = [
 
 
 def admin_user(state: AuthState) -> CurrentUser | None:
-    """The signed-in admin, resolved from the cookie now; None for anyone else."""
-    user = state._current_user()
-    if user is None or not user.is_admin:
-        return None
-    return user
+    """The signed-in admin, resolved from the cookie now, role checked; None for anyone else."""
+    return state._admin()
 
 
 def admin_nav() -> rx.Component:

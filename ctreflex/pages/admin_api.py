@@ -10,13 +10,15 @@ import reflex as rx
 from ctreflex import db, routes
 from ctreflex.components.layout import app_page
 from ctreflex.pages.admin import admin_user, error_callout, notice_callout, page_body
-from ctreflex.services import api_keys, timefmt
+from ctreflex.pages.admin_action import admin_action
+from ctreflex.services import api_keys, timefmt, webhook_queue
 from ctreflex.services import outbound_webhooks as hooks
 from ctreflex.services.api_keys import KeyRow
 from ctreflex.services.outbound_webhooks import DeliveryRow, EndpointRow
 from ctreflex.state.auth import AuthState
 
 INPUT_STYLE = {"width": "100%"}
+CLEAR = ("notice", "error", "key_error", "endpoint_error")  # the page's messages
 
 
 class ApiKeysState(AuthState):
@@ -44,12 +46,10 @@ class ApiKeysState(AuthState):
                 session=session, account_id=user.account_id, fmt=fmt
             )
 
-    def _clear(self) -> None:
-        self.notice = self.error = self.key_error = self.endpoint_error = ""
-
     @rx.event
     def load(self):
-        self._clear()
+        for name in CLEAR:
+            setattr(self, name, "")
         self.new_key = self.new_key_name = self.new_secret = self.new_secret_url = ""
         user = admin_user(self)
         if user is None:
@@ -61,27 +61,21 @@ class ApiKeysState(AuthState):
 
     @rx.event
     def create_key(self, form: dict):
-        user = admin_user(self)
-        if user is None:
-            return
-        self._clear()
         form = form or {}
         scopes = [s for s in api_keys.SCOPES if form.get(f"scope-{s}")]
-        try:
-            with db.session_scope() as session:
-                new = api_keys.create_key(
-                    session=session,
-                    account_id=user.account_id,
-                    name=str(form.get("key-name", "")),
-                    scopes=scopes,
-                    created_by_id=user.user_id,
-                )
-        except api_keys.ApiKeyError as exc:
-            self.key_error = exc.message
-            return
-        self.new_key, self.new_key_name = new.key, new.name
-        self._refresh(user)
-        return rx.set_focus("new-key-value")
+
+        def work(session, user) -> None:
+            new = api_keys.create_key(
+                session=session,
+                account_id=user.account_id,
+                name=str(form.get("key-name", "")),
+                scopes=scopes,
+                created_by_id=user.user_id,
+            )
+            self.new_key, self.new_key_name = new.key, new.name
+
+        if admin_action(self, work, clear=CLEAR, error="key_error"):
+            return rx.set_focus("new-key-value")
 
     @rx.event
     def dismiss_key(self):
@@ -89,45 +83,33 @@ class ApiKeysState(AuthState):
 
     @rx.event
     def revoke(self, key_id: int):
-        user = admin_user(self)
-        if user is None:
-            return
-        self._clear()
-        try:
-            with db.session_scope() as session:
-                row = api_keys.revoke_key(
-                    session=session, account_id=user.account_id, key_id=int(key_id)
-                )
-            self.notice = f"The key {row.name} ({row.prefix}…) is revoked: it stops working now."
-        except (api_keys.ApiKeyError, TypeError, ValueError):
-            self.error = "No such API key in your account."
-        self._refresh(user)
+        def work(session, user) -> str:
+            row = api_keys.revoke_key(
+                session=session, account_id=user.account_id, key_id=int(key_id)
+            )
+            return f"The key {row.name} ({row.prefix}…) is revoked: it stops working now."
+
+        admin_action(self, work, clear=CLEAR, not_found="No such API key in your account.")
 
     # -------------------------------------------------------------------------- webhooks
 
     @rx.event
     def create_endpoint(self, form: dict):
-        user = admin_user(self)
-        if user is None:
-            return
-        self._clear()
         form = form or {}
         events = [e for e in hooks.EVENTS if form.get(f"event-{e}")]
-        try:
-            with db.session_scope() as session:
-                new = hooks.create_endpoint(
-                    session=session,
-                    account_id=user.account_id,
-                    url=str(form.get("endpoint-url", "")),
-                    events=events,
-                    description=str(form.get("endpoint-description", "")),
-                )
-        except hooks.WebhookError as exc:
-            self.endpoint_error = exc.message
-            return
-        self.new_secret, self.new_secret_url = new.secret, new.url
-        self._refresh(user)
-        return rx.set_focus("new-secret-value")
+
+        def work(session, user) -> None:
+            new = hooks.create_endpoint(
+                session=session,
+                account_id=user.account_id,
+                url=str(form.get("endpoint-url", "")),
+                events=events,
+                description=str(form.get("endpoint-description", "")),
+            )
+            self.new_secret, self.new_secret_url = new.secret, new.url
+
+        if admin_action(self, work, clear=CLEAR, error="endpoint_error"):
+            return rx.set_focus("new-secret-value")
 
     @rx.event
     def dismiss_secret(self):
@@ -135,39 +117,27 @@ class ApiKeysState(AuthState):
 
     @rx.event
     def set_endpoint_active(self, endpoint_id: int, active: bool):
-        user = admin_user(self)
-        if user is None:
-            return
-        self._clear()
-        try:
-            with db.session_scope() as session:
-                hooks.set_active(
-                    session=session,
-                    account_id=user.account_id,
-                    endpoint_id=int(endpoint_id),
-                    active=bool(active),
-                )
-            self.notice = "Endpoint turned on." if active else "Endpoint turned off."
-        except (hooks.WebhookError, TypeError, ValueError):
-            self.error = "No such endpoint in your account."
-        self._refresh(user)
+        def work(session, user) -> str:
+            hooks.set_active(
+                session=session,
+                account_id=user.account_id,
+                endpoint_id=int(endpoint_id),
+                active=bool(active),
+            )
+            return "Endpoint turned on." if active else "Endpoint turned off."
+
+        admin_action(self, work, clear=CLEAR, not_found="No such endpoint in your account.")
 
     @rx.event
     async def replay(self, delivery_id: int):
-        user = admin_user(self)
-        if user is None:
-            return
-        self._clear()
-        try:
-            with db.session_scope() as session:
-                hooks.replay(
-                    session=session, account_id=user.account_id, delivery_id=int(delivery_id)
-                )
-            self.notice = f"Delivery {delivery_id} will be sent again now."
-            hooks.kick_soon()
-        except (hooks.WebhookError, TypeError, ValueError):
-            self.error = "No such delivery in your account."
-        self._refresh(user)
+        def work(session, user) -> str:
+            hooks.replay(
+                session=session, account_id=user.account_id, delivery_id=int(delivery_id)
+            )
+            return f"Delivery {delivery_id} will be sent again now."
+
+        if admin_action(self, work, clear=CLEAR, not_found="No such delivery in your account."):
+            webhook_queue.kick_soon()
 
     @rx.event
     def refresh(self):

@@ -9,7 +9,9 @@ import reflex as rx
 
 from ctreflex import db
 from ctreflex.components.layout import app_page
+from ctreflex.inbound.processor import processor
 from ctreflex.pages.admin import ADMIN_EVENTS, admin_user, error_callout, notice_callout, page_body
+from ctreflex.pages.admin_action import admin_action
 from ctreflex.services import events, timefmt
 from ctreflex.services.events import EventRow
 from ctreflex.state.auth import AuthState
@@ -50,29 +52,20 @@ class EventsState(AuthState):
             self._refresh(user)
 
     def _act(self, event_id: int, action: str) -> None:
-        self.notice = self.error = ""
-        user = admin_user(self)
-        if user is None:
+        if admin_user(self) is None:
+            self.notice = self.error = ""
             self.events = []
             return
         do = events.retry_event if action == "retry" else events.discard_event
-        try:
-            with db.session_scope() as session:
-                do(session=session, event_id=int(event_id), account_id=user.account_id,
-                   user=user)
-        except events.EventActionError as exc:
-            self.error = exc.message
-        except (TypeError, ValueError):
-            self.error = "No such webhook event."
-        else:
-            if action == "retry":
-                from ctreflex.inbound.processor import processor
 
-                processor.notify()
-                self.notice = f"Event {event_id} will be processed again now."
-            else:
-                self.notice = f"Event {event_id} discarded; it stays in the journal."
-        self._refresh(user)
+        def work(session, user) -> str:
+            do(session=session, event_id=int(event_id), account_id=user.account_id, user=user)
+            if action == "retry":
+                return f"Event {event_id} will be processed again now."
+            return f"Event {event_id} discarded; it stays in the journal."
+
+        if admin_action(self, work, not_found="No such webhook event.") and action == "retry":
+            processor.notify()
 
     @rx.event
     def retry(self, event_id: int):

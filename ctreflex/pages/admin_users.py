@@ -7,8 +7,9 @@ import reflex as rx
 from ctreflex import db, routes
 from ctreflex.components.layout import app_page
 from ctreflex.pages.admin import admin_user, error_callout, notice_callout, page_body
+from ctreflex.pages.admin_action import admin_action
 from ctreflex.services import timefmt, users
-from ctreflex.services.users import UserError, UserRow
+from ctreflex.services.users import UserRow
 from ctreflex.state.auth import AuthState
 
 SELECT_STYLE = {
@@ -78,85 +79,65 @@ class UsersState(AuthState):
 
     @rx.event
     def add(self, form: dict | None = None):
-        user = admin_user(self)
-        if user is None:
+        if admin_user(self) is None:
             return
-        self.notice = self.error = ""
         self.field_errors = users.validate_new_user(
             self.new_email, self.new_name, self.new_role, self.new_password
         )
         if self.field_errors:
+            self.notice = self.error = ""
             return
-        with db.session_scope() as session:
-            try:
-                added = users.add_user(
-                    session=session,
-                    account_id=user.account_id,
-                    email=self.new_email,
-                    name=self.new_name,
-                    role=self.new_role,
-                    password=self.new_password,
-                )
-            except UserError as exc:
-                if exc.field:
-                    self.field_errors = {exc.field: exc.message}
-                else:
-                    self.error = exc.message
-                return
+
+        def work(session, user) -> str:
+            added = users.add_user(
+                session=session,
+                account_id=user.account_id,
+                email=self.new_email,
+                name=self.new_name,
+                role=self.new_role,
+                password=self.new_password,
+            )
             role = "an admin" if added.role == "admin" else "an agent"
-            self.notice = (
+            return (
                 f"{added.name} ({added.email}) can now sign in as {role} with the password "
                 "you chose. Ask them to keep it private."
             )
-        self.new_email = self.new_name = self.new_password = ""
-        self.new_role = "agent"
-        self.form_open = False
-        self._refresh(user)
+
+        if admin_action(self, work, field_errors="field_errors"):
+            self.new_email = self.new_name = self.new_password = ""
+            self.new_role = "agent"
+            self.form_open = False
 
     @rx.event
     def change_role(self, user_id: int, role: str):
-        user = admin_user(self)
-        if user is None:
-            return
-        self.notice = self.error = ""
-        with db.session_scope() as session:
-            try:
-                changed = users.change_role(
-                    session=session,
-                    account_id=user.account_id,
-                    actor_id=user.user_id,
-                    user_id=int(user_id),
-                    role=role,
-                )
-                self.notice = f"{changed.name or changed.email} is now {changed.role}."
-            except UserError as exc:
-                self.error = exc.message
-        self._refresh(user)
+        def work(session, user) -> str:
+            changed = users.change_role(
+                session=session,
+                account_id=user.account_id,
+                actor_id=user.user_id,
+                user_id=int(user_id),
+                role=role,
+            )
+            return f"{changed.name or changed.email} is now {changed.role}."
+
+        admin_action(self, work)
 
     @rx.event
     def set_active(self, user_id: int, active: bool):
-        user = admin_user(self)
-        if user is None:
-            return
-        self.notice = self.error = ""
-        with db.session_scope() as session:
-            try:
-                changed = users.set_active(
-                    session=session,
-                    account_id=user.account_id,
-                    actor_id=user.user_id,
-                    user_id=int(user_id),
-                    active=bool(active),
-                )
-                who = changed.name or changed.email
-                self.notice = (
-                    f"{who} can sign in again."
-                    if changed.active
-                    else f"{who} is deactivated and signed out everywhere."
-                )
-            except UserError as exc:
-                self.error = exc.message
-        self._refresh(user)
+        def work(session, user) -> str:
+            changed = users.set_active(
+                session=session,
+                account_id=user.account_id,
+                actor_id=user.user_id,
+                user_id=int(user_id),
+                active=bool(active),
+            )
+            who = changed.name or changed.email
+            if changed.active:
+                return f"{who} can sign in again."
+            return f"{who} is deactivated and signed out everywhere."
+
+        admin_action(self, work)
 
 
 def _field(label: str, id_: str, control: rx.Component, key: str, hint: str = "") -> rx.Component:

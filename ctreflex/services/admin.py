@@ -8,6 +8,7 @@ from sqlmodel import Session, select
 
 from ctreflex.models import Account, BusinessNumber, Plan, Template, User
 from ctreflex.services import phones
+from ctreflex.services.l10n import format_money
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,11 +53,6 @@ class TemplateRow:
     category: str
     status: str
     quality: str
-
-
-def format_money(minor: int, currency: str) -> str:
-    symbol = {"USD": "$", "EUR": "€", "GBP": "£"}.get(currency, currency + " ")
-    return f"{symbol}{minor / 100:.2f}"
 
 
 def list_numbers(*, session: Session, account_id: int) -> list[NumberRow]:

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from ctreflex.models import Account, ApiIdempotency, ApiKey, ApiRateWindow, utc_now
+from ctreflex.services.errors import UserFacingError
 
 KEY_PREFIX = "ctk_"
 PREFIX_CHARS = 12  # "ctk_" + 8 characters: shown in lists to recognise a key
@@ -39,13 +40,8 @@ IDEMPOTENCY_KEY_MAX = 255
 IDEMPOTENCY_STUCK_AFTER = dt.timedelta(minutes=5)  # a first request unanswered this long died
 
 
-class ApiKeyError(ValueError):
+class ApiKeyError(UserFacingError, ValueError):
     """Bad input for a key; `field` names the input."""
-
-    def __init__(self, message: str, field: str = ""):
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 @dataclasses.dataclass(frozen=True)

@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 
 from ctreflex.models import Contact, Conversation, MediaFile, Message, User, utc_now
 from ctreflex.models.contact import fold_for_search
-from ctreflex.services import labels, phones, thread_events
+from ctreflex.services import l10n, labels, phones, thread_events, timefmt
 from ctreflex.services.labels import LabelChip
 from ctreflex.services.outbound import send_state
 from ctreflex.services.templates import PreviewView, preview_from_payload
@@ -232,33 +232,12 @@ def _country(contact: Contact) -> tuple[str, str]:
     region = phone.region or contact.region
     country = phone.country
     if region and country in ("", region):  # the geocoder knows no name for some mobiles
-        try:
-            from phonenumbers import geocoder
-
-            country = geocoder._region_display_name(region, "en") or country
-        except Exception:  # noqa: BLE001 - a private helper; the region code will do
-            pass
+        country = l10n.region_name(region) or country
     return country, region
 
 
-def human_size(size: int) -> str:
-    if size < 1000:
-        return f"{size} B"
-    if size < 1_000_000:
-        return f"{size / 1000:.0f} KB"
-    return f"{size / 1_000_000:.1f} MB"
-
-
-def _day_label(day: dt.date, today: dt.date) -> str:
-    if day == today:
-        return "Today"
-    if day == today - dt.timedelta(days=1):
-        return "Yesterday"
-    if 0 < (today - day).days < 7:
-        return day.strftime("%A")
-    if day.year == today.year:
-        return f"{day.strftime('%A')}, {day.day} {day.strftime('%B')}"
-    return f"{day.day} {day.strftime('%B %Y')}"
+human_size = l10n.file_size
+_day_label = timefmt.day_label
 
 
 def _search_clause(query: str):
@@ -504,14 +483,8 @@ def _first_contact_at(session: Session, contact: Contact, conv: Conversation) ->
     return min(contact.created_at, conv.created_at)
 
 
-def _date_local(at: dt.datetime, local: dt.tzinfo) -> str:
-    d = at.astimezone(local)
-    return f"{d.day} {d.strftime('%B %Y')}"
-
-
-def _full_local(at: dt.datetime, local: dt.tzinfo) -> str:
-    d = at.astimezone(local)
-    return f"{d.strftime('%a')} {d.day} {d.strftime('%b %Y, %H:%M')}"
+_date_local = timefmt.long_date
+_full_local = timefmt.full_stamp
 
 
 def window_seconds_left(
@@ -818,7 +791,7 @@ def _message_row(
     if is_template:
         template = dataclasses.replace(
             preview_from_payload(payload, media_url=f"/media/{media.id}" if media else ""),
-            time=at.strftime("%H:%M"),
+            time=timefmt.clock(at),
         )
     channel = msg.channel or "whatsapp"
     return MessageRow(
@@ -826,8 +799,8 @@ def _message_row(
         direction=msg.direction,
         kind=msg.kind,
         body="" if is_notice else body,
-        time=at.strftime("%H:%M"),
-        timestamp=f"{at.strftime('%a')} {at.day} {at.strftime('%b %Y, %H:%M')}",
+        time=timefmt.clock(at),
+        timestamp=timefmt.full_stamp(at),
         show_day=show_day,
         day_label=day_label,
         status=msg.status,
@@ -894,21 +867,9 @@ def message_snippet(
     return author, _snippet(msg, media)
 
 
-_SPANISH = frozenset("ES MX AR CO CL PE VE EC GT CU BO DO HN PY SV NI CR PA UY PR".split())  # noqa: SIM905
-
-# Contacts carry no language: the picker sorts templates by the language of the customer's
-# country (the number's region) first.
-REGION_LANGUAGES = {
-    **dict.fromkeys(_SPANISH, "es"),
-    **dict.fromkeys(("FR", "BE", "LU", "MC", "SN", "CI"), "fr"),
-    **dict.fromkeys(("BR", "PT", "AO", "MZ"), "pt"),
-    **dict.fromkeys(("DE", "AT", "LI"), "de"),
-    "IT": "it",
-    "NL": "nl",
-    "JP": "ja",
-}
-
-
 def language_hint(region: str) -> str:
-    """The language to list first in the template picker for a customer in `region`."""
-    return REGION_LANGUAGES.get((region or "").upper(), "en")
+    """The language to list first in the template picker for a customer in `region`.
+
+    Contacts carry no language: the picker sorts templates by the language of the customer's
+    country (the number's region) first, as CLDR knows it (services/l10n.region_language)."""
+    return l10n.region_language(region)

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from ctreflex.models import BusinessNumber, WebhookEvent, utc_now
 from ctreflex.models.ops import EventState
+from ctreflex.services.errors import UserFacingError
 from ctreflex.whatsapp.webhooks import loads_json
 
 PROBLEM_STATES = (
@@ -27,12 +28,11 @@ DISCARDABLE = RETRYABLE
 LIMIT = 200
 
 
-class EventActionError(Exception):
+class EventActionError(UserFacingError):
     """The event cannot be retried or discarded (not found for this user, or its state)."""
 
     def __init__(self, message: str, status: int = 409):
         super().__init__(message)
-        self.message = message
         self.status = status
 
 

@@ -6,7 +6,7 @@ A new number gets its contact and conversation only when its template is sent
 (:func:`start_with_template`); until then every check runs on a throwaway contact and
 conversation inside a transaction that is rolled back (:func:`_recipient_conversation`), so the
 picker asks exactly the functions the send path asks (``outbound._target``,
-``templates.validate_send``, ``numbers.limit_refusal``) and no rule is written twice.
+``template_send.validate_send``, ``number_limits.limit_refusal``) and no rule is written twice.
 """
 
 from __future__ import annotations
@@ -23,7 +23,14 @@ from sqlmodel import Session, col, or_, select
 from ctreflex import db
 from ctreflex.models import BusinessNumber, Contact, Conversation, Message
 from ctreflex.models.contact import fold_for_search
-from ctreflex.services import numbers, outbound, phones, templates
+from ctreflex.services import (
+    l10n,
+    number_limits,
+    outbound,
+    phones,
+    template_send,
+    templates,
+)
 from ctreflex.services.outbound import SendRefused
 from ctreflex.whatsapp.templates import FieldError
 
@@ -130,7 +137,7 @@ def clean_name(name: str | None) -> str:
 
 def region_name(region: str) -> str:
     """Canada for CA ("" when unknown)."""
-    return geocoder._region_display_name(region.upper(), "en") if region else ""
+    return l10n.region_name(region) if region else ""
 
 
 def countries() -> list[tuple[str, str]]:
@@ -271,13 +278,13 @@ def _refusal(session: Session, account_id: int, conversation_id: int, template_i
     """Every reason known before Send why this template can't go to this conversation's
     customer now ("" when it may go): the plan, early access and the connected number
     (outbound's own target check), the template's status and category, marketing to a US
-    number, a marketing opt-out and the messaging limit (templates.validate_send). The one
+    number, a marketing opt-out and the messaging limit (template_send.validate_send). The one
     place the picker asks; switch it to services/reach.py when that lands."""
     try:
         outbound._target(session, account_id, conversation_id)
     except SendRefused as exc:
         return exc.message
-    errors = templates.validate_send(
+    errors = template_send.validate_send(
         session=session,
         account_id=account_id,
         conversation_id=conversation_id,
@@ -307,8 +314,8 @@ def outlook(*, account_id: int, to: Recipient) -> Outlook:
             t = outbound._target(session, account_id, conversation_id)
         except SendRefused as exc:
             return Outlook(number="", limit_text="", level="", refusal=exc.message)
-        use = numbers.limit_use(session=session, number_id=t.number.id)
-        refusal = numbers.limit_refusal(
+        use = number_limits.limit_use(session=session, number_id=t.number.id)
+        refusal = number_limits.limit_refusal(
             session=session, number_id=t.number.id, conversation_id=conversation_id
         )
         level = "full" if use.full else "warn" if use.warn else "ok"
@@ -330,13 +337,13 @@ def validate(
     values: Mapping[str, Any],
     header_media_file_id: int | None = None,
 ) -> list:
-    """templates.validate_send for this recipient (a new number included)."""
+    """template_send.validate_send for this recipient (a new number included)."""
     with _recipient_conversation(account_id, to) as (session, conversation_id):
         try:
             outbound._target(session, account_id, conversation_id)
         except SendRefused as exc:
             return [FieldError(exc.field or "number", exc.message)]
-        return templates.validate_send(
+        return template_send.validate_send(
             session=session,
             account_id=account_id,
             conversation_id=conversation_id,
@@ -405,7 +412,7 @@ async def start_with_template(
 ) -> int:
     """Send the opening template to `to`; the conversation's id. The checks run first (nothing
     is created when one fails: :class:`SendRefused`), then the contact and the conversation
-    are created and templates.send_template sends (and checks again)."""
+    are created and template_send.send_template sends (and checks again)."""
     errors = validate(
         account_id=account_id,
         to=to,
@@ -417,7 +424,7 @@ async def start_with_template(
         raise SendRefused(errors[0].message, errors[0].field)
     conversation_id, created = _create(account_id, to)
     try:
-        await templates.send_template(
+        await template_send.send_template(
             account_id=account_id,
             user_id=user_id,
             conversation_id=conversation_id,

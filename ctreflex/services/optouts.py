@@ -209,9 +209,9 @@ def record(
         contact.marketing_opted_out = action == "out"
     session.add(contact)
     session.flush()
-    from ctreflex.services import outbound_webhooks  # late: it imports this module's callers
+    from ctreflex.services import webhook_queue  # late: it imports this module's callers
 
-    outbound_webhooks.enqueue_optout(session, event)  # optout.changed, in this transaction
+    webhook_queue.enqueue_optout(session, event)  # optout.changed, in this transaction
     return event
 
 

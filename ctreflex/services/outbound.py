@@ -50,6 +50,7 @@ from ctreflex.models import (
 )
 from ctreflex.realtime import LiveEvent, broker
 from ctreflex.services import assignment, graph, media, reach
+from ctreflex.services.errors import UserFacingError
 from ctreflex.whatsapp import (
     GraphAPIError,
     GraphError,
@@ -84,13 +85,8 @@ AUTO_WAKE = True
 CALLBACK_PREFIX = "ctreflex:m"
 
 
-class SendRefused(Exception):
+class SendRefused(UserFacingError):
     """A send refused before any Graph API call; the message is safe to show."""
-
-    def __init__(self, message: str, field: str = ""):
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 @dataclasses.dataclass

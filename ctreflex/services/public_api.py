@@ -23,6 +23,7 @@ from ctreflex.models import (
 )
 from ctreflex.services import conversations as convs
 from ctreflex.services import optouts, phones
+from ctreflex.services.errors import UserFacingError
 
 NAME_MAX = 120
 PAGE_MAX = 100
@@ -36,11 +37,8 @@ class NotFound(LookupError):
         self.what = what
 
 
-class InvalidInput(ValueError):
-    def __init__(self, message: str, field: str):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class InvalidInput(UserFacingError, ValueError):
+    """Bad input to the public API; `field` names it (the problem's `field`)."""
 
 
 def iso(at: dt.datetime | None) -> str | None:

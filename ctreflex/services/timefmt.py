@@ -1,9 +1,14 @@
-"""Times are stored in UTC and shown in the account's time zone."""
+"""Times are stored in UTC and shown in the account's time zone, written by Babel (CLDR month
+and day names in the pages' locale, services/l10n.LOCALE)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel.dates import format_date, format_datetime
+
+from ctreflex.services.l10n import LOCALE
 
 
 def zone(tz: str) -> dt.tzinfo:
@@ -20,12 +25,49 @@ def format_local(at: dt.datetime | None, tz: str, *, now: dt.datetime | None = N
     local = at.astimezone(zone(tz))
     today = (now or dt.datetime.now(dt.UTC)).astimezone(zone(tz)).date()
     if local.date() == today:
-        return local.strftime("%H:%M")
+        return clock(local)
     if (today - local.date()).days < 7:
-        return local.strftime("%a %H:%M")
+        return _pattern(local, "EEE HH:mm")
     if local.year == today.year:
-        return f"{local.day} {local.strftime('%b')}"
-    return f"{local.day} {local.strftime('%b %Y')}"
+        return _pattern(local, "d MMM")
+    return _pattern(local, "d MMM y")
+
+
+def _pattern(at: dt.datetime | dt.date, pattern: str) -> str:
+    """``at`` (already in the zone it is shown in) in a CLDR pattern; Babel names the months
+    and days in the pages' locale."""
+    if isinstance(at, dt.datetime):
+        return format_datetime(at, pattern, tzinfo=at.tzinfo, locale=LOCALE)
+    return format_date(at, pattern, locale=LOCALE)
+
+
+def clock(at: dt.datetime) -> str:
+    """'14:05' (24-hour, as the product shows times)."""
+    return _pattern(at, "HH:mm")
+
+
+def day_label(day: dt.date, today: dt.date) -> str:
+    """The thread's day separator: 'Today', 'Yesterday', 'Monday' this week, 'Monday, 3 March'
+    this year, else '3 March 2025'."""
+    if day == today:
+        return "Today"
+    if day == today - dt.timedelta(days=1):
+        return "Yesterday"
+    if 0 < (today - day).days < 7:
+        return _pattern(day, "EEEE")
+    if day.year == today.year:
+        return _pattern(day, "EEEE, d MMMM")
+    return _pattern(day, "d MMMM y")
+
+
+def long_date(at: dt.datetime, local: dt.tzinfo) -> str:
+    """'3 March 2025' in the zone ``local``."""
+    return _pattern(at.astimezone(local), "d MMMM y")
+
+
+def full_stamp(at: dt.datetime, local: dt.tzinfo | None = None) -> str:
+    """'Mon 3 Mar 2025, 14:05' (in ``local`` when given, else in ``at``'s own zone)."""
+    return _pattern(at.astimezone(local) if local else at, "EEE d MMM y, HH:mm")
 
 
 def format_duration(delta: dt.timedelta) -> str:

@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 
 from ctreflex.models import BusinessNumber, Message, Template, UsageDaily, UsageRecord, utc_now
 from ctreflex.services import phones
+from ctreflex.services.errors import UserFacingError
 
 TEMPLATE_CATEGORIES = ("marketing", "utility", "authentication")
 MAX_RANGE_DAYS = 366
@@ -38,7 +39,7 @@ CSV_HEADER = [
 _Key = tuple[int, int | None, str]  # account, number, channel
 
 
-class UsageRangeError(ValueError):
+class UsageRangeError(UserFacingError, ValueError):
     """A date range the report cannot show; the message is safe to show."""
 
 

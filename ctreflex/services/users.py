@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from ctreflex.models import Account, Plan, Role, User
 from ctreflex.services import auth
+from ctreflex.services.errors import UserFacingError
 
 PASSWORD_MIN = 10
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -32,13 +33,8 @@ ADDRESS_UNAVAILABLE = (
 PLATFORM_ACCOUNT = "CT Text platform"
 
 
-class UserError(Exception):
+class UserError(UserFacingError):
     """A refused change; `field` names the form field it belongs to ("" for the form)."""
-
-    def __init__(self, message: str, field: str = ""):
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 @dataclasses.dataclass(frozen=True)

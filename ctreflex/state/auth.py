@@ -84,6 +84,16 @@ class AuthState(rx.State):
         """Resolve the cookie's token now (sessions end at once when revoked)."""
         return resolve_token(self.session_token)
 
+    def _admin(self) -> CurrentUser | None:
+        """The signed-in user if their role (read from the database now) is admin of the account
+        or the platform operator; None for an agent, a signed-out tab or anyone else. Every admin
+        handler starts here (pages/admin.admin_user, pages/admin_action.admin_action)."""
+        user = self._current_user()
+        try:
+            return auth.require_admin(user)
+        except auth.Forbidden:
+            return None
+
     def _apply(self, user: CurrentUser | None) -> None:
         values = {
             "user_name": user.name if user else "",
@@ -124,12 +134,16 @@ class AuthState(rx.State):
 
     @rx.event
     def require_admin(self):
-        """On admin pages: anonymous -> the login page; an agent -> the inbox, with a notice."""
+        """On admin pages: anonymous -> the login page; a user whose role is not admin (or
+        operator) -> the inbox, with a notice. The role is read from the database now, not from
+        the tab's `role` var (a browser can set public vars)."""
         user = self._current_user()
         self._apply(user)
         if user is None:
             return rx.redirect(routes.LOGIN, replace=True)
-        if not user.is_admin:
+        try:
+            auth.require_admin(user)
+        except auth.Forbidden:
             return [
                 rx.redirect(routes.INBOX, replace=True),
                 rx.toast.info(ADMIN_ONLY_NOTICE, id="admin-only-notice"),

@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 from ctreflex import db, routes
 from ctreflex.models import Account, Contact, Conversation, Message, Template, utc_now
 from ctreflex.services import auth
+from ctreflex.services import template_send as send
 from ctreflex.services import templates as svc
 from ctreflex.services.outbound import SendRefused
 from tests.api.conftest import wait_for
@@ -129,7 +130,7 @@ def test_utility_template_on_a_closed_window_reaches_the_outbox_as_previewed(liv
         )
     assert price.category == "utility" and price.meta_charged  # outside the window: billed
     message_id = live.run(
-        svc.send_template(
+        send.send_template(
             account_id=account_id,
             user_id=1,
             conversation_id=conv_id,
@@ -183,7 +184,7 @@ def test_refused_before_any_graph_call(live, seeded):
     marketing = _template("weekend_treats_offer")
     with pytest.raises(SendRefused) as exc:
         live.run(
-            svc.send_template(
+            send.send_template(
                 account_id=account_id,
                 user_id=1,
                 conversation_id=us_conv,
@@ -201,7 +202,7 @@ def test_refused_before_any_graph_call(live, seeded):
     utility = _template("order_ready")
     with pytest.raises(SendRefused) as exc:
         live.run(
-            svc.send_template(
+            send.send_template(
                 account_id=account_id,
                 user_id=1,
                 conversation_id=_conversation(CANADA, close=True),

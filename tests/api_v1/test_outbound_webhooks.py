@@ -21,6 +21,7 @@ from starlette.routing import Route
 from ctreflex import db
 from ctreflex.models import Message, WebhookDelivery, utc_now
 from ctreflex.services import outbound_webhooks as hooks
+from ctreflex.services import webhook_delivery, webhook_queue
 from tests.api_v1.conftest import BAKERY, account_id, auth, contact, conversation_of, make_key
 
 MARIA = "+12125550142"
@@ -96,13 +97,13 @@ def inbound(conv_id: int, text: str) -> int:
         )
         s.add(m)
         s.flush()
-        hooks.enqueue_for_message(s, m.id)
+        webhook_queue.enqueue_for_message(s, m.id)
         s.commit()
         return m.id
 
 
-def deliver(now: dt.datetime | None = None) -> hooks.DeliveryRun:
-    return asyncio.run(hooks.deliver_due(now=now))
+def deliver(now: dt.datetime | None = None) -> webhook_delivery.DeliveryRun:
+    return asyncio.run(webhook_delivery.deliver_due(now=now))
 
 
 def test_signed_delivery_verifies_with_the_secret_shown_once(seeded, receiver, monkeypatch):
@@ -252,7 +253,7 @@ def test_events_from_the_real_paths(live, receiver, monkeypatch):
             select(WebhookDelivery).where(WebhookDelivery.event_type == "optout.changed")
         ).all()
     assert len(queued) == 1  # queued in the opt-out's own transaction
-    asyncio.run(hooks.deliver_due())
+    asyncio.run(webhook_delivery.deliver_due())
     (opt,) = receiver.events("optout.changed")
     assert opt["data"]["scope"] == "marketing" and opt["data"]["action"] == "out"
     for g in receiver.got:
@@ -315,9 +316,9 @@ def test_window_closing_once_per_window(seeded, receiver, monkeypatch):
         maria.window_expires_at = now + dt.timedelta(minutes=30)
         s.add(maria)
         s.commit()
-    summary = asyncio.run(hooks.deliver_job(now=now))
+    summary = asyncio.run(webhook_queue.deliver_job(now=now))
     assert summary.startswith("1 window(s) closing queued")
-    asyncio.run(hooks.deliver_job(now=now + dt.timedelta(minutes=1)))  # the next minute's run
+    asyncio.run(webhook_queue.deliver_job(now=now + dt.timedelta(minutes=1)))  # the next run
     (event,) = receiver.events("conversation.window_closing")
     assert event["data"]["conversation_id"] == conversation_of(MARIA)
     assert event["data"]["minutes_left"] == 30

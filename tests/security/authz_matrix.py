@@ -311,7 +311,11 @@ HANDLERS: dict[str, Row] = {
     **handlers(
         "NumbersState",
         ADMIN,
-        "load disable enable ask_disable set_confirm_open confirm_disable "
+        "load disable enable ask_disable set_confirm_open confirm_disable setvar",
+    ),
+    **handlers(
+        "NumberWizardState",
+        ADMIN,
         "open_wizard set_wizard_open set_waba_id set_token set_pnid "
         "set_method set_code set_pin back submit_account send_code submit_code submit_pin setvar",
     ),
@@ -371,6 +375,7 @@ STATE_PAGES = {
     "ReactionState": "/inbox/[conversation_id]",
     "TemplatesState": "/templates",
     "NumbersState": "/numbers",
+    "NumberWizardState": "/numbers",
     "UsageState": "/usage",
     "AdminState": "/admin",
     "UsersState": "/admin/users",

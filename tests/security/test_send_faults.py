@@ -310,7 +310,7 @@ def test_a_send_left_pending_by_a_lost_process_becomes_unconfirmed_not_resent(si
 
 def test_a_rate_limited_template_is_sent_again_by_the_outbox_exactly_as_built(sim):
     from ctreflex.models import Template
-    from ctreflex.services import templates
+    from ctreflex.services import template_send, templates
 
     canada = "14165550123"  # Emma Tremblay: a closed window, only a template reaches her
     account_id, _ = _conversation()
@@ -328,7 +328,7 @@ def test_a_rate_limited_template_is_sent_again_by_the_outbox_exactly_as_built(si
     values = {"header.text": "#77", "body.1": "Emma", "body.2": "rye loaf",
               "body.3": "12 Baker Street"}
     sim.control("PUT", "/faults", json={"force_error_code": 130429, "count": 1})
-    message_id = sim.run(templates.send_template(
+    message_id = sim.run(template_send.send_template(
         account_id=account_id, user_id=1, conversation_id=conv_id, template_id=row.id,
         values=values))
     msg = _message(message_id)

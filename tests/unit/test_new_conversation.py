@@ -19,7 +19,7 @@ from ctreflex.services import contact_edit, optouts, template_prefill
 from ctreflex.services import new_conversation as nc
 from ctreflex.services.new_conversation import InvalidRecipient
 from ctreflex.services.outbound import SendRefused
-from ctreflex.services.templates import US_MARKETING_REASON
+from ctreflex.services.template_send import US_MARKETING_REASON
 from tests.unit.test_templates_service import _bakery, _load_templates
 
 

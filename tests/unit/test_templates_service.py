@@ -19,6 +19,7 @@ from ctreflex.models import (
     Template,
     utc_now,
 )
+from ctreflex.services import template_send as send
 from ctreflex.services import templates as svc
 from ctreflex.services.outbound import SendRefused
 from ctreflex.simulator.seed import DEMO_WABA, build_seed_state
@@ -235,7 +236,7 @@ def test_missing_variable_names_the_field(bakery):
     session, account, tpls = bakery
     conv = _conv(session, account, CANADA)
     values = {**ORDER_READY, "body.2": ""}
-    errors = svc.validate_send(
+    errors = send.validate_send(
         session=session,
         account_id=account.id,
         conversation_id=conv.id,
@@ -244,7 +245,7 @@ def test_missing_variable_names_the_field(bakery):
     )
     assert [f for f, _ in errors] == ["body.2"]
     assert "{{2}}" in errors[0].message
-    bad = svc.validate_send(
+    bad = send.validate_send(
         session=session,
         account_id=account.id,
         conversation_id=conv.id,
@@ -258,7 +259,7 @@ def test_us_marketing_refused_canada_allowed(bakery):
     session, account, tpls = bakery
     tid = tpls[("weekend_treats_offer", "en_US")].id
     us = _conv(session, account, US)
-    errors = svc.validate_send(
+    errors = send.validate_send(
         session=session,
         account_id=account.id,
         conversation_id=us.id,
@@ -269,7 +270,7 @@ def test_us_marketing_refused_canada_allowed(bakery):
     assert "United States" in errors[0].message and "131049" in errors[0].message
     canada = _conv(session, account, CANADA)
     assert (
-        svc.validate_send(
+        send.validate_send(
             session=session,
             account_id=account.id,
             conversation_id=canada.id,
@@ -280,7 +281,7 @@ def test_us_marketing_refused_canada_allowed(bakery):
     )
     # utility to the US number is fine
     assert (
-        svc.validate_send(
+        send.validate_send(
             session=session,
             account_id=account.id,
             conversation_id=us.id,
@@ -294,7 +295,7 @@ def test_us_marketing_refused_canada_allowed(bakery):
 def test_paused_and_authentication_templates_refused(bakery):
     session, account, tpls = bakery
     conv = _conv(session, account, CANADA)
-    errors = svc.validate_send(
+    errors = send.validate_send(
         session=session,
         account_id=account.id,
         conversation_id=conv.id,
@@ -302,7 +303,7 @@ def test_paused_and_authentication_templates_refused(bakery):
         values={"body.1": "Emma"},
     )
     assert errors[0].field == "template" and "paused" in errors[0].message.lower()
-    errors = svc.validate_send(
+    errors = send.validate_send(
         session=session,
         account_id=account.id,
         conversation_id=conv.id,
@@ -319,7 +320,7 @@ def test_opted_out_contact_refused_for_marketing_only(bakery):
     contact.marketing_opted_out = True
     session.add(contact)
     session.commit()
-    errors = svc.validate_send(
+    errors = send.validate_send(
         session=session,
         account_id=account.id,
         conversation_id=conv.id,
@@ -328,7 +329,7 @@ def test_opted_out_contact_refused_for_marketing_only(bakery):
     )
     assert [f for f, _ in errors] == ["template"] and "opted out" in errors[0].message
     assert (
-        svc.validate_send(
+        send.validate_send(
             session=session,
             account_id=account.id,
             conversation_id=conv.id,
@@ -363,7 +364,7 @@ def test_header_media_kind_and_size(bakery, media_dir):
         data=JPEG,
         declared_mime="image/jpeg",
     )
-    ok = svc.validate_send(
+    ok = send.validate_send(
         session=session,
         account_id=account.id,
         conversation_id=conv.id,
@@ -372,7 +373,7 @@ def test_header_media_kind_and_size(bakery, media_dir):
         header_media_file_id=jpeg.id,
     )
     assert ok == []
-    missing = svc.validate_send(
+    missing = send.validate_send(
         session=session,
         account_id=account.id,
         conversation_id=conv.id,
@@ -383,7 +384,7 @@ def test_header_media_kind_and_size(bakery, media_dir):
     jpeg.size = 6_000_000  # over the 5 MB image limit
     session.add(jpeg)
     session.commit()
-    big = svc.validate_send(
+    big = send.validate_send(
         session=session,
         account_id=account.id,
         conversation_id=conv.id,
@@ -403,7 +404,7 @@ def test_header_media_kind_and_size(bakery, media_dir):
     )
     session.add(video)
     session.commit()
-    wrong = svc.validate_send(
+    wrong = send.validate_send(
         session=session,
         account_id=account.id,
         conversation_id=conv.id,
@@ -432,7 +433,7 @@ def test_send_refused_before_any_graph_call(bakery, monkeypatch):
     us = _conv(session, account, US)
     with pytest.raises(SendRefused) as exc:
         asyncio.run(
-            svc.send_template(
+            send.send_template(
                 account_id=account.id,
                 user_id=1,
                 conversation_id=us.id,
@@ -443,7 +444,7 @@ def test_send_refused_before_any_graph_call(bakery, monkeypatch):
     assert exc.value.field == "body.2"
     with pytest.raises(SendRefused) as exc:
         asyncio.run(
-            svc.send_template(
+            send.send_template(
                 account_id=account.id,
                 user_id=1,
                 conversation_id=us.id,
@@ -463,7 +464,7 @@ def test_template_paused_after_the_page_was_drawn_is_refused(bakery, monkeypatch
     row = tpls[("order_ready", "en_US")]
     conv = _conv(session, account, CANADA)
     assert (
-        svc.validate_send(
+        send.validate_send(
             session=session,
             account_id=account.id,
             conversation_id=conv.id,
@@ -477,7 +478,7 @@ def test_template_paused_after_the_page_was_drawn_is_refused(bakery, monkeypatch
     session.commit()
     with pytest.raises(SendRefused) as exc:
         asyncio.run(
-            svc.send_template(
+            send.send_template(
                 account_id=account.id,
                 user_id=1,
                 conversation_id=conv.id,
@@ -555,7 +556,7 @@ def test_sms_stop_refuses_a_whatsapp_marketing_template(bakery):
         source='SMS keyword "STOP"',
     )
     session.commit()
-    errors = svc.validate_send(
+    errors = send.validate_send(
         session=session,
         account_id=account.id,
         conversation_id=conv.id,
@@ -564,7 +565,7 @@ def test_sms_stop_refuses_a_whatsapp_marketing_template(bakery):
     )
     assert [f for f, _ in errors] == ["template"] and "replied STOP by SMS" in errors[0].message
     assert (
-        svc.validate_send(
+        send.validate_send(
             session=session,
             account_id=account.id,
             conversation_id=conv.id,
@@ -610,7 +611,7 @@ def _opened_with(
 
 def test_messaging_limit_counts_new_customers_warns_and_refuses_at_100(bakery, monkeypatch):
     from ctreflex.models import BusinessNumber
-    from ctreflex.services import graph, numbers
+    from ctreflex.services import graph, number_limits
 
     session, account, tpls = bakery
     emma = _conv(session, account, CANADA)
@@ -619,7 +620,7 @@ def test_messaging_limit_counts_new_customers_warns_and_refuses_at_100(bakery, m
     number.messaging_limit = "TIER_50"
     session.add(number)
     session.commit()
-    use = numbers.limit_use(session=session, number_id=number.id)
+    use = number_limits.limit_use(session=session, number_id=number.id)
     assert use.text == "0 of 50 in the last 24 h"
 
     # a template inside a customer's open window is not business-initiated
@@ -632,12 +633,12 @@ def test_messaging_limit_counts_new_customers_warns_and_refuses_at_100(bakery, m
     _opened_with(session, account, number.id, 39)
     # older than 24 h: not counted
     _opened_with(session, account, number.id, 5, hours_ago=25, prefix="+4477007")
-    use = numbers.limit_use(session=session, number_id=number.id)
+    use = number_limits.limit_use(session=session, number_id=number.id)
     assert (use.used, use.warn, use.full) == (39, False, False)
     _opened_with(session, account, number.id, 1, prefix="+4477008")
-    use = numbers.limit_use(session=session, number_id=number.id)
+    use = number_limits.limit_use(session=session, number_id=number.id)
     assert use.text == "40 of 50 in the last 24 h" and use.warn and not use.full
-    assert numbers.limit_refusal(
+    assert number_limits.limit_refusal(
         session=session, number_id=number.id, conversation_id=emma.id
     ) == ""
 
@@ -655,12 +656,12 @@ def test_messaging_limit_counts_new_customers_warns_and_refuses_at_100(bakery, m
                             channel="whatsapp", kind="template", body="x", status="sent",
                             created_at=utc_now() - dt.timedelta(minutes=30)))
     session.commit()
-    use = numbers.limit_use(session=session, number_id=number.id)
+    use = number_limits.limit_use(session=session, number_id=number.id)
     assert use.text == "50 of 50 in the last 24 h" and use.full
     # the oldest counted customer leaves the rolling 24 h first
     assert abs((use.frees_at - (utc_now() + dt.timedelta(hours=23))).total_seconds()) < 120
 
-    errors = svc.validate_send(
+    errors = send.validate_send(
         session=session,
         account_id=account.id,
         conversation_id=emma.id,
@@ -674,7 +675,7 @@ def test_messaging_limit_counts_new_customers_warns_and_refuses_at_100(bakery, m
     before = _messages(session)
     with pytest.raises(SendRefused) as exc:
         asyncio.run(
-            svc.send_template(
+            send.send_template(
                 account_id=account.id,
                 user_id=1,
                 conversation_id=emma.id,
@@ -689,10 +690,10 @@ def test_messaging_limit_counts_new_customers_warns_and_refuses_at_100(bakery, m
     lead = session.exec(
         select(Conversation).join(Contact).where(Contact.e164 == "+447700900003")
     ).one()
-    assert numbers.limit_refusal(session=session, number_id=number.id,
+    assert number_limits.limit_refusal(session=session, number_id=number.id,
                                  conversation_id=lead.id) == ""
     emma.window_expires_at = utc_now() + dt.timedelta(hours=3)
     session.add(emma)
     session.commit()
-    assert numbers.limit_refusal(session=session, number_id=number.id,
+    assert number_limits.limit_refusal(session=session, number_id=number.id,
                                  conversation_id=emma.id) == ""

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from ctreflex.api.v1 import messages, resources, team
 from ctreflex.realtime import broker
-from ctreflex.services import outbound_webhooks
+from ctreflex.services import webhook_queue
 
 VERSION = "1.0.0"
 DESCRIPTION = (
@@ -136,4 +136,4 @@ def include(api: FastAPI) -> None:
     api.include_router(messages.router)
     api.include_router(team.router)
     # outbound webhooks: message events are queued from the live-event stream
-    broker.add_listener(outbound_webhooks.on_live_event)
+    broker.add_listener(webhook_queue.on_live_event)

@@ -1,8 +1,8 @@
 """/api/v1 sends: POST /messages (text, template with its parameters, media by upload or URL;
 over WhatsApp or SMS) and POST /media (an upload). A send goes through the same services as
 the inbox's composer and template picker (outbound.send_text / send_media,
-templates.send_template, sms.set_channel / send_sms), so the 24-hour window, the plan and early
-access, the US marketing block, opt-outs and the file rules are the same.
+template_send.send_template, sms.set_channel / send_sms), so the 24-hour window, the plan and
+early access, the US marketing block, opt-outs and the file rules are the same.
 
 `Idempotency-Key` (any POST that sends): the first request with a key is answered and its answer
 stored for 24 hours; the same key with the same body gets that answer again (and nothing is
@@ -179,7 +179,7 @@ def _message(account_id: int, message_id: int) -> dict:
 
 
 async def _send(key: ApiPrincipal, body: S.SendMessage) -> dict:
-    from ctreflex.services import outbound, sms, templates
+    from ctreflex.services import outbound, sms, template_send
     from ctreflex.services.outbound import SendRefused
 
     conversation_id = await run_in_threadpool(_resolve_conversation, key, body)
@@ -267,7 +267,7 @@ async def _send(key: ApiPrincipal, body: S.SendMessage) -> dict:
                     _own_media, key.account_id, ref.header_media_id, "template.header_media_id"
                 )
             values = {str(k): str(v) for k, v in ref.parameters.items()}
-            message_id = await templates.send_template(
+            message_id = await template_send.send_template(
                 account_id=key.account_id,
                 user_id=user_id,
                 conversation_id=conversation_id,

@@ -18,7 +18,7 @@ from ctreflex.pages.inbox.notes import NotesState
 from ctreflex.pages.inbox.thread import InboxState
 from ctreflex.services import conversations as convs
 from ctreflex.services import media, outbound, sms
-from ctreflex.services.outbound import SendRefused
+from ctreflex.services.errors import UserFacingError
 from ctreflex.sms import segments
 from ctreflex.whatsapp.limits import (
     AUDIO_UNSUPPORTED_REASON,
@@ -119,8 +119,8 @@ async def _deliver(job: dict[str, Any]) -> str:
                 body=job["body"],
                 reply_to_id=job["reply_to_id"],
             )
-    except SendRefused as exc:
-        return exc.message or str(exc)
+    except UserFacingError as exc:
+        return exc.message
     except Exception:
         log.exception("send failed")
         return "Something went wrong while sending; check the thread before sending again."
@@ -252,8 +252,8 @@ class ComposerState(InboxState):
                     channel=channel,
                 )
                 self.composer_error = ""
-            except SendRefused as exc:
-                self.composer_error = exc.message or str(exc)
+            except UserFacingError as exc:
+                self.composer_error = exc.message
             self._load_open(session)
         if channel == "sms" and self.reply_to_id:
             self._set_reply(0, "", "")
@@ -332,8 +332,8 @@ class ComposerState(InboxState):
         error = ""
         try:
             await act(user)
-        except SendRefused as exc:
-            error = exc.message or str(exc)
+        except UserFacingError as exc:
+            error = exc.message
         except Exception:
             log.exception("%s", failure)
             error = f"Something went wrong while {failure}; check the thread before trying again."

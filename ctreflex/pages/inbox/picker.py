@@ -19,6 +19,7 @@ from ctreflex.pages.inbox.composer import CLEAR_COMPOSER, ComposerState
 from ctreflex.pages.inbox.picker_target import PickerTarget
 from ctreflex.pages.inbox.thread import InboxState
 from ctreflex.services import media, templates
+from ctreflex.services.errors import UserFacingError
 from ctreflex.services.templates import FormField, PreviewView, TemplateRow
 from ctreflex.whatsapp.limits import MediaRuleError
 
@@ -78,8 +79,8 @@ async def _deliver(job: dict[str, Any]) -> tuple[str, str, int]:
     out."""
     try:
         conversation_id = await picker_target.send(dict(job))
-    except templates.SendRefused as exc:
-        return exc.message or str(exc), getattr(exc, "field", "") or "", 0
+    except UserFacingError as exc:
+        return exc.message, exc.field, 0
     except Exception:
         log.exception("template send failed")
         return (

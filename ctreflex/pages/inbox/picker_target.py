@@ -20,7 +20,7 @@ from ctreflex import db, routes
 from ctreflex.models import utc_now
 from ctreflex.services import conversations as convs
 from ctreflex.services import new_conversation as nc
-from ctreflex.services import phones, template_prefill, templates
+from ctreflex.services import phones, template_prefill, template_send
 from ctreflex.services.new_conversation import Recipient
 from ctreflex.services.timefmt import zone
 from ctreflex.whatsapp.templates import FieldError
@@ -33,7 +33,7 @@ async def send(job: dict[str, Any]) -> int:
         job.pop("reply_to_id", None)
         job.pop("conversation_id", None)
         return await nc.start_with_template(to=Recipient(**to), **job)
-    await templates.send_template(**job)
+    await template_send.send_template(**job)
     return job["conversation_id"]
 
 

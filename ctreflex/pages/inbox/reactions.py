@@ -9,7 +9,7 @@ import reflex as rx
 from ctreflex.pages.inbox.composer import ComposerState
 from ctreflex.pages.inbox.thread import InboxState
 from ctreflex.services import reactions
-from ctreflex.services.outbound import SendRefused
+from ctreflex.services.errors import UserFacingError
 
 log = logging.getLogger("ctreflex.inbox")
 
@@ -33,7 +33,7 @@ class ReactionState(InboxState):
                 message_id=int(message_id),
                 emoji=str(emoji or ""),
             )
-        except SendRefused as exc:
+        except UserFacingError as exc:
             error = exc.message
         except Exception:
             log.exception("reacting")

@@ -20,6 +20,7 @@ from sqlmodel import Session, select
 from ctreflex.models import Account, Contact, Conversation, ConversationEvent, User, utc_now
 from ctreflex.models.account import Role
 from ctreflex.realtime import LiveEvent, broker
+from ctreflex.services import webhook_queue as hooks
 
 log = logging.getLogger("ctreflex.assignment")
 
@@ -252,8 +253,6 @@ def _queue_webhook(
     session: Session, conv: Conversation, event: ConversationEvent, previous: int | None
 ) -> None:
     """conversation.assigned for the account's endpoints, in the change's transaction."""
-    from ctreflex.services import outbound_webhooks as hooks  # late: it imports much
-
     try:
         with session.begin_nested():
             if not hooks._has_endpoints_now(session, conv.account_id):
@@ -296,8 +295,6 @@ def _user_view(user: User | None) -> dict | None:
 
 async def publish(changes: list[Change]) -> None:
     """Tell the account's open tabs (each conversation once) and kick the webhook delivery."""
-    from ctreflex.services import outbound_webhooks as hooks
-
     seen: set[tuple[int, int]] = set()
     for change in changes:
         key = (change.account_id, change.conversation_id)

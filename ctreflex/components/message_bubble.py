@@ -10,7 +10,7 @@ from ctreflex.components.note_bubble import note_bubble
 from ctreflex.components.reactions import react_button, reaction_badges
 from ctreflex.components.team_lines import event_line
 from ctreflex.components.template_preview import template_preview
-from ctreflex.services.conversations import MessageRow
+from ctreflex.services.thread_view import MessageRow
 
 EventFactory = Callable[[rx.Var[int]], rx.event.EventSpec]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from ctreflex.services.conversations import MessageRow
+from ctreflex.services.thread_view import MessageRow
 
 
 def note_bubble(msg: rx.Var[MessageRow]) -> rx.Component:

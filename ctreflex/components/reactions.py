@@ -6,8 +6,8 @@ from __future__ import annotations
 import reflex as rx
 
 from ctreflex.pages.inbox.reactions import ReactionState
-from ctreflex.services.conversations import MessageRow
 from ctreflex.services.reactions import QUICK_REACTIONS
+from ctreflex.services.thread_view import MessageRow
 
 
 def reaction_badges(msg: rx.Var[MessageRow]) -> rx.Component:

@@ -9,7 +9,8 @@ from ctreflex.components.contact_panel import contact_editor
 from ctreflex.components.conversation_list import channel_icon
 from ctreflex.components.message_bubble import EventFactory, message_item
 from ctreflex.components.window_chip import window_countdown
-from ctreflex.services.conversations import ConversationDetail, LedgerEntry, MessageRow
+from ctreflex.services.conversations import ConversationDetail, LedgerEntry
+from ctreflex.services.thread_view import MessageRow
 
 
 def thread_header(detail: rx.Var[ConversationDetail], on_toggle_details) -> rx.Component:

@@ -17,8 +17,8 @@ from sqlmodel import Session, select
 
 from ctreflex.models import Conversation, Mention, Message, Note, User, utc_now
 from ctreflex.services import conversations as convs
-from ctreflex.services import labels
-from ctreflex.services.conversations import MessageRow
+from ctreflex.services import labels, thread_view
+from ctreflex.services.thread_view import MessageRow
 from ctreflex.services.timefmt import zone
 
 MAX_NOTE_CHARS = 4000
@@ -194,10 +194,10 @@ def thread_rows(
     tz: str,
     now: dt.datetime | None = None,
 ) -> list[MessageRow]:
-    """The thread (services.conversations.thread_rows) with the conversation's notes in time
+    """The thread (services.thread_view.thread_rows) with the conversation's notes in time
     order among the messages, the day separators drawn again over both."""
     now = now or utc_now()
-    rows = convs.thread_rows(
+    rows = thread_view.thread_rows(
         session=session, account_id=account_id, conversation_id=conversation_id, tz=tz, now=now
     )
     notes = session.exec(
@@ -217,7 +217,7 @@ def thread_rows(
             )
         ).all()
     )
-    oldest = min(times.values()) if times and len(rows) >= convs.THREAD_LIMIT else None
+    oldest = min(times.values()) if times and len(rows) >= thread_view.THREAD_LIMIT else None
     # a row that is not a message (a line another service interleaved) keeps its place: it
     # takes the time of the message before it
     keyed: list[tuple[dt.datetime, int, MessageRow]] = []

@@ -747,7 +747,7 @@ def reconcile_status(session: Session, account_id: int, status: Status) -> Messa
 
 
 def send_state(message: Message, local: dt.tzinfo, now: dt.datetime) -> dict[str, Any]:
-    """Extra fields of an outbound message's thread row (services/conversations.MessageRow):
+    """Extra fields of an outbound message's thread row (services/thread_view.MessageRow):
     the outbox's "Retrying at 14:05 (attempt 2 of 5)" line, the unconfirmed notice, and for a
     message that failed after the outbox's tries, what happened and that Retry is safe."""
     if message.direction != "outbound":

@@ -2,7 +2,7 @@
 tomorrow 09:00, 14:05", "Reopened: the customer wrote, 09:12", in the viewer's time zone.
 
 `interleave` merges a conversation's `ConversationEvent`s into the thread rows that
-conversations.thread_rows built (by time; an event after the message at the same instant),
+thread_view.thread_rows built (by time; an event after the message at the same instant),
 as rows with direction "event" (components/team_lines.py draws them). Never imports reflex.
 """
 
@@ -113,7 +113,7 @@ def interleave(
 
 
 def _event_row(event, names, tz, now, local, template):
-    from ctreflex.services.conversations import MessageRow
+    from ctreflex.services.thread_view import MessageRow  # late: thread_view imports us
 
     at = event.created_at.astimezone(local)
     time = at.strftime("%H:%M")

@@ -9,8 +9,7 @@ from sqlmodel import Session, select
 
 from ctreflex import db
 from ctreflex.models import Contact, Conversation, Message
-from ctreflex.services import conversations as convs
-from ctreflex.services import outbound, reactions
+from ctreflex.services import outbound, reactions, thread_view
 from tests.api.conftest import wait_for
 
 MARIA = "12125550142"  # a seeded demo customer with an open window
@@ -27,9 +26,9 @@ def _by_wamid(wamid: str) -> Message | None:
         return s.exec(select(Message).where(Message.provider_message_id == wamid)).first()
 
 
-def _thread(conv: Conversation) -> list[convs.MessageRow]:
+def _thread(conv: Conversation) -> list[thread_view.MessageRow]:
     with Session(db.get_engine()) as s:
-        return convs.thread_rows(
+        return thread_view.thread_rows(
             session=s, account_id=conv.account_id, conversation_id=conv.id, tz="UTC", limit=500
         )
 

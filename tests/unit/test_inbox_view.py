@@ -10,6 +10,7 @@ from sqlmodel import select
 
 from ctreflex.models import Account, Contact, Conversation, MediaFile, Message, User
 from ctreflex.services import conversations as convs
+from ctreflex.services import thread_view
 
 TZ = "America/New_York"
 
@@ -79,7 +80,9 @@ def test_other_accounts_conversations_never_show(seeded, bakery):
         is None
     )
     assert (
-        convs.thread_rows(session=seeded, account_id=harbor.id, conversation_id=maria.id, tz=TZ)
+        thread_view.thread_rows(
+            session=seeded, account_id=harbor.id, conversation_id=maria.id, tz=TZ
+        )
         == []
     )
     assert not convs.mark_read(session=seeded, account_id=harbor.id, conversation_id=maria.id)
@@ -194,7 +197,7 @@ def test_thread_rows_in_order_with_day_separators_and_local_times(seeded, bakery
     aiko = _conv(seeded, bakery, "Aiko Tanaka")  # wrote 30 h ago; our message 40 min before
     now = dt.datetime.now(dt.UTC)
     _add(seeded, aiko, body="Are you open today?", created_at=now - dt.timedelta(minutes=5))
-    rows = convs.thread_rows(
+    rows = thread_view.thread_rows(
         session=seeded, account_id=bakery.id, conversation_id=aiko.id, tz=TZ, now=now
     )
     assert [r.direction for r in rows] == ["outbound", "inbound", "inbound"]
@@ -212,7 +215,9 @@ def test_failed_message_explains_the_error_and_offers_retry_when_it_helps(seeded
     _add(seeded, dev, direction="outbound", body="a", status="failed", error_code=131047)
     _add(seeded, dev, direction="outbound", body="b", status="failed", error_code=131000)
     _add(seeded, dev, direction="outbound", body="c", status="failed", error_title="Timeout")
-    rows = convs.thread_rows(session=seeded, account_id=bakery.id, conversation_id=dev.id, tz=TZ)
+    rows = thread_view.thread_rows(
+        session=seeded, account_id=bakery.id, conversation_id=dev.id, tz=TZ
+    )
     window, meta, local = rows[-3:]
     assert window.failed and window.error_title == "24-hour window closed"
     assert "template" in window.error_todo and not window.retryable
@@ -227,7 +232,9 @@ def test_reply_quotes_both_ways_and_unknown_originals(seeded, bakery):
     ours = _add(seeded, maria, direction="outbound", body="Sure, 5 works!", reply_to_id=original.id)
     _add(seeded, maria, body="Great", reply_to_id=ours.id, reply_to_provider_id="wamid.X")
     _add(seeded, maria, body="And this?", reply_to_provider_id="wamid.UNKNOWN")
-    rows = convs.thread_rows(session=seeded, account_id=bakery.id, conversation_id=maria.id, tz=TZ)
+    rows = thread_view.thread_rows(
+        session=seeded, account_id=bakery.id, conversation_id=maria.id, tz=TZ
+    )
     by_body = {r.body: r for r in rows}
     assert by_body["Sure, 5 works!"].reply_author == "Maria Lopez"
     assert by_body["Sure, 5 works!"].reply_snippet.startswith("Hi! Can I pick up")
@@ -272,7 +279,9 @@ def test_reactions_media_and_notices(seeded, bakery):
         kind="location",
         payload={"location": {"latitude": 1.5, "longitude": 2.5, "name": "Shop"}},
     )
-    rows = convs.thread_rows(session=seeded, account_id=bakery.id, conversation_id=lucas.id, tz=TZ)
+    rows = thread_view.thread_rows(
+        session=seeded, account_id=bakery.id, conversation_id=lucas.id, tz=TZ
+    )
     doc, image, audio, sticker, poll, system, location = rows[-7:]
     assert doc.media_kind == "document" and doc.media_name == "menu.pdf"
     assert doc.media_size == "2.4 MB" and doc.media_download_url == f"/media/{pdf.id}?download=1"
@@ -292,7 +301,9 @@ def test_outbound_rows_name_the_agent(seeded, bakery):
     sam = seeded.exec(select(User).where(User.email == "agent@demo.test")).one()
     dev = _conv(seeded, bakery, "Dev Patel")
     _add(seeded, dev, direction="outbound", body="On it", status="pending", sender_user_id=sam.id)
-    row = convs.thread_rows(session=seeded, account_id=bakery.id, conversation_id=dev.id, tz=TZ)[-1]
+    row = thread_view.thread_rows(
+        session=seeded, account_id=bakery.id, conversation_id=dev.id, tz=TZ
+    )[-1]
     assert row.sender == "Sam Rivers" and row.status_label == "Sending"
 
 
@@ -311,12 +322,16 @@ def test_detail_panel_facts(seeded, bakery):
 
 def test_thread_marks_channels_and_each_switch(seeded, bakery):
     carlos = _conv(seeded, bakery, "Carlos Hernández")  # seeded: STOP by SMS, then WhatsApp
-    rows = convs.thread_rows(session=seeded, account_id=bakery.id, conversation_id=carlos.id, tz=TZ)
+    rows = thread_view.thread_rows(
+        session=seeded, account_id=bakery.id, conversation_id=carlos.id, tz=TZ
+    )
     assert [r.channel for r in rows] == ["sms", "sms", "whatsapp", "whatsapp"]
     assert [r.channel_label for r in rows] == ["SMS", "SMS", "WhatsApp", "WhatsApp"]
     assert [r.switch_label for r in rows] == ["", "", "Switched to WhatsApp", ""]
     _add(seeded, carlos, body="Hola", channel="sms", created_at=carlos.last_message_at)
-    rows = convs.thread_rows(session=seeded, account_id=bakery.id, conversation_id=carlos.id, tz=TZ)
+    rows = thread_view.thread_rows(
+        session=seeded, account_id=bakery.id, conversation_id=carlos.id, tz=TZ
+    )
     assert rows[-1].switch_label == "Switched to SMS"
 
 
@@ -343,7 +358,9 @@ def test_sent_template_rows_carry_the_preview_and_the_quick_reply_quotes_it(seed
         payload={"template": "weekend_treats_offer", "rendered": rendered},
     )
     _add(seeded, oliver, kind="button", body="Save me a box", reply_to_id=sent.id)
-    rows = convs.thread_rows(session=seeded, account_id=bakery.id, conversation_id=oliver.id, tz=TZ)
+    rows = thread_view.thread_rows(
+        session=seeded, account_id=bakery.id, conversation_id=oliver.id, tz=TZ
+    )
     tpl, tap = rows[-2], rows[-1]
     assert tpl.is_template and tpl.template.body == "Hi Oliver, our scones are fresh"
     assert tpl.template.header_kind == "image"
@@ -371,7 +388,7 @@ def test_resent_messages_link_both_ways(seeded, bakery):
     seeded.commit()
     rows = {
         r.id: r
-        for r in convs.thread_rows(
+        for r in thread_view.thread_rows(
             session=seeded, account_id=bakery.id, conversation_id=lena.id, tz=TZ
         )
     }

@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import select
 
 from ctreflex.models import Account, Contact, Conversation, Mention, Message, Note, User, utc_now
-from ctreflex.services import canned, labels, notes
+from ctreflex.services import canned, labels, notes, thread_view
 from ctreflex.services import conversations as convs
 from ctreflex.services.canned import CannedError
 from ctreflex.services.labels import LabelError
@@ -248,14 +248,14 @@ def test_notes_keep_other_interleaved_lines_in_place(world, monkeypatch):
     import dataclasses
 
     s, bakery, admin, maria = (world[k] for k in ("s", "bakery", "admin", "maria"))
-    real = convs.thread_rows
+    real = thread_view.thread_rows
 
     def with_line(**kw):
         rows = real(**kw)
         line = dataclasses.replace(rows[0], id=-999, direction="event", body="Ada assigned")
         return [rows[0], line, *rows[1:]]
 
-    monkeypatch.setattr(convs, "thread_rows", with_line)
+    monkeypatch.setattr(thread_view, "thread_rows", with_line)
     notes.create_note(
         session=s,
         account_id=bakery.id,

@@ -23,7 +23,7 @@ from ctreflex.models import (
     WebhookDelivery,
     utc_now,
 )
-from ctreflex.services import assignment, inbox_views
+from ctreflex.services import assignment, inbox_views, thread_view
 from ctreflex.services import conversations as convs
 from ctreflex.services import outbound_webhooks as hooks
 from ctreflex.services import status as st
@@ -56,7 +56,9 @@ def _foreign_conv(s, account_id: int) -> Conversation:
 
 
 def _lines(s, conv: Conversation, tz: str = TZ) -> list[str]:
-    rows = convs.thread_rows(session=s, account_id=conv.account_id, conversation_id=conv.id, tz=tz)
+    rows = thread_view.thread_rows(
+        session=s, account_id=conv.account_id, conversation_id=conv.id, tz=tz
+    )
     return [r.notice_text for r in rows if r.direction == "event"]
 
 
@@ -466,6 +468,8 @@ def test_thread_lines_sit_among_rows_when_some_messages_are_not_drawn(seeded):
         assignee_id=sam.id,
         actor=Actor(user_id=ada.id),
     )
-    rows = convs.thread_rows(session=s, account_id=conv.account_id, conversation_id=conv.id, tz=TZ)
+    rows = thread_view.thread_rows(
+        session=s, account_id=conv.account_id, conversation_id=conv.id, tz=TZ
+    )
     assert rows[-1].direction == "event"
     assert rows[-1].notice_text.startswith("Ada Baker assigned this to Sam Rivers")

@@ -21,9 +21,9 @@ from ctreflex.services.conversations import (
     ConversationDetail,
     ConversationRow,
     LedgerEntry,
-    MessageRow,
 )
 from ctreflex.services.sms import ChannelOption
+from ctreflex.services.thread_view import MessageRow
 
 EMPTY_DETAIL = ConversationDetail(
     id=0,

@@ -19,7 +19,7 @@ from ctreflex.models import (
     utc_now,
 )
 from ctreflex.realtime import LiveEvent, broker
-from ctreflex.services import media, template_sync, usage
+from ctreflex.services import media, outbox, template_sync, usage
 from ctreflex.settings import get_settings
 
 log = logging.getLogger("ctreflex.jobs")
@@ -237,7 +237,6 @@ async def send_outbox(*, now: dt.datetime | None = None) -> str:
     """Send the WhatsApp messages waiting in the outbox whose retry time has come (each claimed
     first, so two runs never send one twice); sends left "pending" by a lost process become
     "unconfirmed". Platform-wide: the summary has totals only."""
-    from ctreflex.services import outbound
 
-    run = await outbound.run_outbox(now=now)
+    run = await outbox.run_outbox(now=now)
     return run.summary()

@@ -21,7 +21,7 @@ from ctreflex.services.conversations import (
     _snippet,
     human_size,
 )
-from ctreflex.services.outbound import send_state
+from ctreflex.services.outbox import send_state
 from ctreflex.services.templates import PreviewView, preview_from_payload
 from ctreflex.services.timefmt import zone
 from ctreflex.whatsapp.codes import describe_error

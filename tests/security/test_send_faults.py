@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 from ctreflex import db
 from ctreflex.jobs import tasks
 from ctreflex.models import Account, Contact, Conversation, Message, UsageRecord, utc_now
-from ctreflex.services import conversations, graph, outbound
+from ctreflex.services import graph, outbound, outbox, thread_view
 from ctreflex.whatsapp import CloudAPIClient
 from tests.api.conftest import live_api, wait_for  # noqa: F401 - live_api is a fixture
 
@@ -102,18 +102,18 @@ def _copies(sim, body: str) -> list[dict]:
     return [o for o in out if (o["request"].get("text") or {}).get("body") == body]
 
 
-def _row(message_id: int) -> conversations.MessageRow:
+def _row(message_id: int) -> thread_view.MessageRow:
     account_id, conv_id = _conversation()
     with Session(db.get_engine()) as s:
         tz = s.get(Account, account_id).timezone
-        rows = conversations.thread_rows(
+        rows = thread_view.thread_rows(
             session=s, account_id=account_id, conversation_id=conv_id, tz=tz
         )
     return next(r for r in rows if r.id == message_id)
 
 
-def _outbox(sim, now: dt.datetime) -> outbound.OutboxRun:
-    return sim.run(outbound.run_outbox(now=now))
+def _outbox(sim, now: dt.datetime) -> outbox.OutboxRun:
+    return sim.run(outbox.run_outbox(now=now))
 
 
 def test_timeout_after_accept_is_unconfirmed_then_reconciled_by_the_status_webhook(sim):
@@ -265,19 +265,19 @@ def test_two_outbox_runs_at_once_send_it_once(sim, monkeypatch):
 
     # both workers have read the due row before either claims it
     barrier = threading.Barrier(2, timeout=20)
-    real_claim = outbound._claim
+    real_claim = outbox._claim
 
     def claim(*args, **kwargs):
         barrier.wait()
         return real_claim(*args, **kwargs)
 
-    monkeypatch.setattr(outbound, "_claim", claim)
-    results: list[outbound.OutboxRun] = []
+    monkeypatch.setattr(outbox, "_claim", claim)
+    results: list[outbox.OutboxRun] = []
     errors: list[BaseException] = []
 
     def worker():
         try:
-            results.append(asyncio.run(outbound.run_outbox(now=due)))
+            results.append(asyncio.run(outbox.run_outbox(now=due)))
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 

@@ -11,6 +11,8 @@ from ctreflex.components.assign_menu import bulk_bar, row_team_line, row_tick, v
 from ctreflex.components.label_chip import label_chips
 from ctreflex.components.new_conversation import new_conversation
 from ctreflex.components.window_chip import window_chip
+from ctreflex.pages.inbox.listing import InboxListState
+from ctreflex.pages.inbox.thread import InboxState
 from ctreflex.services.conversations import ConversationRow
 from ctreflex.services.labels import LabelChip
 
@@ -205,22 +207,25 @@ def filter_bar(
     )
 
 
-def conversation_list(
-    *,
-    rows: rx.Var[list[ConversationRow]],
-    selected_id: rx.Var[int],
-    query: rx.Var[str],
-    on_query: rx.EventHandler,
-    on_clear_query,
-    current_filter: rx.Var[str],
-    counts: rx.Var[dict[str, int]],
-    on_filter: Callable[[str], rx.event.EventSpec],
-    sort: rx.Var[str],
-    on_sort: rx.EventHandler,
-    loading: rx.Var[bool],
-    views: rx.Component | None = None,  # more views beside the filters (Mentions, label)
-    narrowed: rx.Var[bool] | bool = False,  # one of those views is on
-) -> rx.Component:
+def conversation_list(views: rx.Component | None = None) -> rx.Component:
+    """The list pane, from the states it shows: InboxListState (rows, search, filters, sort,
+    the team views) and InboxState (the open conversation). `views`: more views beside the
+    filters (Mentions, label)."""
+    rows = InboxListState.rows
+    selected_id = InboxState.open_id
+    query = InboxListState.query
+    on_query = InboxListState.set_query
+    on_clear_query = InboxListState.clear_query
+    current_filter = InboxListState.list_filter
+    counts = InboxListState.counts
+    sort = InboxListState.sort
+    on_sort = InboxListState.set_sort
+    loading = ~InboxListState.loaded
+    narrowed = InboxListState.mentions_view | (InboxListState.label_filter > 0)
+
+    def on_filter(key: str) -> rx.event.EventSpec:
+        return InboxListState.set_list_filter(key)
+
     return rx.el.section(
         rx.vstack(
             rx.hstack(

@@ -148,39 +148,16 @@ def mentioned_clause(user_id: int):
 
 
 def _note_row(note: Note, author: User | None, at: dt.datetime) -> MessageRow:
-    return MessageRow(
+    return MessageRow.blank(
         id=-int(note.id),  # never a message id: no message action can name it
         direction="note",
         kind="note",
         body=note.body,
         time=at.strftime("%H:%M"),
         timestamp=f"{at.strftime('%a')} {at.day} {at.strftime('%b %Y, %H:%M')}",
-        show_day=False,
-        day_label="",
-        status="",
         status_label="Internal note",
         sender=display_name(author) if author is not None else "Former user",
-        failed=False,
-        error_title="",
-        error_plain="",
-        error_todo="",
-        retryable=False,
-        has_reply=False,
-        reply_missing=False,
-        reply_author="",
-        reply_snippet="",
-        reaction="",
-        media_id=0,
-        media_kind="",
-        media_url="",
-        media_download_url="",
-        media_name="",
-        media_size="",
-        is_notice=False,
-        notice_icon="",
-        notice_text="",
         tag="Internal note",
-        link="",
         channel="",
         channel_label="",
     )

@@ -29,14 +29,11 @@ from ctreflex.services.outbound import (
     _deliver,
     _fail,
     _media_call,
-    _provider_media_id,
     _publish,
     window_open,
 )
-from ctreflex.whatsapp import (
-    GraphError,
-    SendResult,
-)
+from ctreflex.services.template_send import template_call
+from ctreflex.services.templates import to_graph
 
 
 def _publish_soon(events: list[tuple[int, int, int]]) -> list[Awaitable[None]]:
@@ -98,37 +95,14 @@ def _call_for(session: Session, message: Message, now: dt.datetime):
 
 
 def _template_call(session, message, client, number, to, mf, quoted, callback):
-    from ctreflex.services.templates import to_graph  # templates imports this module
-    from ctreflex.whatsapp.templates import MediaRef, build_components
-
     row = session.get(Template, message.template_id)
     if row is None:
         return "The template of this message no longer exists."
-    tpl = to_graph(row)
-    values: dict[str, Any] = dict((message.payload or {}).get("values") or {})
-    name, language = row.name, row.language
-
-    async def call() -> SendResult:
-        vals = dict(values)
-        if mf is not None:
-            provider_id = await _provider_media_id(client, number, mf)
-            vals["header.media"] = MediaRef(
-                kind=mf.kind, media_id=provider_id, filename=mf.filename or None
-            )
-        build = build_components(tpl, vals)
-        if build.errors:
-            raise GraphError(build.errors[0].message)
-        return await client.send_template(
-            number.phone_number_id,
-            to,
-            name=name,
-            language=language,
-            components=build.components,
-            reply_to=quoted,
-            biz_opaque_callback_data=callback,
-        )
-
-    return call
+    return template_call(
+        client, number, to, tpl=to_graph(row),
+        values=dict((message.payload or {}).get("values") or {}), name=row.name,
+        language=row.language, media_file=mf, quoted=quoted, callback=callback,
+    )
 
 
 def _claim(message_id: int, attempts: int, now: dt.datetime) -> bool:

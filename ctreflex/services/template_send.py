@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from sqlmodel import Session
@@ -21,7 +21,7 @@ from ctreflex.services.outbound import (
     _target,
 )
 from ctreflex.services.templates import SENDABLE, _get, to_graph
-from ctreflex.whatsapp import GraphError
+from ctreflex.whatsapp import GraphError, SendResult
 from ctreflex.whatsapp.limits import MEDIA_RULES, MediaRuleError, classify_upload
 from ctreflex.whatsapp.templates import FieldError, MediaRef, build_components, render_preview
 
@@ -289,7 +289,20 @@ async def send_template(
         media_file = mf
     await _publish(account_id, conversation_id, message_id)
 
-    async def call():
+    call = template_call(
+        client, number, to, tpl=tpl, values=values, name=name, language=language,
+        media_file=media_file, quoted=quoted, callback=callback,
+    )
+    return await _deliver(message_id, call)
+
+
+def template_call(
+    client, number, to, *, tpl, values, name, language, media_file, quoted, callback
+) -> Callable[[], Awaitable[SendResult]]:
+    """The Graph API call that sends a template with its values (the first send and the
+    outbox's later tries): the header's file uploaded first, the components built again."""
+
+    async def call() -> SendResult:
         vals = dict(values or {})
         if media_file is not None:
             provider_id = await _provider_media_id(client, number, media_file)
@@ -309,4 +322,4 @@ async def send_template(
             biz_opaque_callback_data=callback,
         )
 
-    return await _deliver(message_id, call)
+    return call

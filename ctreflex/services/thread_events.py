@@ -118,39 +118,15 @@ def _event_row(event, names, tz, now, local, template):
     at = event.created_at.astimezone(local)
     time = at.strftime("%H:%M")
     text = f"{line_text(event, names, tz, now)}, {time}"
-    return MessageRow(
+    return MessageRow.blank(
         id=-int(event.id),  # never a message id: nothing can reply to or retry it
         direction="event",
         kind=event.kind,
-        body="",
         time=time,
         timestamp=f"{at.strftime('%a')} {at.day} {at.strftime('%b %Y, %H:%M')}",
-        show_day=False,
-        day_label="",
-        status="",
-        status_label="",
-        sender="",
-        failed=False,
-        error_title="",
-        error_plain="",
-        error_todo="",
-        retryable=False,
-        has_reply=False,
-        reply_missing=False,
-        reply_author="",
-        reply_snippet="",
-        reaction="",
-        media_id=0,
-        media_kind="",
-        media_url="",
-        media_download_url="",
-        media_name="",
-        media_size="",
         is_notice=True,
         notice_icon=_ICONS.get(event.kind, "info"),
         notice_text=text,
-        tag="",
-        link="",
         channel=template.channel if template is not None else "whatsapp",
         channel_label="",
     )

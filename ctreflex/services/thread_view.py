@@ -87,6 +87,18 @@ class MessageRow:
     # the business's own reaction to this message (services/reactions.py)
     my_reaction: str = ""
 
+    @classmethod
+    def blank(cls, **fields: Any) -> MessageRow:
+        """A row that is not a customer's or business's message (an internal note, a team
+        line): every message field empty, then `fields`."""
+        empty = {"str": "", "int": 0, "bool": False}
+        values = {
+            f.name: empty[f.type]
+            for f in dataclasses.fields(cls)
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        }
+        return cls(**{**values, **fields})
+
 
 STATUS_LABELS = {
     "pending": "Sending",

@@ -7,6 +7,7 @@ import reflex as rx
 from ctreflex import db, routes
 from ctreflex.components.label_chip import label_chip
 from ctreflex.components.layout import app_page
+from ctreflex.components.table import edit_delete_cell
 from ctreflex.pages.admin import admin_user, error_callout, notice_callout, page_body
 from ctreflex.pages.admin_users import SELECT_STYLE
 from ctreflex.realtime import LiveEvent, broker
@@ -194,43 +195,13 @@ def _row(chip: rx.Var[LabelChip]) -> rx.Component:
     return rx.table.row(
         rx.table.row_header_cell(label_chip(chip)),
         rx.table.cell(chip.color),
-        rx.table.cell(
-            rx.cond(
-                LabelsAdminState.confirm_id == chip.id,
-                rx.hstack(
-                    rx.text("Delete it and take it off every conversation?", size="2"),
-                    rx.button(
-                        "Yes, delete",
-                        size="1",
-                        color_scheme="red",
-                        aria_label="Yes, delete " + chip.name,
-                        on_click=LabelsAdminState.delete(chip.id),
-                    ),
-                    rx.button("Keep", size="1", variant="soft", on_click=LabelsAdminState.cancel),
-                    spacing="2",
-                    align="center",
-                    wrap="wrap",
-                    role="alert",
-                ),
-                rx.hstack(
-                    rx.button(
-                        "Edit",
-                        size="1",
-                        variant="soft",
-                        aria_label="Edit " + chip.name,
-                        on_click=LabelsAdminState.start_edit(chip.id),
-                    ),
-                    rx.button(
-                        "Delete",
-                        size="1",
-                        variant="soft",
-                        color_scheme="red",
-                        aria_label="Delete " + chip.name,
-                        on_click=LabelsAdminState.delete(chip.id),
-                    ),
-                    spacing="2",
-                ),
-            )
+        edit_delete_cell(
+            name=chip.name,
+            confirming=LabelsAdminState.confirm_id == chip.id,
+            question=("Delete it and take it off every conversation?",),
+            on_edit=LabelsAdminState.start_edit(chip.id),
+            on_delete=LabelsAdminState.delete(chip.id),
+            on_keep=LabelsAdminState.cancel,
         ),
     )
 

@@ -6,6 +6,7 @@ import reflex as rx
 
 from ctreflex import db, routes
 from ctreflex.components.layout import app_page
+from ctreflex.components.table import edit_delete_cell
 from ctreflex.pages.admin import admin_user, error_callout, notice_callout, page_body
 from ctreflex.services import canned
 from ctreflex.services.canned import CannedError, CannedRow
@@ -189,42 +190,13 @@ def _row(r: rx.Var[CannedRow]) -> rx.Component:
     return rx.table.row(
         rx.table.row_header_cell(rx.text("/", r.shortcut, weight="medium"), white_space="nowrap"),
         rx.table.cell(rx.text(r.body, size="2", white_space="pre-wrap"), min_width="14rem"),
-        rx.table.cell(
-            rx.cond(
-                CannedAdminState.confirm_id == r.id,
-                rx.hstack(
-                    rx.text("Delete /", r.shortcut, "?", size="2"),
-                    rx.button(
-                        "Yes, delete",
-                        size="1",
-                        color_scheme="red",
-                        aria_label="Yes, delete /" + r.shortcut,
-                        on_click=CannedAdminState.delete(r.id),
-                    ),
-                    rx.button("Keep", size="1", variant="soft", on_click=CannedAdminState.cancel),
-                    spacing="2",
-                    align="center",
-                    role="alert",
-                ),
-                rx.hstack(
-                    rx.button(
-                        "Edit",
-                        size="1",
-                        variant="soft",
-                        aria_label="Edit /" + r.shortcut,
-                        on_click=CannedAdminState.start_edit(r.id),
-                    ),
-                    rx.button(
-                        "Delete",
-                        size="1",
-                        variant="soft",
-                        color_scheme="red",
-                        aria_label="Delete /" + r.shortcut,
-                        on_click=CannedAdminState.delete(r.id),
-                    ),
-                    spacing="2",
-                ),
-            )
+        edit_delete_cell(
+            name="/" + r.shortcut,
+            confirming=CannedAdminState.confirm_id == r.id,
+            question=("Delete /", r.shortcut, "?"),
+            on_edit=CannedAdminState.start_edit(r.id),
+            on_delete=CannedAdminState.delete(r.id),
+            on_keep=CannedAdminState.cancel,
         ),
     )
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import random
 import re
+import time
 import uuid
 
 import httpx
@@ -139,7 +140,8 @@ def _busy_conversation(browser: Browser, served_app) -> str:
     e164 = "+" + wa_id
     _write(base_url, wa_id, name, type="text", text="Hi! Do you have rye bread today?")
     _write(base_url, wa_id, name, type="image", caption="This one, from your window")
-    _write(base_url, wa_id, name, type="document")
+    last = _write(base_url, wa_id, name, type="document")
+    _stored(served_app, last)  # the window opens when the inbound is processed, not on the POST
     ours = _send(base_url, key, {"to": e164, "type": "text", "text": "Yes, until 6 pm."})
     _send(
         base_url,
@@ -172,6 +174,24 @@ def _busy_conversation(browser: Browser, served_app) -> str:
     _write(base_url, wa_id, name, type="text", text="Great, on my way", reply_to=wamid)
     _write(base_url, wa_id, name, type="reaction", reaction_to=wamid, emoji="❤️")
     return name
+
+
+def _stored(served_app, wamid: str, timeout: float = 30.0) -> None:
+    """Waits until the pipeline has stored the customer's message `wamid`."""
+    engine = create_engine(served_app.env["CTREFLEX_DATABASE_URL"])
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            with engine.connect() as conn:
+                found = conn.execute(
+                    text("SELECT 1 FROM message WHERE provider_message_id = :w"), {"w": wamid}
+                ).first()
+            if found:
+                return
+            assert time.monotonic() < deadline, f"inbound {wamid} not stored in {timeout} s"
+            time.sleep(0.2)
+    finally:
+        engine.dispose()
 
 
 def _provider_id(served_app, message_id: int) -> str:

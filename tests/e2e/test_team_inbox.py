@@ -222,3 +222,109 @@ def test_window_queue_lists_an_unanswered_conversation_and_drops_it_once_answere
     expect(log).to_contain_text("Sam Rivers replied and took this conversation")
     expect(_team(page, "Assigned to Sam Rivers")).to_be_visible()
     _shot(page, "answered")
+
+
+def _conversation_of(engine, wa_id: str) -> int:
+    for _ in range(60):  # the webhook is processed in the background
+        with engine.begin() as conn:
+            conv_id = conn.execute(
+                text(
+                    "SELECT conversation.id FROM conversation JOIN contact "
+                    "ON contact.id = conversation.contact_id WHERE contact.wa_id = :w"
+                ),
+                {"w": wa_id},
+            ).scalar()
+        if conv_id:
+            return conv_id
+        time.sleep(0.25)
+    raise AssertionError(f"no conversation for {wa_id}")
+
+
+def _run_team_sweep(browser: Browser, served_app) -> None:
+    """The operator's "Run now" of the snoozes-and-reminders job (the scheduler runs it every
+    minute; a run of the scheduler in the last 30 s makes the manual one wait its turn)."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    done = subprocess.run(
+        [sys.executable, "-m", "ctreflex.cli", "operator-add", "ops@ctt-platform.test"],
+        input="tall-ferns-at-dusk\n",
+        cwd=ROOT,
+        env=served_app.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    context = browser.new_context()
+    try:
+        ops = context.new_page()
+        login(ops, served_app.url, "ops@ctt-platform.test", "tall-ferns-at-dusk")
+        deadline = time.monotonic() + 75
+        while True:
+            r = ops.request.post(served_app.url + "/api/admin/jobs/team_sweep/run")
+            if r.status != 429 or time.monotonic() > deadline:
+                break
+            time.sleep(min(int(r.headers.get("retry-after", "5")), 10))
+        assert r.ok, r.text()
+    finally:
+        context.close()
+
+
+def test_window_reminder_reaches_the_assignee_live_an_hour_before_the_window_closes(
+    page: Page, browser: Browser, served_app
+):
+    """An opted-in assignee gets the T-60 reminder in their open inbox, live, with a link to
+    the conversation, and can dismiss it."""
+    base_url = served_app.url
+    wa_id, name = _customer()
+    _write(base_url, wa_id, name, "Can you hold a birthday cake for Saturday?")
+    engine = create_engine(served_app.env["CTREFLEX_DATABASE_URL"])
+    conv_id = _conversation_of(engine, wa_id)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    with engine.begin() as conn:  # assigned to Sam; the customer wrote 23 h 10 min ago
+        sam = conn.execute(
+            text("SELECT id FROM \"user\" WHERE email = 'agent@demo.test'")
+        ).scalar_one()
+        wrote = now - dt.timedelta(hours=23, minutes=10)
+        conn.execute(
+            text("UPDATE message SET created_at = :at WHERE conversation_id = :id").bindparams(
+                at=wrote, id=conv_id
+            )
+        )
+        conn.execute(
+            text(
+                "UPDATE conversation SET last_inbound_at = :at, last_message_at = :at, "
+                "window_expires_at = :exp, assignee_id = :sam, reminded_for = NULL "
+                "WHERE id = :id"
+            ),
+            {"at": wrote, "exp": wrote + dt.timedelta(hours=24), "sam": sam, "id": conv_id},
+        )
+    engine.dispose()
+
+    login(page, base_url, "agent@demo.test", "demo-agent-1")
+    page.get_by_role("button", name="Inbox settings").click()
+    remind = page.get_by_role("switch", name=re.compile("Remind me 60 min before a window"))
+    if remind.get_attribute("aria-checked") != "true":
+        remind.click()
+    expect(remind).to_have_attribute("aria-checked", "true")
+    page.keyboard.press("Escape")
+
+    _run_team_sweep(browser, served_app)
+    notices = page.get_by_role("status", name="Reminders")
+    notice = notices.locator(".ct-reminder").filter(has_text=name)
+    expect(notice).to_be_visible(timeout=20_000)  # live: the page was not reloaded
+    expect(notice).to_contain_text("Window closing")
+    expect(notice).to_contain_text(re.compile(r"closes in (4\d|5\d) min"))
+    _shot(page, "reminder")
+    notice.get_by_role("link", name="Open conversation").click()
+    page.wait_for_url(re.compile(rf"/inbox/{conv_id}$"))
+    expect(page.locator("#thread-title")).to_have_text(name, timeout=15_000)
+    notice.get_by_role("button", name="Dismiss").click()
+    expect(notice).to_have_count(0)
+
+    page.get_by_role("button", name="Inbox settings").click()  # leave Sam as seeded
+    remind.click()
+    expect(remind).to_have_attribute("aria-checked", "false")

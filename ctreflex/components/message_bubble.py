@@ -352,7 +352,8 @@ def message_item(
                 ),
             ),
         ),
-        id="msg-" + msg.id.to_string(),
+        # notes and team lines carry minus their own table's id: "note-5", "event-5"
+        id=rx.cond(msg.id > 0, "msg-" + msg.id.to_string(), msg.direction + msg.id.to_string()),
         class_name="ct-msg",
         data_direction=msg.direction,
         data_status=msg.status,

@@ -134,6 +134,12 @@ def test_note_mention_reaches_the_colleague_live_and_never_the_customer(
         box.press("Enter")
         expect(thread.get_by_role("note")).to_have_count(2)
         assert [m for m in _outbox(base_url, wa_id) if "second note" in str(m["request"])] == []
+        # notes, team lines and messages each keep their own element id (links go to them)
+        ids = sam.locator("#thread .ct-msg, [role=log] .ct-msg").evaluate_all(
+            "els => els.map(e => e.id)"
+        )
+        assert len(ids) == len(set(ids)), ids
+        assert sum(i.startswith("note-") for i in ids) == 2, ids
     finally:
         sam_ctx.close()
         bea_ctx.close()

@@ -9,7 +9,8 @@ How they talk, over the child's standard streams:
   is gone (stopped, crashed or killed with -9): the child finishes its transaction and exits,
   so no orphan keeps running;
 - child -> worker, stdout: one JSON line per turn of its loop, the list of live events
-  published (after their commit); the worker publishes each to its tabs. With Redis configured the child publishes to Redis itself.
+  published (after their commit); the worker publishes each to its tabs. With Redis
+  configured the child publishes to Redis itself.
 
 The journal is the only hand-over of data: a child that dies loses nothing, the next one
 (started again after a second) takes the due events in id order.

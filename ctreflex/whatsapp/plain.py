@@ -206,4 +206,6 @@ def decode_plain(text: str) -> PlainBody | None:
         return None
     if body.parts() > MAX_PARTS:
         return None
+    if any(c.field != "messages" for e in body.entry for c in e.changes):
+        return None  # the full parser keeps another field's value as a raw dict
     return body

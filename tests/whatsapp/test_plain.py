@@ -120,6 +120,8 @@ def _message(**change) -> str:
     json.dumps(plain_body(statuses=[{"id": "w", "status": "sent", "timestamp": "1",
                                      "conversation": {"origin": {"type": "x", "n": 1e999}}}])),
     json.dumps({"object": "whatsapp_business_account", "entry": [{"id": 1, "changes": []}]}),
+    json.dumps({"object": "w", "entry": [{"id": "1", "changes": [{  # another field: raw dict
+        "field": "x", "value": {"metadata": {"phone_number_id": "2"}}}]}]}),
     json.dumps(plain_body(messages=[{"from": "1", "id": f"w{i}", "timestamp": "1",
                                      "type": "text"} for i in range(1001)])),  # > MAX_PARTS
 ])

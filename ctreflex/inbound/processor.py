@@ -125,7 +125,7 @@ def _coalesce(live: list[tuple[int, dict]]) -> list[tuple[int, dict]]:
     seen: set[tuple] = set()
     out = []
     for account_id, event in live:
-        key = (account_id, tuple(sorted(event.items())))
+        key = (account_id, frozenset(event.items()))  # equal whatever the keys' order
         if key not in seen:
             seen.add(key)
             out.append((account_id, event))

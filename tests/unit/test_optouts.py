@@ -213,6 +213,17 @@ def test_whatsapp_keywords_whole_message_accents_and_case_ignored(text, intent):
     assert optouts.whatsapp_keyword(text) == intent
 
 
+@pytest.mark.parametrize("text", [
+    "".join(map(chr, range(128))),  # every ASCII character once
+    *(f"{chr(c)}stop{chr(c)}x-y" for c in range(128)),
+    "  Stop!!! ", "opt-out.", "STOP\tALL\n", "\x00stop\x7f", "",
+])
+def test_the_ascii_fold_is_the_unicode_fold(text):
+    """fold() takes one pass for ASCII text (the common case on the processor's fast path):
+    exactly what the general NFKD route gives."""
+    assert optouts.fold(text) == optouts._fold_unicode(text)
+
+
 def _inbound_text(session, conv, body: str) -> Message:
     msg = Message(
         account_id=conv.account_id,

@@ -9,7 +9,9 @@
   or more) without reading every message.
 - the thread's keyset paging walks (conversation_id, created_at, id);
 - the list's counts: (account_id, status, snoozed_until) answers the status scope from the
-  index alone, (account_id, unread_count) the unread count;
+  index alone, (account_id, unread_count) the unread count, (account_id, window_expires_at)
+  the open and closing windows (and the "closing soonest" order's first part);
+- the list's label chips: conversationlabel (account_id, conversation_id);
 - PostgreSQL only: (account_id, last_message_at DESC NULLS LAST, id DESC), the list's order
   (SQLite walks ix_conversation_account_last backwards: its entries end with the rowid).
 
@@ -80,6 +82,14 @@ def upgrade() -> None:
     op.create_index(
         'ix_conversation_account_unread', 'conversation', ['account_id', 'unread_count']
     )
+    op.create_index(
+        'ix_conversation_account_window', 'conversation', ['account_id', 'window_expires_at']
+    )
+    op.create_index(
+        'ix_conversationlabel_account_conversation',
+        'conversationlabel',
+        ['account_id', 'conversation_id'],
+    )
     if sqlite:
         op.execute(
             "CREATE VIRTUAL TABLE message_fts USING fts5("
@@ -108,6 +118,8 @@ def downgrade() -> None:
         op.execute('DROP INDEX IF EXISTS ix_conversation_account_recent')
         op.execute('DROP INDEX IF EXISTS ix_message_body_trgm')
         # pg_trgm stays: other databases' objects may use it, and it costs nothing unused
+    op.drop_index('ix_conversationlabel_account_conversation', table_name='conversationlabel')
+    op.drop_index('ix_conversation_account_window', table_name='conversation')
     op.drop_index('ix_conversation_account_unread', table_name='conversation')
     op.drop_index('ix_conversation_account_status', table_name='conversation')
     op.create_index('ix_conversation_account_status', 'conversation', ['account_id', 'status'])

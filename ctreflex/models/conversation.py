@@ -47,6 +47,7 @@ class Conversation(SQLModel, table=True):
         # the list's counts from the index alone (migration a11c0e000012)
         Index("ix_conversation_account_status", "account_id", "status", "snoozed_until"),
         Index("ix_conversation_account_unread", "account_id", "unread_count"),
+        Index("ix_conversation_account_window", "account_id", "window_expires_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from typing import Any
 
 from sqlalchemy import and_, func, or_
@@ -145,16 +146,29 @@ def _initials(name: str) -> str:
 
 
 def _contact_name(contact: Contact) -> str:
-    return contact.name or contact.profile_name or phones.format_international(contact.e164)
+    return contact.name or contact.profile_name or _pretty(contact.e164)
+
+
+@functools.lru_cache(maxsize=8192)
+def _pretty(e164: str) -> str:
+    """The number as people write it, memoised: phonenumbers takes ~0.2 ms a number and the
+    list draws the same customers at every reload."""
+    return phones.format_international(e164)
 
 
 def _country(contact: Contact) -> tuple[str, str]:
     """(country name, region code) for a contact's number."""
+    return _country_of(contact.e164, contact.region)
+
+
+@functools.lru_cache(maxsize=8192)
+def _country_of(e164: str, stored_region: str) -> tuple[str, str]:
+    """`_country`, memoised like `_pretty` (a pure function of the number)."""
     try:
-        phone = phones.parse(contact.e164)
+        phone = phones.parse(e164)
     except phones.InvalidPhoneNumber:
-        return "", contact.region
-    region = phone.region or contact.region
+        return "", stored_region
+    region = phone.region or stored_region
     country = phone.country
     if region and country in ("", region):  # the geocoder knows no name for some mobiles
         country = l10n.region_name(region) or country
@@ -292,7 +306,7 @@ def _row(
         id=conv.id,
         name=name,
         initials=_initials(name),
-        number=phones.format_international(contact.e164),
+        number=_pretty(contact.e164),
         country=country,
         region=region,
         preview=conv.last_preview,
@@ -396,7 +410,7 @@ def get_detail(
         name=name,
         first_name=name.split()[0] if contact.name or contact.profile_name else name,
         initials=_initials(name),
-        number=phones.format_international(contact.e164),
+        number=_pretty(contact.e164),
         country=country,
         region=region,
         profile_name=contact.profile_name,

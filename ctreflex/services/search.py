@@ -5,7 +5,7 @@ PostgreSQL a GIN trigram index on lower(body). Both find the messages that conta
 
 from __future__ import annotations
 
-from sqlalchemy import column, func, or_, table
+from sqlalchemy import column, func, or_, table, union
 from sqlmodel import Session, select
 
 from ctreflex.models import Contact, Conversation, Message
@@ -40,22 +40,21 @@ def search_clause(session: Session, account_id: int, query: str):
     q = " ".join(query.split()).lower()
     if not q:
         return None
-    contact = [
-        Contact.search_key.contains(fold_for_search(q), autoescape=True),
-        func.lower(Contact.name).contains(q, autoescape=True),
-        func.lower(Contact.profile_name).contains(q, autoescape=True),
-    ]
+    # search_key holds name and profile name folded (the ORM keeps it on every insert and
+    # update): one LIKE over it answers what lower(name) and lower(profile_name) would
+    contact = [Contact.search_key.contains(fold_for_search(q), autoescape=True)]
     digits = "".join(c for c in q if c.isdigit())
     looks_like_number = bool(digits) and not any(c.isalpha() for c in q)
     if looks_like_number and q.startswith("+"):
         contact.append(Contact.e164.startswith("+" + digits, autoescape=True))
     elif looks_like_number and len(digits) >= 3:
         contact.append(Contact.e164.contains(digits, autoescape=True))
-    clauses = [
+    found = select(Conversation.id).where(
+        Conversation.account_id == account_id,
         Conversation.contact_id.in_(
             select(Contact.id).where(Contact.account_id == account_id, or_(*contact))
-        )
-    ]
+        ),
+    )
     if len(q) >= MIN_TEXT:
-        clauses.append(Conversation.id.in_(text_matches(session, account_id, q)))
-    return or_(*clauses)
+        found = union(found, text_matches(session, account_id, q))
+    return Conversation.id.in_(found)

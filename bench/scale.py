@@ -24,7 +24,9 @@ year); SQLite gets what the app itself does (nothing unless the migrations/app d
 
 Measured: each case run `--repeat` times (default 20) after 2 warm-up runs, each run in its own
 `db.session_scope()` as the page's handlers do, p50 / p95 / max of wall time in ms (server time:
-no browser, no socket). The cases are exactly what the inbox page calls:
+no browser, no socket), and the p50 CPU time of this process (`time.process_time`: on SQLite
+the whole work, on PostgreSQL the Python side only; less sensitive to a busy machine). The
+cases are exactly what the inbox page calls:
 - list: `pages.inbox.listing.list_for` (rows + assignee/status + labels + filter counts + next
   snooze) for each filter x sort in the default view (All, Open), each team view and status,
   a label filter and the Mentions view;
@@ -65,25 +67,117 @@ from bench.procinfo import load
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 LONG_E164 = "+34600000001"
-FIRST = ["Sofía", "María", "José", "Chloé", "Zoë", "Ana", "Lucas", "Noah", "Emma", "Olivia",
-         "Liam", "Mateo", "Léa", "Hugo", "Jürgen", "Ingrid", "Aoife", "Siobhán", "Ravi", "Priya",
-         "Mei", "Yuki", "Omar", "Fátima", "Tom", "Grace", "Jack", "Amelia", "Ben", "Isla"]
-LAST = ["García", "Núñez", "Smith", "Jones", "Müller", "Dubois", "O'Brien", "Rossi",
-        "Kowalski", "Nguyen", "Silva", "Patel", "Kim", "Haddad", "Taylor", "Brown", "Wilson",
-        "López", "Fernández", "Martin", "Davies", "Evans", "Walker", "Wright", "Hughes"]
-ITEMS = ["sourdough", "baguette", "croissant", "rye loaf", "cinnamon rolls", "birthday cake",
-         "gluten-free bread", "brioche", "focaccia", "scones", "bagels", "muffins", "pretzels",
-         "ciabatta", "carrot cake", "lemon tart", "eclairs", "macarons", "cheesecake", "donuts"]
-INBOUND = ["Hi, do you have {item} today?", "Can I order {n} {item} for Saturday?",
-           "What time do you close?", "Is my order {num} ready?", "Thanks!", "thanks so much",
-           "Do you deliver to {street}?", "How much is the {item}?", "Can I pay by card?",
-           "I'd like to change my order {num}", "Are you open on Sunday?", "ok", "Great 👍",
-           "Perfect, see you at {h}", "Do you make {item} without nuts?", "Hola, ¿tienen {item}?"]
-OUTBOUND = ["Yes, we have fresh {item} until {h}.", "Your order {num} is ready for pickup.",
-            "We close at 7 pm today.", "That's {n} {item}, see you Saturday!",
-            "Thanks for your order!", "We deliver to {street} on weekdays.",
-            "The {item} is ${n}.50.", "Sorry, we're out of {item} today.",
-            "Card is fine.", "Open Sunday 8 am to 1 pm."]
+FIRST = [
+    "Sofía",
+    "María",
+    "José",
+    "Chloé",
+    "Zoë",
+    "Ana",
+    "Lucas",
+    "Noah",
+    "Emma",
+    "Olivia",
+    "Liam",
+    "Mateo",
+    "Léa",
+    "Hugo",
+    "Jürgen",
+    "Ingrid",
+    "Aoife",
+    "Siobhán",
+    "Ravi",
+    "Priya",
+    "Mei",
+    "Yuki",
+    "Omar",
+    "Fátima",
+    "Tom",
+    "Grace",
+    "Jack",
+    "Amelia",
+    "Ben",
+    "Isla",
+]
+LAST = [
+    "García",
+    "Núñez",
+    "Smith",
+    "Jones",
+    "Müller",
+    "Dubois",
+    "O'Brien",
+    "Rossi",
+    "Kowalski",
+    "Nguyen",
+    "Silva",
+    "Patel",
+    "Kim",
+    "Haddad",
+    "Taylor",
+    "Brown",
+    "Wilson",
+    "López",
+    "Fernández",
+    "Martin",
+    "Davies",
+    "Evans",
+    "Walker",
+    "Wright",
+    "Hughes",
+]
+ITEMS = [
+    "sourdough",
+    "baguette",
+    "croissant",
+    "rye loaf",
+    "cinnamon rolls",
+    "birthday cake",
+    "gluten-free bread",
+    "brioche",
+    "focaccia",
+    "scones",
+    "bagels",
+    "muffins",
+    "pretzels",
+    "ciabatta",
+    "carrot cake",
+    "lemon tart",
+    "eclairs",
+    "macarons",
+    "cheesecake",
+    "donuts",
+]
+INBOUND = [
+    "Hi, do you have {item} today?",
+    "Can I order {n} {item} for Saturday?",
+    "What time do you close?",
+    "Is my order {num} ready?",
+    "Thanks!",
+    "thanks so much",
+    "Do you deliver to {street}?",
+    "How much is the {item}?",
+    "Can I pay by card?",
+    "I'd like to change my order {num}",
+    "Are you open on Sunday?",
+    "ok",
+    "Great 👍",
+    "Perfect, see you at {h}",
+    "Do you make {item} without nuts?",
+    "Hola, ¿tienen {item}?",
+]
+OUTBOUND = [
+    "Yes, we have fresh {item} until {h}.",
+    "Your order {num} is ready for pickup.",
+    "We close at 7 pm today.",
+    "That's {n} {item}, see you Saturday!",
+    "Thanks for your order!",
+    "We deliver to {street} on weekdays.",
+    "The {item} is ${n}.50.",
+    "Sorry, we're out of {item} today.",
+    "Card is fine.",
+    "Open Sunday 8 am to 1 pm.",
+]
 STREETS = ["Main St", "Oak Avenue", "Calle Mayor", "High Street", "Elm Road", "Rue Cler"]
 RARE = "kouign"  # one message in ~1,000 mentions a kouign-amann
 
@@ -146,12 +240,24 @@ def body_for(rng: random.Random, inbound: bool) -> str:
     item = rng.choice(ITEMS)
     if inbound and rng.random() < 0.001:
         item = "kouign-amann"
-    return text.format(item=item, n=rng.randint(2, 24), num=rng.randint(10000, 99999),
-                       street=rng.choice(STREETS), h=f"{rng.randint(8, 18)}:00")
+    return text.format(
+        item=item,
+        n=rng.randint(2, 24),
+        num=rng.randint(10000, 99999),
+        street=rng.choice(STREETS),
+        h=f"{rng.randint(8, 18)}:00",
+    )
 
 
-def seed_history(account_id: int, number_id: int, user_ids: list[int], label_ids: list[int],
-                 conversations: int, messages: int, long: int) -> dict:
+def seed_history(
+    account_id: int,
+    number_id: int,
+    user_ids: list[int],
+    label_ids: list[int],
+    conversations: int,
+    messages: int,
+    long: int,
+) -> dict:
     """The year, in bulk. Returns what the measurements need (ids)."""
     from sqlalchemy import text
 
@@ -213,8 +319,21 @@ def seed_history(account_id: int, number_id: int, user_ids: list[int], label_ids
         else:
             e164, region = f"+1646{2000000 + (c * 1299709) % 8000000:07d}", "US"
         created = at(starts[c])
-        contacts.append((cid, account_id, e164, region, e164[1:], profile, name, False, False,
-                         contact_search_key(name, profile), created))
+        contacts.append(
+            (
+                cid,
+                account_id,
+                e164,
+                region,
+                e164[1:],
+                profile,
+                name,
+                False,
+                False,
+                contact_search_key(name, profile),
+                created,
+            )
+        )
         t_last, preview, last_inbound = last[c]
         t_in = last_in.get(c)
         expires = at(t_in) + dt.timedelta(hours=24) if t_in is not None else None
@@ -226,39 +345,76 @@ def seed_history(account_id: int, number_id: int, user_ids: list[int], label_ids
         elif rng.random() < 0.01:
             status, until = "snoozed", NOW + dt.timedelta(hours=rng.randint(1, 72))
         unread = rng.randint(1, 4) if last_inbound and rng.random() < 0.055 else 0  # ~3 %
-        convs.append((vid, account_id, cid, number_id, "sms" if rng.random() < 0.15 else
-                      "whatsapp", at(t_last), at(t_in) if t_in is not None else None, expires,
-                      preview[:200], unread, assignee, created, status, until))
+        convs.append(
+            (
+                vid,
+                account_id,
+                cid,
+                number_id,
+                "sms" if rng.random() < 0.15 else "whatsapp",
+                at(t_last),
+                at(t_in) if t_in is not None else None,
+                expires,
+                preview[:200],
+                unread,
+                assignee,
+                created,
+                status,
+                until,
+            )
+        )
         if label_ids and rng.random() < 0.2:
             for label in rng.sample(label_ids, rng.choice((1, 1, 2))):
                 clabels.append((vid, label, account_id, created))
-    contact_cols = ("id, account_id, e164, region, wa_id, profile_name, name, sms_opted_out, "
-                    "marketing_opted_out, search_key, created_at")
-    conv_cols = ("id, account_id, contact_id, business_number_id, channel, last_message_at, "
-                 "last_inbound_at, window_expires_at, last_preview, unread_count, assignee_id, "
-                 "created_at, status, snoozed_until")
-    msg_cols = ("id, account_id, conversation_id, business_number_id, direction, channel, kind, "
-                "body, provider_message_id, status, error_title, error_detail, reaction, "
-                "business_reaction, pricing_category, created_at, send_attempts, last_error")
+    contact_cols = (
+        "id, account_id, e164, region, wa_id, profile_name, name, sms_opted_out, "
+        "marketing_opted_out, search_key, created_at"
+    )
+    conv_cols = (
+        "id, account_id, contact_id, business_number_id, channel, last_message_at, "
+        "last_inbound_at, window_expires_at, last_preview, unread_count, assignee_id, "
+        "created_at, status, snoozed_until"
+    )
+    msg_cols = (
+        "id, account_id, conversation_id, business_number_id, direction, channel, kind, "
+        "body, provider_message_id, status, error_title, error_detail, reaction, "
+        "business_reaction, pricing_category, created_at, send_attempts, last_error"
+    )
     channels = {base_conv + 1 + c: row[4] for c, row in enumerate(convs)}
 
     def message_rows(chunk_start: int, chunk: list):
         for i, (t, c, inbound) in enumerate(chunk, start=chunk_start):
             vid = base_conv + 1 + c
-            yield (base_msg + 1 + i, account_id, vid, number_id,
-                   "inbound" if inbound else "outbound", channels[vid], "text", bodies[i],
-                   f"wamid.scale.{i}", "received" if inbound else "read", "", "", "", "", "",
-                   at(t), 0, "")
+            yield (
+                base_msg + 1 + i,
+                account_id,
+                vid,
+                number_id,
+                "inbound" if inbound else "outbound",
+                channels[vid],
+                "text",
+                bodies[i],
+                f"wamid.scale.{i}",
+                "received" if inbound else "read",
+                "",
+                "",
+                "",
+                "",
+                "",
+                at(t),
+                0,
+                "",
+            )
 
     raw = engine.raw_connection()
     try:
         cur = raw.cursor()
         if pg:
-            for table, cols, rows in (("contact", contact_cols, contacts),
-                                      ("conversation", conv_cols, convs),
-                                      ("conversationlabel",
-                                       "conversation_id, label_id, account_id, created_at",
-                                       clabels)):
+            for table, cols, rows in (
+                ("contact", contact_cols, contacts),
+                ("conversation", conv_cols, convs),
+                ("conversationlabel", "conversation_id, label_id, account_id, created_at", clabels),
+            ):
                 with cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
                     for row in rows:
                         copy.write_row(row)
@@ -266,33 +422,48 @@ def seed_history(account_id: int, number_id: int, user_ids: list[int], label_ids
             step = 100_000
             for s in range(0, len(events), step):
                 with cur.copy(f"COPY message ({msg_cols}) FROM STDIN") as copy:
-                    for row in message_rows(s, events[s:s + step]):
+                    for row in message_rows(s, events[s : s + step]):
                         copy.write_row(row)
                 raw.commit()
             for table in ("contact", "conversation", "message"):
-                cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                            f"(SELECT max(id) FROM {table}))")
+                cur.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"(SELECT max(id) FROM {table}))"
+                )
             raw.commit()
         else:
+
             def lite(row):
-                return tuple(v.replace(tzinfo=None).isoformat(" ", "microseconds")
-                             if isinstance(v, dt.datetime) else v for v in row)
+                return tuple(
+                    v.replace(tzinfo=None).isoformat(" ", "microseconds")
+                    if isinstance(v, dt.datetime)
+                    else v
+                    for v in row
+                )
 
             def marks(cols: str) -> str:
                 return ", ".join("?" for _ in cols.split(","))
 
-            cur.executemany(f"INSERT INTO contact ({contact_cols}) VALUES ({marks(contact_cols)})",
-                            [lite(r) for r in contacts])
-            cur.executemany(f"INSERT INTO conversation ({conv_cols}) VALUES "
-                            f"({marks(conv_cols)})", [lite(r) for r in convs])
-            cur.executemany("INSERT INTO conversationlabel (conversation_id, label_id, "
-                            "account_id, created_at) VALUES (?, ?, ?, ?)",
-                            [lite(r) for r in clabels])
+            cur.executemany(
+                f"INSERT INTO contact ({contact_cols}) VALUES ({marks(contact_cols)})",
+                [lite(r) for r in contacts],
+            )
+            cur.executemany(
+                f"INSERT INTO conversation ({conv_cols}) VALUES ({marks(conv_cols)})",
+                [lite(r) for r in convs],
+            )
+            cur.executemany(
+                "INSERT INTO conversationlabel (conversation_id, label_id, "
+                "account_id, created_at) VALUES (?, ?, ?, ?)",
+                [lite(r) for r in clabels],
+            )
             raw.commit()
             step = 50_000
             for s in range(0, len(events), step):
-                cur.executemany(f"INSERT INTO message ({msg_cols}) VALUES ({marks(msg_cols)})",
-                                [lite(r) for r in message_rows(s, events[s:s + step])])
+                cur.executemany(
+                    f"INSERT INTO message ({msg_cols}) VALUES ({marks(msg_cols)})",
+                    [lite(r) for r in message_rows(s, events[s : s + step])],
+                )
                 raw.commit()
     finally:
         raw.close()
@@ -309,15 +480,21 @@ def timed(fn, repeat: int, budget: float = 30.0) -> list[float]:
         with db.session_scope() as s:
             fn(s)
     out: list[float] = []
+    cpu: list[float] = []
     started = time.perf_counter()
     while len(out) < repeat:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         with db.session_scope() as s:
             fn(s)
         out.append((time.perf_counter() - t0) * 1000)
+        cpu.append((time.process_time() - c0) * 1000)
         if time.perf_counter() - started > budget and len(out) >= 3:
             break  # a slow case: fewer runs (the count is printed)
+    CPU[id(out)] = cpu
     return out
+
+
+CPU: dict[int, list[float]] = {}  # CPU time of this process per run, by the runs' list
 
 
 def state_size(account_id: int, user_id: int, tz: str) -> tuple[int, int, int]:
@@ -337,11 +514,11 @@ def state_size(account_id: int, user_id: int, tz: str) -> tuple[int, int, int]:
             "rows": rows,
             "counts": counts,
             "colleagues": assignment.colleagues(session=s, account_id=account_id),
-            "notices": team_status.notices_for(session=s, account_id=account_id,
-                                               user_id=user_id),
+            "notices": team_status.notices_for(session=s, account_id=account_id, user_id=user_id),
             "label_options": labels.list_labels(session=s, account_id=account_id),
-            "mention_unread": notes.unread_mentions(session=s, account_id=account_id,
-                                                    user_id=user_id),
+            "mention_unread": notes.unread_mentions(
+                session=s, account_id=account_id, user_id=user_id
+            ),
         }
     js = sum(len(json_dumps(v).encode()) for v in values.values())
     return js, len(pickle.dumps(values)), len(rows)
@@ -354,8 +531,9 @@ def thread_state_size(account_id: int, conversation_id: int, tz: str) -> tuple[i
     from ctreflex.services import notes
 
     with db.session_scope() as s:
-        rows = notes.thread_rows(session=s, account_id=account_id,
-                                 conversation_id=conversation_id, tz=tz)
+        rows = notes.thread_rows(
+            session=s, account_id=account_id, conversation_id=conversation_id, tz=tz
+        )
     return len(json_dumps(rows).encode()), len(rows)
 
 
@@ -377,8 +555,11 @@ def measure(info: dict, repeat: int, pg: bool) -> list[tuple[str, list[float], f
     def case(name, fn, target=200.0):
         runs = timed(fn, repeat)
         results.append((name, runs, target))
-        print(f"  {name:<44} p50 {statistics.median(runs):8.1f}  p95 {pctl(runs, 95):8.1f}  "
-              f"max {max(runs):8.1f} ms  (n={len(runs)})", flush=True)
+        print(
+            f"  {name:<44} p50 {statistics.median(runs):8.1f}  p95 {pctl(runs, 95):8.1f}  "
+            f"max {max(runs):8.1f} ms  (n={len(runs)})",
+            flush=True,
+        )
 
     def lister(query="", flt="all", sort="recent", view="all", status="open", narrow=(0, 0)):
         scope = inbox_views.scope_for(view, status, 2, user_id)
@@ -393,33 +574,54 @@ def measure(info: dict, repeat: int, pg: bool) -> list[tuple[str, list[float], f
         case(f"list status {status}", lister(status=status), list_target)
     case("list label filter", lister(narrow=(label_id, 0)), list_target)
     case("list mentions view", lister(narrow=(0, user_id)), list_target)
-    for label, query in (("name", "sofia garc"), ("number prefix", "+34 612 3"),
-                         ("number part", "4471"), ("text (rare word)", RARE),
-                         ("text (common word)", "thanks")):
+    for label, query in (
+        ("name", "sofia garc"),
+        ("number prefix", "+34 612 3"),
+        ("number part", "4471"),
+        ("text (rare word)", RARE),
+        ("text (common word)", "thanks"),
+    ):
         case(f"search {label} {query!r}", lister(query=query))
-    case("thread 10k: newest page",
-         lambda s: notes.thread_rows(session=s, account_id=account_id,
-                                     conversation_id=long_id, tz=tz))
+    case(
+        "thread 10k: newest page",
+        lambda s: notes.thread_rows(
+            session=s, account_id=account_id, conversation_id=long_id, tz=tz
+        ),
+    )
     if hasattr(notes, "thread_page"):
         with db.session_scope() as s:
             middle = s.exec(
                 select(Message.created_at, Message.id)
                 .where(Message.conversation_id == long_id)
                 .order_by(Message.created_at.desc(), Message.id.desc())
-                .offset(info["long"] // 2).limit(1)
+                .offset(info["long"] // 2)
+                .limit(1)
             ).one()
-        case("thread 10k: older page (keyset, half way back)",
-             lambda s: notes.thread_rows(session=s, account_id=account_id,
-                                         conversation_id=long_id, tz=tz, before=tuple(middle)))
+        case(
+            "thread 10k: older page (keyset, half way back)",
+            lambda s: notes.thread_rows(
+                session=s,
+                account_id=account_id,
+                conversation_id=long_id,
+                tz=tz,
+                before=tuple(middle),
+            ),
+        )
     else:
         print("  thread 10k: older page: n/a (the service has no paging)")
     scope_where = inbox_views.clauses(inbox_views.scope_for("all", "open", 2, user_id), NOW)
-    case("badges: filter_counts (tabs, tab title)",
-         lambda s: convs.filter_counts(session=s, account_id=account_id, where=scope_where))
-    case("badges: unread_mentions",
-         lambda s: notes.unread_mentions(session=s, account_id=account_id, user_id=user_id))
-    case("next snooze end (next_wake)",
-         lambda s: team_status.next_wake(session=s, account_id=account_id, now=NOW))
+    case(
+        "badges: filter_counts (tabs, tab title)",
+        lambda s: convs.filter_counts(session=s, account_id=account_id, where=scope_where),
+    )
+    case(
+        "badges: unread_mentions",
+        lambda s: notes.unread_mentions(session=s, account_id=account_id, user_id=user_id),
+    )
+    case(
+        "next snooze end (next_wake)",
+        lambda s: team_status.next_wake(session=s, account_id=account_id, now=NOW),
+    )
     return results
 
 
@@ -444,10 +646,11 @@ def main() -> None:
     print(f"load before: {' '.join(load())}", flush=True)
     seeding = 0.0
     if not args.url:
-        for cmd in ([str(BIN / "alembic"), "upgrade", "head"],
-                    [str(BIN / "python"), "-m", "ctreflex.cli", "seed"]):
-            subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True,
-                           timeout=300)
+        for cmd in (
+            [str(BIN / "alembic"), "upgrade", "head"],
+            [str(BIN / "python"), "-m", "ctreflex.cli", "seed"],
+        ):
+            subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True, timeout=300)
     os.environ.update(env)
 
     from sqlalchemy import text
@@ -459,42 +662,64 @@ def main() -> None:
 
     with db.session_scope() as s:
         account = s.exec(select(Account).where(Account.name == "Demo Bakery")).one()
-        users = s.exec(select(User).where(User.account_id == account.id,
-                                          User.active.is_(True)).order_by(User.id)).all()
-        number = s.exec(select(BusinessNumber).where(BusinessNumber.account_id == account.id,
-                                                     BusinessNumber.channel == "whatsapp")).first()
+        users = s.exec(
+            select(User)
+            .where(User.account_id == account.id, User.active.is_(True))
+            .order_by(User.id)
+        ).all()
+        number = s.exec(
+            select(BusinessNumber).where(
+                BusinessNumber.account_id == account.id, BusinessNumber.channel == "whatsapp"
+            )
+        ).first()
         info = {"account_id": account.id, "user_id": users[0].id, "tz": account.timezone}
         if not args.url:
-            for name, color in (("VIP", "amber"), ("Wholesale", "blue"), ("Complaint", "red"),
-                                ("Catering", "green"), ("Allergy", "orange"), ("Late", "gray")):
+            for name, color in (
+                ("VIP", "amber"),
+                ("Wholesale", "blue"),
+                ("Complaint", "red"),
+                ("Catering", "green"),
+                ("Allergy", "orange"),
+                ("Late", "gray"),
+            ):
                 label_svc.create_label(session=s, account_id=account.id, name=name, color=color)
-        label_ids = [lb.id for lb in s.exec(select(Label).where(
-            Label.account_id == account.id)).all()]
+        label_ids = [
+            lb.id for lb in s.exec(select(Label).where(Label.account_id == account.id)).all()
+        ]
         user_ids = [u.id for u in users]
         number_id = number.id if number else None
     if not args.url:
         t0 = time.perf_counter()
-        seeded = seed_history(account.id, number_id, user_ids, label_ids, args.conversations,
-                              args.messages, args.long)
+        seeded = seed_history(
+            account.id, number_id, user_ids, label_ids, args.conversations, args.messages, args.long
+        )
         seeding = time.perf_counter() - t0
         t1 = time.perf_counter()
         with db.get_engine().connect() as conn:
             if kind == "postgres":
-                conn.execution_options(isolation_level="AUTOCOMMIT").execute(
-                    text("VACUUM ANALYZE"))
-        print(f"seeded {seeded['conversations']:,} conversations, {seeded['messages']:,} "
-              f"messages in {seeding:.0f} s (+ {time.perf_counter() - t1:.0f} s VACUUM ANALYZE "
-              f"on PostgreSQL)", flush=True)
+                conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
+        print(
+            f"seeded {seeded['conversations']:,} conversations, {seeded['messages']:,} "
+            f"messages in {seeding:.0f} s (+ {time.perf_counter() - t1:.0f} s VACUUM ANALYZE "
+            f"on PostgreSQL)",
+            flush=True,
+        )
     with db.session_scope() as s:
-        long_id = s.exec(select(Conversation.id).join(Contact).where(
-            Contact.e164 == LONG_E164, Contact.account_id == account.id)).one()
-        counts = [s.exec(text(f"SELECT count(*) FROM {t}")).one()[0]
-                  for t in ("conversation", "message")]
+        long_id = s.exec(
+            select(Conversation.id)
+            .join(Contact)
+            .where(Contact.e164 == LONG_E164, Contact.account_id == account.id)
+        ).one()
+        counts = [
+            s.exec(text(f"SELECT count(*) FROM {t}")).one()[0] for t in ("conversation", "message")
+        ]
     info.update(long_id=long_id, label_id=label_ids[0] if label_ids else 0, long=args.long)
     print(f"database: {kind} ({url}); {counts[0]:,} conversations, {counts[1]:,} messages")
     m = machine()
-    print(f"machine: {m['nproc']} CPU ({m['cpu']}), {m['ram']} RAM; load {' '.join(load())}",
-          flush=True)
+    print(
+        f"machine: {m['nproc']} CPU ({m['cpu']}), {m['ram']} RAM; load {' '.join(load())}",
+        flush=True,
+    )
     results = measure(info, args.repeat, kind == "postgres")
     js, pk, nrows = state_size(info["account_id"], info["user_id"], info["tz"])
     tjs, trows = thread_state_size(info["account_id"], long_id, info["tz"])
@@ -502,14 +727,22 @@ def main() -> None:
     print("\n| case | p50 ms | p95 ms | max ms | target | |\n|---|---:|---:|---:|---:|---|")
     for name, runs, target in results:
         p95 = pctl(runs, 95)
-        print(f"| {name} | {statistics.median(runs):.1f} | {p95:.1f} | {max(runs):.1f} | "
-              f"< {target:.0f} ms | {'met' if p95 < target else '**missed**'} |")
-    print(f"| state per tab after /inbox ({nrows} rows): JSON | {js / 1024:.1f} KB | | | "
-          f"< 64 KB | {'met' if js < 64 * 1024 else '**missed**'} |")
-    print(f"| state per tab after /inbox: pickle (Redis) | {pk / 1024:.1f} KB | | | "
-          f"< 64 KB | {'met' if pk < 64 * 1024 else '**missed**'} |")
-    print(f"| thread rows after opening the 10k thread ({trows} rows): JSON | "
-          f"{tjs / 1024:.1f} KB | | | (info) | |")
+        print(
+            f"| {name} | {statistics.median(runs):.1f} | {p95:.1f} | {max(runs):.1f} | "
+            f"< {target:.0f} ms | {'met' if p95 < target else '**missed**'} |"
+        )
+    print(
+        f"| state per tab after /inbox ({nrows} rows): JSON | {js / 1024:.1f} KB | | | | "
+        f"< 64 KB | {'met' if js < 64 * 1024 else '**missed**'} |"
+    )
+    print(
+        f"| state per tab after /inbox: pickle (Redis) | {pk / 1024:.1f} KB | | | | "
+        f"< 64 KB | {'met' if pk < 64 * 1024 else '**missed**'} |"
+    )
+    print(
+        f"| thread rows after opening the 10k thread ({trows} rows): JSON | "
+        f"{tjs / 1024:.1f} KB | | | | (info) | |"
+    )
     if seeding:
         print(f"\nseeding: {seeding:.0f} s")
     if kind == "postgres" and not args.url:

@@ -8,8 +8,8 @@
   lower(body) (pg_trgm, a trusted extension). Both answer "contains this text" (3 characters
   or more) without reading every message.
 - the thread's keyset paging walks (conversation_id, created_at, id);
-- the list's counts: (account_id, status, snoozed_until) answers the status scope from the
-  index alone, (account_id, unread_count) the unread count, (account_id, window_expires_at)
+- the list's counts: (account_id, status, snoozed_until, assignee_id) answers the status
+  scope and the Mine / Unassigned views from the index alone, (account_id, unread_count) the unread count, (account_id, window_expires_at)
   the open and closing windows (and the "closing soonest" order's first part);
 - the list's label chips: conversationlabel (account_id, conversation_id);
 - PostgreSQL only: (account_id, last_message_at DESC NULLS LAST, id DESC), the list's order
@@ -77,7 +77,7 @@ def upgrade() -> None:
     op.create_index(
         'ix_conversation_account_status',
         'conversation',
-        ['account_id', 'status', 'snoozed_until'],
+        ['account_id', 'status', 'snoozed_until', 'assignee_id'],
     )
     op.create_index(
         'ix_conversation_account_unread', 'conversation', ['account_id', 'unread_count']

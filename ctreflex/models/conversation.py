@@ -45,7 +45,13 @@ class Conversation(SQLModel, table=True):
         UniqueConstraint("account_id", "contact_id", name="uq_conversation_account_contact"),
         Index("ix_conversation_account_last", "account_id", "last_message_at"),
         # the list's counts from the index alone (migration a11c0e000012)
-        Index("ix_conversation_account_status", "account_id", "status", "snoozed_until"),
+        Index(
+            "ix_conversation_account_status",
+            "account_id",
+            "status",
+            "snoozed_until",
+            "assignee_id",  # the Mine and Unassigned views' counts too
+        ),
         Index("ix_conversation_account_unread", "account_id", "unread_count"),
         Index("ix_conversation_account_window", "account_id", "window_expires_at"),
     )

@@ -12,7 +12,7 @@ import dataclasses
 import datetime as dt
 import re
 
-from sqlalchemy import exists, func
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from ctreflex.models import Conversation, Mention, Message, Note, User, utc_now
@@ -138,9 +138,10 @@ def unread_mentions(*, session: Session, account_id: int, user_id: int) -> int:
 
 
 def mentioned_clause(user_id: int):
-    """A WHERE clause on Conversation: a note in it mentions this user."""
-    return exists().where(
-        Mention.conversation_id == Conversation.id, Mention.user_id == int(user_id)
+    """A WHERE clause on Conversation: a note in it mentions this user (a set of ids the
+    database makes once, not a probe per conversation)."""
+    return Conversation.id.in_(
+        select(Mention.conversation_id).where(Mention.user_id == int(user_id))
     )
 
 

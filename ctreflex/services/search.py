@@ -21,15 +21,34 @@ def fts_phrase(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
+COMMON = 2000  # more matching messages than this: walk the list instead (`search_clause`)
+
+
+def _message_match(session: Session, text: str):
+    """A WHERE clause on Message: its body contains `text` (lower case), by the text index."""
+    if session.get_bind().dialect.name == "sqlite":
+        hits = select(_FTS.c.rowid).where(_FTS.c.message_fts.op("MATCH")(fts_phrase(text)))
+        return Message.id.in_(hits)
+    return func.lower(Message.body).contains(text, autoescape=True)
+
+
 def text_matches(session: Session, account_id: int, text: str):
     """A SELECT of the ids of the account's conversations having a message that contains
     `text` (lower case, at least MIN_TEXT characters)."""
-    if session.get_bind().dialect.name == "sqlite":
-        hits = select(_FTS.c.rowid).where(_FTS.c.message_fts.op("MATCH")(fts_phrase(text)))
-        found = Message.id.in_(hits)
-    else:
-        found = func.lower(Message.body).contains(text, autoescape=True)
-    return select(Message.conversation_id).where(Message.account_id == account_id, found)
+    return select(Message.conversation_id).where(
+        Message.account_id == account_id, _message_match(session, text)
+    )
+
+
+def _common(session: Session, text: str) -> bool:
+    """Whether more than COMMON messages (of any account) contain `text`: then mapping every
+    match to its conversation costs more than walking the list until a page is full (SQLite;
+    PostgreSQL plans the walk itself)."""
+    if session.get_bind().dialect.name != "sqlite":
+        return False
+    hits = select(_FTS.c.rowid).where(_FTS.c.message_fts.op("MATCH")(fts_phrase(text)))
+    found = session.exec(select(func.count()).select_from(hits.limit(COMMON + 1).subquery()))
+    return found.one() > COMMON
 
 
 def search_clause(session: Session, account_id: int, query: str):
@@ -55,6 +74,11 @@ def search_clause(session: Session, account_id: int, query: str):
             select(Contact.id).where(Contact.account_id == account_id, or_(*contact))
         ),
     )
-    if len(q) >= MIN_TEXT:
-        found = union(found, text_matches(session, account_id, q))
-    return Conversation.id.in_(found)
+    if len(q) < MIN_TEXT:
+        return Conversation.id.in_(found)
+    if _common(session, q):  # a word in every other message: each conversation checks its own
+        own = select(Message.id).where(
+            Message.conversation_id == Conversation.id, _message_match(session, q)
+        )
+        return or_(Conversation.id.in_(found), own.exists())
+    return Conversation.id.in_(union(found, text_matches(session, account_id, q)))

@@ -260,3 +260,18 @@ def test_the_scale_migration_moves_a_filled_database_down_and_up(session, db_url
     with Session(db.get_engine()) as fresh:
         assert _found(fresh, shop.account.id, "linzer") == {conv.id}
         assert fresh.exec(select(Message).where(Message.conversation_id == conv.id)).all()
+
+
+def test_a_common_word_finds_the_same_conversations_by_the_walk(session, monkeypatch):
+    """Past search.COMMON matches SQLite walks the list instead of mapping every match: the
+    same conversations, none of another account."""
+    from ctreflex.services import search
+
+    shop, other = make_account(session), make_account(session)
+    hits = [make_conversation(session, shop.account, inbound=("Thanks a lot!",)) for _ in "ab"]
+    make_conversation(session, shop.account, inbound=("See you",))
+    make_conversation(session, other.account, inbound=("thanks",))
+    expected = {c.id for c in hits}
+    assert _found(session, shop.account.id, "thanks") == expected
+    monkeypatch.setattr(search, "COMMON", 0)
+    assert _found(session, shop.account.id, "thanks") == expected

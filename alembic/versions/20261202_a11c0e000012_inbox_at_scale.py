@@ -5,7 +5,7 @@
   message.body (external content: the text is not stored twice), kept in step by triggers
   on INSERT, UPDATE OF body and DELETE of message, so every write path (the ORM, the inbound
   fast path's bulk inserts, raw SQL) keeps it right; PostgreSQL gets a GIN trigram index on
-  lower(body) (pg_trgm, a trusted extension). Both answer "contains this text" (3 characters
+  lower(body) (pg_trgm, a trusted extension), and one on contact.search_key for names. Both answer "contains this text" (3 characters
   or more) without reading every message.
 - the thread's keyset paging walks (conversation_id, created_at, id);
 - the list's counts: (account_id, status, snoozed_until, assignee_id) answers the status
@@ -104,6 +104,10 @@ def upgrade() -> None:
             f'USING gin (lower(body) "{schema}".gin_trgm_ops)'
         )
         op.execute(
+            'CREATE INDEX ix_contact_search_trgm ON contact '
+            f'USING gin (search_key "{schema}".gin_trgm_ops)'
+        )
+        op.execute(
             'CREATE INDEX ix_conversation_account_recent ON conversation '
             '(account_id, last_message_at DESC NULLS LAST, id DESC)'
         )
@@ -117,6 +121,7 @@ def downgrade() -> None:
     else:
         op.execute('DROP INDEX IF EXISTS ix_conversation_account_recent')
         op.execute('DROP INDEX IF EXISTS ix_message_body_trgm')
+        op.execute('DROP INDEX IF EXISTS ix_contact_search_trgm')
         # pg_trgm stays: other databases' objects may use it, and it costs nothing unused
     op.drop_index('ix_conversationlabel_account_conversation', table_name='conversationlabel')
     op.drop_index('ix_conversation_account_window', table_name='conversation')

@@ -31,9 +31,15 @@ class MessageStatus(StrEnum):
 
 #: Search and order objects migration a11c0e000012 makes for one dialect only, outside the
 #: metadata (alembic/env.py leaves them alone): SQLite's FTS5 table `message_fts` (and its
-#: shadow tables), PostgreSQL's trigram index on lower(message.body) and the list's order
+#: shadow tables), PostgreSQL's trigram indexes on lower(message.body) and contact.search_key,
+#: and the list's order
 #: (account_id, last_message_at DESC NULLS LAST, id DESC).
-DIALECT_OBJECTS = ("message_fts", "ix_message_body_trgm", "ix_conversation_account_recent")
+DIALECT_OBJECTS = (
+    "message_fts",
+    "ix_message_body_trgm",
+    "ix_contact_search_trgm",
+    "ix_conversation_account_recent",
+)
 
 STATUS_RANK = {"pending": 0, "accepted": 1, "sent": 2, "delivered": 3, "read": 4}
 

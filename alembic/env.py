@@ -16,6 +16,13 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
 target_metadata = SQLModel.metadata
 
 
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """Leave out the dialect-specific search objects the migrations make by hand."""
+    from ctreflex.models.conversation import DIALECT_OBJECTS
+
+    return not (reflected and compare_to is None and (name or "").startswith(DIALECT_OBJECTS))
+
+
 def _url() -> str:
     return config.attributes.get("database_url") or get_settings().database_url
 
@@ -45,6 +52,7 @@ def _run(connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -262,6 +262,7 @@ def conversation_list(views: rx.Component | None = None) -> rx.Component:
             rx.hstack(
                 rx.text(
                     rows.length().to_string(),
+                    rx.cond(InboxListState.has_more, "+", ""),
                     rx.cond(rows.length() == 1, " conversation", " conversations"),
                     size="1",
                     color="var(--gray-11)",
@@ -294,10 +295,25 @@ def conversation_list(views: rx.Component | None = None) -> rx.Component:
         rx.box(
             rx.cond(
                 rows.length() > 0,
-                rx.el.ul(
-                    rx.foreach(rows, lambda row: conversation_item(row, selected_id)),
-                    aria_label="Conversations",
-                    class_name="ct-conv-ul",
+                rx.fragment(
+                    rx.el.ul(
+                        rx.foreach(rows, lambda row: conversation_item(row, selected_id)),
+                        aria_label="Conversations",
+                        class_name="ct-conv-ul",
+                    ),
+                    rx.cond(  # the list loads a page at a time (keyset paging)
+                        InboxListState.has_more,
+                        rx.center(
+                            rx.button(
+                                "Show more conversations",
+                                on_click=InboxListState.show_more,
+                                variant="soft",
+                                size="1",
+                                id="conversation-more",
+                            ),
+                            padding="0.5rem",
+                        ),
+                    ),
                 ),
                 rx.cond(
                     loading,

@@ -61,8 +61,27 @@ def message_log(
     on_reply: EventFactory,
     on_retry: EventFactory,
     on_resend: EventFactory,
+    has_older: rx.Var[bool] | bool = False,
+    on_older: EventFactory | None = None,
 ) -> rx.Component:
+    older = rx.fragment()
+    if on_older is not None:  # a long thread shows its newest page; older pages on request
+        older = rx.cond(
+            has_older,
+            rx.center(
+                rx.button(
+                    rx.icon("history", size=14, aria_hidden="true"),
+                    "Load older messages",
+                    on_click=on_older,
+                    variant="soft",
+                    size="1",
+                    id="thread-older",
+                ),
+                padding="0.5rem",
+            ),
+        )
     return rx.auto_scroll(
+        older,
         rx.cond(
             messages.length() > 0,
             rx.foreach(messages, lambda m: message_item(m, on_reply, on_retry, on_resend)),

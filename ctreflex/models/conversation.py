@@ -29,6 +29,18 @@ class MessageStatus(StrEnum):
     received = "received"  # inbound
 
 
+#: Search and order objects migration a11c0e000012 makes for one dialect only, outside the
+#: metadata (alembic/env.py leaves them alone): SQLite's FTS5 table `message_fts` (and its
+#: shadow tables), PostgreSQL's trigram indexes on lower(message.body) and contact.search_key,
+#: and the list's order
+#: (account_id, last_message_at DESC NULLS LAST, id DESC).
+DIALECT_OBJECTS = (
+    "message_fts",
+    "ix_message_body_trgm",
+    "ix_contact_search_trgm",
+    "ix_conversation_account_recent",
+)
+
 STATUS_RANK = {"pending": 0, "accepted": 1, "sent": 2, "delivered": 3, "read": 4}
 
 
@@ -38,7 +50,16 @@ class Conversation(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("account_id", "contact_id", name="uq_conversation_account_contact"),
         Index("ix_conversation_account_last", "account_id", "last_message_at"),
-        Index("ix_conversation_account_status", "account_id", "status"),
+        # the list's counts from the index alone (migration a11c0e000012)
+        Index(
+            "ix_conversation_account_status",
+            "account_id",
+            "status",
+            "snoozed_until",
+            "assignee_id",  # the Mine and Unassigned views' counts too
+        ),
+        Index("ix_conversation_account_unread", "account_id", "unread_count"),
+        Index("ix_conversation_account_window", "account_id", "window_expires_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -81,7 +102,8 @@ class MediaFile(SQLModel, table=True):
 
 class Message(SQLModel, table=True):
     __table_args__ = (
-        Index("ix_message_conversation_created", "conversation_id", "created_at"),
+        # the thread's keyset paging: (created_at, id) within a conversation
+        Index("ix_message_conversation_created", "conversation_id", "created_at", "id"),
         Index("ix_message_status_next_attempt", "status", "next_attempt_at"),
     )
 

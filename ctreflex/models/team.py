@@ -53,7 +53,11 @@ class Label(SQLModel, table=True):
 
 
 class ConversationLabel(SQLModel, table=True):
-    __table_args__ = (Index("ix_conversationlabel_label", "label_id"),)
+    __table_args__ = (
+        Index("ix_conversationlabel_label", "label_id"),
+        # the list's label chips: its rows' labels, within the account (a11c0e000012)
+        Index("ix_conversationlabel_account_conversation", "account_id", "conversation_id"),
+    )
 
     conversation_id: int = Field(foreign_key="conversation.id", primary_key=True)
     label_id: int = Field(foreign_key="label.id", primary_key=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from sqlalchemy import exists, func
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from ctreflex.models import Conversation, ConversationLabel, Label
@@ -178,8 +178,10 @@ def with_labels(session: Session, account_id: int, rows: list) -> list:
 
 
 def has_label_clause(label_id: int):
-    """A WHERE clause on Conversation: it carries this label."""
-    return exists().where(
-        ConversationLabel.conversation_id == Conversation.id,
-        ConversationLabel.label_id == int(label_id),
+    """A WHERE clause on Conversation: it carries this label (a set of ids the database makes
+    once from ix_conversationlabel_label, not a probe per conversation)."""
+    return Conversation.id.in_(
+        select(ConversationLabel.conversation_id).where(
+            ConversationLabel.label_id == int(label_id)
+        )
     )

@@ -12,7 +12,7 @@ import dataclasses
 import datetime as dt
 import re
 
-from sqlalchemy import exists, func
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from ctreflex.models import Conversation, Mention, Message, Note, User, utc_now
@@ -138,9 +138,10 @@ def unread_mentions(*, session: Session, account_id: int, user_id: int) -> int:
 
 
 def mentioned_clause(user_id: int):
-    """A WHERE clause on Conversation: a note in it mentions this user."""
-    return exists().where(
-        Mention.conversation_id == Conversation.id, Mention.user_id == int(user_id)
+    """A WHERE clause on Conversation: a note in it mentions this user (a set of ids the
+    database makes once, not a probe per conversation)."""
+    return Conversation.id.in_(
+        select(Mention.conversation_id).where(Mention.user_id == int(user_id))
     )
 
 
@@ -163,29 +164,49 @@ def _note_row(note: Note, author: User | None, at: dt.datetime) -> MessageRow:
     )
 
 
-def thread_rows(
+def thread_rows(**kwargs) -> list[MessageRow]:
+    """The rows of `thread_page`."""
+    return thread_page(**kwargs).rows
+
+
+def thread_page(
     *,
     session: Session,
     account_id: int,
     conversation_id: int,
     tz: str,
     now: dt.datetime | None = None,
-) -> list[MessageRow]:
-    """The thread (services.thread_view.thread_rows) with the conversation's notes in time
-    order among the messages, the day separators drawn again over both."""
+    before: thread_view.Key | None = None,
+    since: thread_view.Key | None = None,
+) -> thread_view.ThreadPage:
+    """A page of the thread (services.thread_view.thread_page: the newest, the one `before` a
+    message, or all `since` one) with the conversation's notes of that stretch of time in
+    time order among the messages, the day separators drawn again over both."""
     now = now or utc_now()
-    rows = thread_view.thread_rows(
-        session=session, account_id=account_id, conversation_id=conversation_id, tz=tz, now=now
+    page = thread_view.thread_page(
+        session=session,
+        account_id=account_id,
+        conversation_id=conversation_id,
+        tz=tz,
+        now=now,
+        before=before,
+        since=since,
     )
-    notes = session.exec(
+    rows = page.rows
+    query = (
         select(Note, User)
         .outerjoin(User, User.id == Note.author_user_id)
         .where(Note.conversation_id == conversation_id, Note.account_id == account_id)
         .order_by(Note.created_at.desc(), Note.id.desc())
         .limit(NOTE_LIMIT)
-    ).all()
+    )
+    if before is not None:  # the newer page starts there
+        query = query.where(Note.created_at < before[0])
+    if page.has_older and page.oldest is not None:  # older notes go with older messages
+        query = query.where(Note.created_at >= page.oldest[0])
+    notes = session.exec(query).all()
     if not notes:
-        return rows
+        return page
     local = zone(tz)
     times = dict(
         session.exec(
@@ -194,7 +215,6 @@ def thread_rows(
             )
         ).all()
     )
-    oldest = min(times.values()) if times and len(rows) >= thread_view.THREAD_LIMIT else None
     # a row that is not a message (a line another service interleaved) keeps its place: it
     # takes the time of the message before it
     keyed: list[tuple[dt.datetime, int, MessageRow]] = []
@@ -203,8 +223,6 @@ def thread_rows(
         last = times.get(r.id, last) if r.id > 0 else last
         keyed.append((last, 0, r))
     for note, author in notes:
-        if oldest is not None and note.created_at < oldest:
-            continue  # older than the messages shown: it would sit alone at the top
         keyed.append(
             (note.created_at, 1, _note_row(note, author, note.created_at.astimezone(local)))
         )
@@ -220,7 +238,7 @@ def thread_rows(
             )
         )
         previous_day = day
-    return out
+    return dataclasses.replace(page, rows=out)
 
 
 def narrow_clauses(label_id: int = 0, mentioned_user_id: int = 0) -> tuple:

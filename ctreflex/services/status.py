@@ -44,12 +44,14 @@ REMINDER_SHOW_FOR = dt.timedelta(minutes=60)  # a tab opened later still shows i
 def status_clause(name: str, now: dt.datetime):
     """The list filter by status (a snooze whose time has passed counts as open)."""
     snoozed_now = and_(Conversation.status == "snoozed", Conversation.snoozed_until > now)
-    if name == "open":
-        return or_(
-            Conversation.status == "open",
-            and_(
-                Conversation.status == "snoozed",
-                or_(Conversation.snoozed_until.is_(None), Conversation.snoozed_until <= now),
+    if name == "open":  # one range of (account_id, status, snoozed_until): a count reads
+        # the index alone
+        return and_(
+            Conversation.status.in_(("open", "snoozed")),
+            or_(
+                Conversation.status == "open",
+                Conversation.snoozed_until.is_(None),
+                Conversation.snoozed_until <= now,
             ),
         )
     if name == "snoozed":

@@ -67,9 +67,12 @@ def interleave(
     messages: list[Message],
     tz: str,
     now: dt.datetime,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
 ) -> list:
-    """`rows` (MessageRow of `messages`, oldest first) with the events since the first shown
-    message merged in; day separators recomputed."""
+    """`rows` (MessageRow of `messages`, oldest first) with the events of their page merged
+    in (from `since`, the first shown message when older ones exist, to before `until`, where
+    the newer page starts); day separators recomputed."""
     query = (
         select(ConversationEvent)
         .where(
@@ -80,8 +83,10 @@ def interleave(
         .order_by(ConversationEvent.created_at, ConversationEvent.id)
         .limit(300)
     )
-    if messages and len(messages) >= 300:  # a long thread shows its latest part only
-        query = query.where(ConversationEvent.created_at >= messages[0].created_at)
+    if since is not None:  # a long thread shows its latest part only
+        query = query.where(ConversationEvent.created_at >= since)
+    if until is not None:
+        query = query.where(ConversationEvent.created_at < until)
     events = list(session.exec(query).all())
     if not events:
         return rows

@@ -7,9 +7,11 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
+from sqlalchemy import literal, tuple_
 from sqlmodel import Session, select
 
 from ctreflex.models import Contact, Conversation, MediaFile, Message, User, utc_now
+from ctreflex.models._base import UTCDateTime
 from ctreflex.services import thread_events, timefmt
 from ctreflex.services.conversations import (
     CHANNEL_LABELS,
@@ -26,7 +28,9 @@ from ctreflex.services.templates import PreviewView, preview_from_payload
 from ctreflex.services.timefmt import zone
 from ctreflex.whatsapp.codes import describe_error
 
-THREAD_LIMIT = 300
+THREAD_LIMIT = 100  # a page: the newest messages first, older pages on request (`before`)
+
+Key = tuple[dt.datetime, int]  # a message's (created_at, id): where a thread page starts
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,7 +117,39 @@ STATUS_LABELS = {
 }
 
 
-def thread_rows(
+@dataclasses.dataclass(frozen=True)
+class ThreadPage:
+    rows: list[MessageRow]  # oldest first
+    oldest: Key | None  # the oldest message shown: the next older page ends before it
+    has_older: bool  # messages older than those shown exist
+
+
+def thread_rows(**kwargs) -> list[MessageRow]:
+    """The rows of `thread_page`."""
+    return thread_page(**kwargs).rows
+
+
+def encode_key(key: Key | None) -> str:
+    return f"{key[0].isoformat()}|{key[1]}" if key else ""
+
+
+def decode_key(text: str) -> Key | None:
+    try:
+        at, mid = (text or "").split("|")
+        return dt.datetime.fromisoformat(at), int(mid)
+    except ValueError:
+        return None
+
+
+def join_pages(older: list[MessageRow], newer: list[MessageRow]) -> list[MessageRow]:
+    """An older page drawn above the rows shown: no second day separator where the pages
+    meet within one day."""
+    if older and newer and newer[0].show_day and newer[0].day_label == older[-1].day_label:
+        newer = [dataclasses.replace(newer[0], show_day=False), *newer[1:]]
+    return [*older, *newer]
+
+
+def thread_page(
     *,
     session: Session,
     account_id: int,
@@ -121,8 +157,13 @@ def thread_rows(
     tz: str,
     now: dt.datetime | None = None,
     limit: int = THREAD_LIMIT,
-) -> list[MessageRow]:
-    """The latest `limit` messages, oldest first, with day separators and reply quotes."""
+    before: Key | None = None,
+    since: Key | None = None,
+) -> ThreadPage:
+    """The `limit` messages before `before` (the newest when None), or with `since` every
+    message from that one on (a reload that keeps the older pages the agent loaded): oldest
+    first, with day separators, reply quotes and the team's lines. Keyset paging on
+    (created_at, id): each page walks the index from where the last one ended."""
     now = now or utc_now()
     pair = session.exec(
         select(Conversation, Contact)
@@ -130,19 +171,76 @@ def thread_rows(
         .where(Conversation.id == conversation_id, Conversation.account_id == account_id)
     ).first()
     if pair is None:
-        return []
+        return ThreadPage([], None, False)
     _conv, contact = pair
     contact_name = _contact_name(contact)
     first_name = contact_name.split()[0] if (contact.name or contact.profile_name) else ""
-    rows = session.exec(
+    key = tuple_(Message.created_at, Message.id)
+    stmt = (
         select(Message, MediaFile, User)
         .outerjoin(MediaFile, MediaFile.id == Message.media_id)
         .outerjoin(User, User.id == Message.sender_user_id)
         .where(Message.conversation_id == conversation_id, Message.account_id == account_id)
         .order_by(Message.created_at.desc(), Message.id.desc())
-        .limit(limit)
-    ).all()
-    rows = list(reversed(rows))
+    )
+    if since is not None:
+        rows = list(reversed(session.exec(stmt.where(key >= _bound(since))).all()))
+        has_older = _older_exists(session, account_id, conversation_id, since)
+    else:
+        if before is not None:
+            stmt = stmt.where(key < _bound(before))
+        rows = list(reversed(session.exec(stmt.limit(limit + 1)).all()))
+        has_older = len(rows) > limit
+        rows = rows[1:] if has_older else rows
+    oldest = (rows[0][0].created_at, rows[0][0].id) if rows else None
+    out = _draw(session, account_id, rows, contact_name, first_name, tz, now)
+    return ThreadPage(
+        thread_events.interleave(  # the team inbox's lines ("Ada assigned this to Ben")
+            session=session,
+            account_id=account_id,
+            conversation_id=conversation_id,
+            rows=out,
+            messages=[m for m, _, _ in rows],
+            tz=tz,
+            now=now,
+            since=oldest[0] if oldest and has_older else None,
+            until=before[0] if before else None,
+        ),
+        oldest,
+        has_older,
+    )
+
+
+def _bound(key: Key):
+    """A message key as SQL, its time stored as the column stores times."""
+    return tuple_(literal(key[0], UTCDateTime()), literal(key[1]))
+
+
+def _older_exists(session: Session, account_id: int, conversation_id: int, key: Key) -> bool:
+    return (
+        session.exec(
+            select(Message.id)
+            .where(
+                Message.conversation_id == conversation_id,
+                Message.account_id == account_id,
+                tuple_(Message.created_at, Message.id) < _bound(key),
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
+
+
+def _draw(
+    session: Session,
+    account_id: int,
+    rows: list,
+    contact_name: str,
+    first_name: str,
+    tz: str,
+    now: dt.datetime,
+) -> list[MessageRow]:
+    """(Message, MediaFile, User) rows, oldest first, as the thread draws them."""
     quoted = _quoted(session, account_id, [m.reply_to_id for m, _, _ in rows if m.reply_to_id])
     local = zone(tz)
     today = now.astimezone(local).date()
@@ -181,15 +279,7 @@ def thread_rows(
         out.append(row)
         previous_day = day
         previous_channel = channel
-    return thread_events.interleave(  # the team inbox's lines ("Ada assigned this to Ben")
-        session=session,
-        account_id=account_id,
-        conversation_id=conversation_id,
-        rows=out,
-        messages=[m for m, _, _ in rows],
-        tz=tz,
-        now=now,
-    )
+    return out
 
 
 def _reaction_drawn_on_target(msg: Message) -> bool:

@@ -232,6 +232,10 @@ HANDLERS: dict[str, Row] = {
     **handlers("InboxListState", USER, "set_query clear_query set_list_filter set_sort"),
     # the team inbox's views (issue 15, team-a); a client-set view/user is cleaned on the server
     **handlers("InboxListState", USER, "set_view set_status_filter set_queue_hours"),
+    # the list's and the thread's next pages (issue 17): the cursors are backend vars, the
+    # account the tab's own; a client-set open_id of another tenant loads nothing
+    **handlers("InboxListState", USER, "show_more"),
+    **handlers("InboxState", USER, "load_older"),
     # assign / status / bulk / settings (pages/inbox/assign.py): ids of another account (the
     # open conversation, a ticked one, a colleague) are refused by the services; the account's
     # auto-assign setting is an admin's (an agent is told so)

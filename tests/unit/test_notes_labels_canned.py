@@ -248,14 +248,15 @@ def test_notes_keep_other_interleaved_lines_in_place(world, monkeypatch):
     import dataclasses
 
     s, bakery, admin, maria = (world[k] for k in ("s", "bakery", "admin", "maria"))
-    real = thread_view.thread_rows
+    real = thread_view.thread_page
 
     def with_line(**kw):
-        rows = real(**kw)
+        page = real(**kw)
+        rows = page.rows
         line = dataclasses.replace(rows[0], id=-999, direction="event", body="Ada assigned")
-        return [rows[0], line, *rows[1:]]
+        return dataclasses.replace(page, rows=[rows[0], line, *rows[1:]])
 
-    monkeypatch.setattr(thread_view, "thread_rows", with_line)
+    monkeypatch.setattr(thread_view, "thread_page", with_line)
     notes.create_note(
         session=s,
         account_id=bakery.id,

@@ -17,7 +17,10 @@ from ctreflex.services import inbox_views, notes
 from ctreflex.services import status as team_status
 from ctreflex.services.auth import CurrentUser
 from ctreflex.services.conversations import ConversationRow
+from ctreflex.services.paging import ListCursor
 from ctreflex.state.auth import AuthState
+
+LIST_PAGE = 50  # rows a tab loads at first and per "Show more conversations"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,6 +29,37 @@ class ListResult:
     counts: dict[str, int]
     edge: float  # epoch s when a listed window next changes state, 0 if none
     read_now: bool  # mark_id was unread and is now read
+    more: str = ""  # the next page's cursor (paging.ListCursor.encode), "" when none
+
+
+def list_page(
+    session,
+    account_id: int,
+    tz: str,
+    query: str,
+    list_filter: str,
+    sort: str,
+    scope: inbox_views.ListScope,
+    narrow: tuple[int, int],
+    limit: int,
+    now,
+    after: ListCursor | None = None,
+) -> tuple[list[ConversationRow], str]:
+    """A page of rows (with assignee and status) after `after`, and the next page's cursor."""
+    rows, cursor = convs.list_page(
+        session=session,
+        account_id=account_id,
+        tz=tz,
+        query=query,
+        filter=list_filter,
+        sort=inbox_views.sort_for(scope, sort),
+        now=now,
+        where=[*inbox_views.clauses(scope, now), *notes.narrow_clauses(*narrow)],  # + labels
+        limit=limit,
+        after=after,
+    )
+    rows = inbox_views.decorate(session=session, account_id=account_id, items=rows, tz=tz, now=now)
+    return rows, cursor.encode() if cursor else ""
 
 
 def list_for(
@@ -37,29 +71,24 @@ def list_for(
     sort: str,
     scope: inbox_views.ListScope,
     narrow: tuple[int, int] = (0, 0),
-) -> tuple[list[ConversationRow], dict[str, int], float]:
-    """The rows (with assignee and status), the filter counts in the same view, and the epoch
-    s when the list next changes by itself (a window's state, a snooze's end; 0: never)."""
+    limit: int = LIST_PAGE,
+) -> ListResult:
+    """The first `limit` rows (with assignee and status), the filter counts in the same view,
+    the epoch s when the list next changes by itself (a window's state, a snooze's end; 0:
+    never) and the cursor of the rows after them."""
     now = utc_now()
-    where = [*inbox_views.clauses(scope, now), *notes.narrow_clauses(*narrow)]  # + labels
-    rows = convs.list_rows(
-        session=session,
-        account_id=account_id,
-        tz=tz,
-        query=query,
-        filter=list_filter,
-        sort=inbox_views.sort_for(scope, sort),
-        now=now,
-        where=where,
+    rows, more = list_page(
+        session, account_id, tz, query, list_filter, sort, scope, narrow, limit, now
     )
-    rows = inbox_views.decorate(session=session, account_id=account_id, items=rows, tz=tz, now=now)
+    where = [*inbox_views.clauses(scope, now), *notes.narrow_clauses(*narrow)]
     counts = convs.filter_counts(session=session, account_id=account_id, now=now, where=where)
     edges = [
         convs.next_list_change(rows, now),
         team_status.next_wake(session=session, account_id=account_id, now=now),
     ]
     soonest = min((e for e in edges if e is not None), default=None)
-    return rows, counts, time.time() + soonest if soonest is not None else 0.0
+    edge = time.time() + soonest if soonest is not None else 0.0
+    return ListResult(rows, counts, edge, False, more)
 
 
 def compute_list(
@@ -70,6 +99,7 @@ def compute_list(
     sort: str,
     scope: inbox_views.ListScope,
     narrow: tuple[int, int],
+    limit: int,
     mark_id: int,
 ) -> ListResult:
     """Runs in a worker thread: mark the open conversation read (if asked), then the list."""
@@ -79,10 +109,10 @@ def compute_list(
             read_now = convs.mark_read(
                 session=session, account_id=account_id, conversation_id=mark_id
             )
-        rows, counts, edge = list_for(
-            session, account_id, tz, query, list_filter, sort, scope, narrow
+        result = list_for(
+            session, account_id, tz, query, list_filter, sort, scope, narrow, limit
         )
-    return ListResult(rows, counts, edge, read_now)
+    return dataclasses.replace(result, read_now=read_now)
 
 
 class InboxListState(AuthState):
@@ -102,11 +132,14 @@ class InboxListState(AuthState):
     queue_hours: int = 2
     label_filter: int = 0  # only this label's conversations (pages/inbox/labels.py), 0: any
     mentions_view: bool = False  # only those whose notes mention me (pages/inbox/notes.py)
+    has_more: bool = False  # more rows than shown: "Show more conversations"
 
     _account_id: int = 0
     _user_id: int = 0
     _tz: str = "UTC"
     _list_edge: float = 0.0  # epoch s when a listed window next changes state
+    _list_limit: int = LIST_PAGE  # rows shown: a reload keeps the pages the agent loaded
+    _more: str = ""  # the next page's cursor (paging.ListCursor)
 
     @rx.var
     def unread_prefix(self) -> str:
@@ -136,6 +169,7 @@ class InboxListState(AuthState):
             self.sort,
             self._scope(),
             self._narrow(),
+            self._list_limit,
         )
 
     def _narrow(self) -> tuple[int, int]:
@@ -145,13 +179,31 @@ class InboxListState(AuthState):
     def _apply_list(self, result: ListResult) -> None:
         self.rows, self.counts = list(result.rows), dict(result.counts)  # a copy per tab
         self._list_edge = result.edge
+        self._more, self.has_more = result.more, bool(result.more)
 
     def _load_list(self, session) -> None:
-        self.rows, self.counts, self._list_edge = list_for(session, *self._view())
+        self._apply_list(list_for(session, *self._view()))
 
     def _reload_list(self) -> None:
+        """Another search, filter, sort or view: its first page."""
+        self._list_limit = LIST_PAGE
         with db.session_scope() as session:
             self._load_list(session)
+
+    @rx.event
+    def show_more(self):
+        """ "Show more conversations": the page after the last row shown (keyset paging)."""
+        cursor = ListCursor.decode(self._more)
+        if cursor is None or self._current_user() is None:
+            return
+        with db.session_scope() as session:
+            rows, self._more = list_page(
+                session, *self._view()[:-1], LIST_PAGE, utc_now(), after=cursor
+            )
+        shown = {r.id for r in self.rows}
+        self.rows = [*self.rows, *(r for r in rows if r.id not in shown)]
+        self.has_more = bool(self._more)
+        self._list_limit = max(LIST_PAGE, len(self.rows))
 
     @rx.event
     def set_query(self, value: str):

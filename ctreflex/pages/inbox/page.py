@@ -42,6 +42,8 @@ def thread_pane() -> rx.Component:
                     ComposerState.start_reply,
                     ComposerState.retry,
                     ComposerState.resend_sms,
+                    InboxState.has_older,
+                    InboxState.load_older,
                 ),
                 composer(),
                 template_picker(),

@@ -16,7 +16,7 @@ from ctreflex.models import utc_now
 from ctreflex.pages.inbox import live
 from ctreflex.pages.inbox.listing import InboxListState, ListResult
 from ctreflex.services import conversations as convs
-from ctreflex.services import inbox_views, notes, sms, templates
+from ctreflex.services import inbox_views, notes, sms, templates, thread_view
 from ctreflex.services.conversations import (
     ConversationDetail,
     ConversationRow,
@@ -82,6 +82,7 @@ class InboxState(InboxListState):
     detail: ConversationDetail = EMPTY_DETAIL
     missing: bool = False
     messages: list[MessageRow] = []
+    has_older: bool = False  # older messages than those shown: "Load older messages"
     details_toggled: bool = False
 
     # channel switch (WhatsApp / SMS), the price line, the contact's opt-out ledger
@@ -90,6 +91,8 @@ class InboxState(InboxListState):
     ledger: list[LedgerEntry] = []
 
     _detail_edge: float = 0.0  # epoch s when the open conversation's window next changes
+    _older: str = ""  # the oldest message shown (thread_view.encode_key): older pages end there
+    _since: str = ""  # set once older pages are loaded: reloads keep every message from it
     _beat: float = 0.0  # last heartbeat from the page (epoch s)
     _tab_hidden: bool = False  # the browser tab is in the background (set_tab_visibility)
 
@@ -126,6 +129,7 @@ class InboxState(InboxListState):
 
     def _clear_open(self, missing: bool) -> None:
         self.detail, self.messages, self.missing = EMPTY_DETAIL, [], missing
+        self.has_older, self._older, self._since = False, "", ""
         self.channel_options, self.ledger, self.cost_line = [], [], ""
         self._detail_edge = 0.0
 
@@ -148,13 +152,16 @@ class InboxState(InboxListState):
             session=session, account_id=self._account_id, items=[detail], tz=self._tz, now=now
         )
         self.detail, self.missing = detail, False
-        self.messages = notes.thread_rows(  # the messages with the team's notes among them
+        page = notes.thread_page(  # the messages with the team's notes among them
             session=session,
             account_id=self._account_id,
             conversation_id=self.open_id,
             tz=self._tz,
             now=now,
+            since=thread_view.decode_key(self._since),
         )
+        self.messages, self.has_older = page.rows, page.has_older
+        self._older = thread_view.encode_key(page.oldest)
         self.ledger = convs.ledger_rows(
             session=session,
             account_id=self._account_id,
@@ -195,6 +202,7 @@ class InboxState(InboxListState):
         self._remember(user)
         new_id = _conversation_id_from(self.router.url.path)
         if new_id != self.open_id:
+            self._since = ""  # another conversation: its newest page
             for draft in await self._drafts():
                 draft._reset_draft()
         self.open_id = new_id
@@ -214,6 +222,25 @@ class InboxState(InboxListState):
             events.append(InboxState.send_read_receipt)
         live.wake(self.router.session.client_token)  # its timeout, for the conversation now open
         return events
+
+    @rx.event
+    def load_older(self):
+        """ "Load older messages": the page before the oldest message shown (keyset paging)."""
+        before = thread_view.decode_key(self._older)
+        if before is None or not self.has_conversation or self._current_user() is None:
+            return
+        with db.session_scope() as session:
+            page = notes.thread_page(
+                session=session,
+                account_id=self._account_id,
+                conversation_id=self.open_id,
+                tz=self._tz,
+                before=before,
+            )
+        self.messages = thread_view.join_pages(page.rows, self.messages)
+        self.has_older = page.has_older
+        if page.oldest is not None:
+            self._older = self._since = thread_view.encode_key(page.oldest)
 
     @rx.event
     def toggle_details(self):

@@ -1,0 +1,84 @@
+"""Message-text search through the database's text index (migration a11c0e000012): SQLite's
+FTS5 table `message_fts` (trigram tokenizer, kept in step by triggers on `message`), or on
+PostgreSQL a GIN trigram index on lower(body). Both find the messages that contain a text of
+3 characters or more, case ignored, without reading every message. Never imports reflex."""
+
+from __future__ import annotations
+
+from sqlalchemy import column, func, or_, table, union
+from sqlmodel import Session, select
+
+from ctreflex.models import Contact, Conversation, Message
+from ctreflex.models.contact import fold_for_search
+
+MIN_TEXT = 3  # trigrams: a shorter text has none to look up
+
+_FTS = table("message_fts", column("rowid"), column("message_fts"))
+
+
+def fts_phrase(text: str) -> str:
+    """`text` as one FTS5 string (a phrase: with trigrams, "contains this text")."""
+    return '"' + text.replace('"', '""') + '"'
+
+
+COMMON = 2000  # more matching messages than this: walk the list instead (`search_clause`)
+
+
+def _message_match(session: Session, text: str):
+    """A WHERE clause on Message: its body contains `text` (lower case), by the text index."""
+    if session.get_bind().dialect.name == "sqlite":
+        hits = select(_FTS.c.rowid).where(_FTS.c.message_fts.op("MATCH")(fts_phrase(text)))
+        return Message.id.in_(hits)
+    return func.lower(Message.body).contains(text, autoescape=True)
+
+
+def text_matches(session: Session, account_id: int, text: str):
+    """A SELECT of the ids of the account's conversations having a message that contains
+    `text` (lower case, at least MIN_TEXT characters)."""
+    return select(Message.conversation_id).where(
+        Message.account_id == account_id, _message_match(session, text)
+    )
+
+
+def _common(session: Session, text: str) -> bool:
+    """Whether more than COMMON messages (of any account) contain `text`: then mapping every
+    match to its conversation costs more than walking the list until a page is full (SQLite;
+    PostgreSQL plans the walk itself)."""
+    if session.get_bind().dialect.name != "sqlite":
+        return False
+    hits = select(_FTS.c.rowid).where(_FTS.c.message_fts.op("MATCH")(fts_phrase(text)))
+    found = session.exec(select(func.count()).select_from(hits.limit(COMMON + 1).subquery()))
+    return found.one() > COMMON
+
+
+def search_clause(session: Session, account_id: int, query: str):
+    """Name (accents and case ignored: "sofia" finds "Sofía"), number ("+34" finds Spanish
+    numbers, "612 34" finds +34 612 345 678) or message text (MIN_TEXT characters or more,
+    `text_matches`). Each side is a set of ids the database finds through its indexes; the
+    list then orders the conversations they name."""
+    q = " ".join(query.split()).lower()
+    if not q:
+        return None
+    # search_key holds name and profile name folded (the ORM keeps it on every insert and
+    # update): one LIKE over it answers what lower(name) and lower(profile_name) would
+    contact = [Contact.search_key.contains(fold_for_search(q), autoescape=True)]
+    digits = "".join(c for c in q if c.isdigit())
+    looks_like_number = bool(digits) and not any(c.isalpha() for c in q)
+    if looks_like_number and q.startswith("+"):
+        contact.append(Contact.e164.startswith("+" + digits, autoescape=True))
+    elif looks_like_number and len(digits) >= 3:
+        contact.append(Contact.e164.contains(digits, autoescape=True))
+    found = select(Conversation.id).where(
+        Conversation.account_id == account_id,
+        Conversation.contact_id.in_(
+            select(Contact.id).where(Contact.account_id == account_id, or_(*contact))
+        ),
+    )
+    if len(q) < MIN_TEXT:
+        return Conversation.id.in_(found)
+    if _common(session, q):  # a word in every other message: each conversation checks its own
+        own = select(Message.id).where(
+            Message.conversation_id == Conversation.id, _message_match(session, q)
+        )
+        return or_(Conversation.id.in_(found), own.exists())
+    return Conversation.id.in_(union(found, text_matches(session, account_id, q)))

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from ctreflex import livetrace
 from ctreflex.settings import get_settings
 
 log = logging.getLogger("ctreflex.realtime")
@@ -204,6 +205,8 @@ class Broker:
         if self._relay is not None:
             self._relay(account_id, event)
             return
+        if livetrace.enabled() and event.get("message_id"):
+            livetrace.mark("publish", m=[event["message_id"]])
         for listener in self._listeners:
             try:
                 listener(account_id, event)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import reflex as rx
 from reflex_base.registry import RegistrationContext
 
-from ctreflex import db, routes
+from ctreflex import db, livetrace, routes
 from ctreflex.pages.inbox.listing import ListResult, compute_list
 from ctreflex.realtime import broker
 from ctreflex.services import outbound
@@ -209,6 +209,8 @@ async def listen(state: InboxState) -> AsyncIterator[rx.event.EventSpec]:
             missed = False
             while True:
                 batch = await _next_batch(sub, entry, timeout)
+                if batch and livetrace.enabled():
+                    livetrace.mark("handler", tab=token[:8], m=livetrace.message_ids(batch))
                 if not await _socket_connected(token):
                     gone_since = gone_since or time.monotonic()
                     if time.monotonic() - gone_since > DISCONNECT_GRACE:
@@ -246,6 +248,8 @@ async def listen(state: InboxState) -> AsyncIterator[rx.event.EventSpec]:
                     receipt_for = state.open_id if read_now else 0
                     timeout = listen_timeout(state)  # for the next wait
                     alerts = new_message_alerts(before, state.rows) if batch else []
+                if batch and livetrace.enabled():  # the delta went to the socket on the exit
+                    livetrace.mark("emitted", tab=token[:8], m=livetrace.message_ids(batch))
                 if receipt_for:
                     await read_receipt(account_id, receipt_for)
                 if alerts:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import contextlib
 import json
 import sqlite3
@@ -83,7 +84,8 @@ async def login(page, base_url: str, email: str, password: str) -> None:
     await page.get_by_label("Password").fill(password)
     await page.get_by_role("button", name="Sign in").click()
     await page.wait_for_url("**/inbox**", timeout=60_000)
-    await page.get_by_role("link", name="Conversation with Maria Lopez").first.wait_for(
+    # a row's accessible name starts with the customer's name (tests/e2e conversation_name)
+    await page.get_by_role("link", name=re.compile(r"^Maria Lopez\b")).first.wait_for(
         timeout=60_000
     )
 

@@ -30,9 +30,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import re
 import contextlib
 import json
+import re
 import sqlite3
 import statistics
 import tempfile
@@ -44,7 +44,7 @@ import httpx
 
 from bench import assign_events
 from bench.ingest import APP_SECRET, PHONE_NUMBER_ID, free_port, machine, stop_group
-from bench.procinfo import load
+from bench.procinfo import group_cpu_seconds, load
 from ctreflex.whatsapp import sign
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.e2e.conftest import app_env, prepare_database, start_app, wait_ready
@@ -159,7 +159,9 @@ def stage_times(trace_path: Path, db_path: Path, markers: list[str], event_ids: 
             firsts.setdefault(key, line["t"])
     out: dict[str, list[float]] = {k: [] for k in (
         "POST -> journal", "journal -> processed commit", "commit -> publish",
-        "publish -> tab handler", "tab handler -> delta emitted", "delta emitted -> visible",
+        "publish -> tab handler", "tab handler -> delta emitted",
+        "  handler -> planned (1st lock)", "  planned -> list computed (shared)",
+        "  computed -> delta emitted (2nd lock)", "delta emitted -> visible",
         "publish -> last tab's delta emitted", "last delta emitted -> visible in all")}
     ms = 1000
     for n, marker in enumerate(markers):
@@ -181,6 +183,12 @@ def stage_times(trace_path: Path, db_path: Path, markers: list[str], event_ids: 
                 out["publish -> tab handler"].append((handler - publish) * ms)
             if handler is not None and emitted is not None:
                 out["tab handler -> delta emitted"].append((emitted - handler) * ms)
+            planned = firsts.get(("planned", mid, tok[:8]))
+            computed = firsts.get(("computed", mid, tok[:8]))
+            if None not in (handler, planned, computed, emitted):
+                out["  handler -> planned (1st lock)"].append((planned - handler) * ms)
+                out["  planned -> list computed (shared)"].append((computed - planned) * ms)
+                out["  computed -> delta emitted (2nd lock)"].append((emitted - computed) * ms)
             if emitted is not None:
                 emitted_all.append(emitted)
                 out["delta emitted -> visible"].append((shown[n][i] - emitted) * ms)
@@ -227,6 +235,7 @@ async def run(args) -> dict:
                                       60_000)
                 emitter.start()  # assignment events flow while the messages are timed
                 load0 = load()
+                cpu0 = group_cpu_seconds(proc.pid)  # the app: web worker + processor child
                 all_pages, per_page, to_200, event_ids = [], [], [], []
                 markers, posted, shown, per_msg_frames, per_msg_bytes = [], [], [], [], []
                 for n in range(args.messages):
@@ -236,8 +245,8 @@ async def run(args) -> dict:
                     t200, seen, event_id = await one_message(pages, client, marker, 30_000,
                                                              seen_at, posted)
                     await asyncio.sleep(args.gap)  # what the message still sends lands here
-                    per_msg_frames.extend(f.count - c for f, (c, _) in zip(frames, f0))
-                    per_msg_bytes.extend(f.bytes - b for f, (_, b) in zip(frames, f0))
+                    per_msg_frames.extend(f.count - c for f, (c, _) in zip(frames, f0, strict=True))
+                    per_msg_bytes.extend(f.bytes - b for f, (_, b) in zip(frames, f0, strict=True))
                     markers.append(marker)
                     shown.append(seen_at)
                     to_200.append(t200)
@@ -245,6 +254,7 @@ async def run(args) -> dict:
                     per_page.extend(seen)
                     event_ids.append(event_id)
                 load1 = load()
+                app_cpu = group_cpu_seconds(proc.pid) - cpu0
                 await emitter.stop()
                 out["assignments"] = {"sent": emitter.sent, "errors": emitter.errors,
                                       "rate": args.assign_rate}
@@ -268,6 +278,7 @@ async def run(args) -> dict:
         "processing_ms": {"p50": pct(processing, 50), "p95": pct(processing, 95)},
         "stages_ms": {name: {"p50": pct(v, 50), "p95": pct(v, 95), "n": len(v)}
                       for name, v in stages.items()},
+        "app_cpu_ms_per_message": app_cpu / args.messages * ms,
         "frames_per_page_per_message": statistics.mean(per_msg_frames),
         "bytes_per_page_per_message": statistics.mean(per_msg_bytes),
         "data": str(data),
@@ -299,6 +310,8 @@ def main() -> None:
     print("stages (server clocks; per tab pooled over tabs x messages):")
     for name, v in r["stages_ms"].items():
         print(f"  {name:<38} p50 {v['p50']:7.1f} ms, p95 {v['p95']:7.1f} ms  (n={v['n']})")
+    print(f"app CPU (web worker + processor) per message: "
+          f"{r['app_cpu_ms_per_message']:.1f} ms (load free: what a message costs the server)")
     print(f"websocket per page per message: {r['frames_per_page_per_message']:.2f} frames, "
           f"{r['bytes_per_page_per_message']:.0f} bytes")
     if "assignments" in r:

@@ -13,19 +13,26 @@ import reflex as rx
 from ctreflex import db
 from ctreflex.models import utc_now
 from ctreflex.services import conversations as convs
-from ctreflex.services import inbox_views, notes
+from ctreflex.services import inbox_views, list_order, notes
 from ctreflex.services import status as team_status
 from ctreflex.services.auth import CurrentUser
 from ctreflex.services.conversations import ConversationRow
 from ctreflex.state.auth import AuthState
 
+LIST_LIMIT = 200  # conversations.list_rows' default limit: a list this long may be cut
+
 
 @dataclasses.dataclass(frozen=True)
 class ListResult:
+    """A tab's list, or (`ids` set) a patch of it: the fresh rows of those conversations that
+    are in the view now, in order; the others of `ids` have left it."""
+
     rows: list[ConversationRow]
     counts: dict[str, int]
     edge: float  # epoch s when a listed window next changes state, 0 if none
-    read_now: bool  # mark_id was unread and is now read
+    read_now: bool = False  # mark_id was unread and is now read
+    keys: dict[int, list_order.SortKey] = dataclasses.field(default_factory=dict)
+    ids: frozenset[int] | None = None  # None: the whole list
 
 
 def list_for(
@@ -37,29 +44,36 @@ def list_for(
     sort: str,
     scope: inbox_views.ListScope,
     narrow: tuple[int, int] = (0, 0),
-) -> tuple[list[ConversationRow], dict[str, int], float]:
-    """The rows (with assignee and status), the filter counts in the same view, and the epoch
-    s when the list next changes by itself (a window's state, a snooze's end; 0: never)."""
+    ids: frozenset[int] | None = None,
+) -> ListResult:
+    """The rows (with assignee and status), their sort keys, the filter counts in the same
+    view, and the epoch s when the list next changes by itself (a window's state, a snooze's
+    end; 0: never). `ids`: only those conversations' rows (a patch; see merge_rows)."""
     now = utc_now()
     where = [*inbox_views.clauses(scope, now), *notes.narrow_clauses(*narrow)]  # + labels
+    order = inbox_views.sort_for(scope, sort)
     rows = convs.list_rows(
         session=session,
         account_id=account_id,
         tz=tz,
         query=query,
         filter=list_filter,
-        sort=inbox_views.sort_for(scope, sort),
+        sort=order,
         now=now,
-        where=where,
+        where=where if ids is None else [*where, list_order.ids_clause(ids)],
     )
     rows = inbox_views.decorate(session=session, account_id=account_id, items=rows, tz=tz, now=now)
     counts = convs.filter_counts(session=session, account_id=account_id, now=now, where=where)
+    keys = list_order.sort_keys(
+        session=session, account_id=account_id, ids=[r.id for r in rows], sort=order, now=now
+    )
     edges = [
         convs.next_list_change(rows, now),
         team_status.next_wake(session=session, account_id=account_id, now=now),
     ]
     soonest = min((e for e in edges if e is not None), default=None)
-    return rows, counts, time.time() + soonest if soonest is not None else 0.0
+    edge = time.time() + soonest if soonest is not None else 0.0
+    return ListResult(rows, counts, edge, keys=keys, ids=ids)
 
 
 def compute_list(
@@ -71,18 +85,39 @@ def compute_list(
     scope: inbox_views.ListScope,
     narrow: tuple[int, int],
     mark_id: int,
+    ids: frozenset[int] | None = None,
 ) -> ListResult:
-    """Runs in a worker thread: mark the open conversation read (if asked), then the list."""
+    """Runs in a worker thread: mark the open conversation read (if asked), then the list (or
+    only the rows of `ids`)."""
     with db.session_scope() as session:
         read_now = False
         if mark_id:
             read_now = convs.mark_read(
                 session=session, account_id=account_id, conversation_id=mark_id
             )
-        rows, counts, edge = list_for(
-            session, account_id, tz, query, list_filter, sort, scope, narrow
-        )
-    return ListResult(rows, counts, edge, read_now)
+        result = list_for(session, account_id, tz, query, list_filter, sort, scope, narrow, ids)
+    return dataclasses.replace(result, read_now=read_now)
+
+
+def merge_rows(
+    rows: list[ConversationRow], keys: dict[int, list_order.SortKey], patch: ListResult
+) -> tuple[list[ConversationRow], dict[int, list_order.SortKey]] | None:
+    """The list with the patch's rows put in: a changed row in its place, a new one where the
+    sort puts it, a row of `patch.ids` the patch no longer has taken out; the rest untouched.
+    None when that would not equal a fresh load: a row's key unknown, or a row left a list
+    that may have been cut at LIST_LIMIT (the one that would move up is not known here)."""
+    ids = patch.ids or frozenset()
+    kept = [r for r in rows if r.id not in ids]
+    if len(rows) >= LIST_LIMIT and len(kept) + len(patch.rows) < len(rows):
+        return None
+    merged_keys = {i: k for i, k in keys.items() if i not in ids}
+    merged_keys.update(patch.keys)
+    merged = kept + list(patch.rows)
+    if any(r.id not in merged_keys for r in merged):
+        return None
+    merged.sort(key=lambda r: merged_keys[r.id])
+    merged = merged[:LIST_LIMIT]
+    return merged, {r.id: merged_keys[r.id] for r in merged}
 
 
 class InboxListState(AuthState):
@@ -107,6 +142,7 @@ class InboxListState(AuthState):
     _user_id: int = 0
     _tz: str = "UTC"
     _list_edge: float = 0.0  # epoch s when a listed window next changes state
+    _row_keys: dict[int, tuple] = {}  # each row's place in the sort (a live patch's merge)
 
     @rx.var
     def unread_prefix(self) -> str:
@@ -122,9 +158,7 @@ class InboxListState(AuthState):
         self._account_id, self._user_id, self._tz = user.account_id, user.user_id, user.timezone
 
     def _scope(self) -> inbox_views.ListScope:
-        return inbox_views.scope_for(
-            self.view, self.status_filter, self.queue_hours, self._user_id
-        )
+        return inbox_views.scope_for(self.view, self.status_filter, self.queue_hours, self._user_id)
 
     def _view(self) -> tuple:
         """What the list depends on, besides the data (the arguments of compute_list)."""
@@ -142,12 +176,32 @@ class InboxListState(AuthState):
         """(label id, user id whose mentions) the list is narrowed to; 0 for none."""
         return (self.label_filter, self._user_id if self.mentions_view else 0)
 
-    def _apply_list(self, result: ListResult) -> None:
-        self.rows, self.counts = list(result.rows), dict(result.counts)  # a copy per tab
-        self._list_edge = result.edge
+    def _apply_list(self, result: ListResult) -> bool:
+        """Show a list, or put a patch's rows in (only those rows change: the list's unchanged
+        rows keep their values, so the browser redraws the changed row alone). False when the
+        patch does not fit (merge_rows): the caller loads the whole list."""
+        shown = self.get_value("rows")
+        if result.ids is None:
+            rows, keys = list(result.rows), dict(result.keys)  # a copy per tab
+            self._list_edge = result.edge
+        else:
+            merged = merge_rows(shown, self.get_value("_row_keys"), result)
+            if merged is None:
+                return False
+            rows, keys = merged
+            now = time.time()
+            edges = [e for e in (self._list_edge, result.edge) if e > now]
+            self._list_edge = min(edges, default=0.0)
+        self._row_keys = keys
+        # assigned only when changed: Reflex sends every var assigned, equal or not
+        if rows != shown:
+            self.rows = rows
+        if result.counts != self.get_value("counts"):
+            self.counts = dict(result.counts)
+        return True
 
     def _load_list(self, session) -> None:
-        self.rows, self.counts, self._list_edge = list_for(session, *self._view())
+        self._apply_list(list_for(session, *self._view()))
 
     def _reload_list(self) -> None:
         with db.session_scope() as session:

@@ -331,13 +331,16 @@ async def listen(state: InboxState) -> AsyncIterator[rx.event.EventSpec]:
                     ):
                         reason = "signed out"  # checked before anything is applied
                         break
-                    before = {r.id: r.unread for r in state.rows}
+                    # the rows as they are (get_value): iterating the state's list would
+                    # wrap each row in a change-tracking proxy, for nothing
+                    before = {r.id: r.unread for r in state.get_value("rows")}
                     read_now = await state._refresh(
                         batch, everything, shared.pre, planned, shared.pre_open
                     )
                     receipt_for = state.open_id if read_now else 0
                     timeout = listen_timeout(state)  # for the next wait
-                    alerts = new_message_alerts(before, state.rows) if batch else []
+                    after = state.get_value("rows")
+                    alerts = new_message_alerts(before, after) if batch else []
                 if traced:  # the delta went to the socket on the exit
                     livetrace.mark("emitted", tab=token[:8], m=traced)
                 if receipt_for:

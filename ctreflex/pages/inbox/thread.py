@@ -42,6 +42,11 @@ EMPTY_DETAIL = ConversationDetail(
 )
 
 
+#: the kinds of live event the substates' `_on_live` hooks react to: labels and mentions
+#: (conversation), the window reminder (reminder), the picker's templates (template)
+DRAFT_KINDS = frozenset({"conversation", "reminder", "template"})
+
+
 def _conversation_id_from(path: str) -> int:
     """/inbox/42 -> 42; /inbox -> 0."""
     parts = [p for p in (path or "").split("/") if p]
@@ -90,7 +95,8 @@ class InboxState(InboxListState):
         """A substate forgets its draft (another conversation was opened)."""
 
     def _on_live(self, session, kinds: set, everything: bool) -> None:
-        """A substate catches up with a batch of live events (after the thread's reload)."""
+        """A substate catches up with a batch of live events (after the thread's reload).
+        Called when the batch has one of DRAFT_KINDS (or everything is reloaded)."""
 
     def _on_open(self, session) -> None:
         """A substate loads what it shows of the conversation just opened (on_load)."""
@@ -224,7 +230,8 @@ class InboxState(InboxListState):
         plan = live.plan(self, batch, everything)
         marked = pre is not None and planned.mark_id == plan.mark_id  # mark_read done with pre
         usable = marked and planned.view == plan.view and planned.ids == plan.ids
-        drafts = await self._drafts()
+        # the drafts' hooks react to these kinds only (a message or status batch skips them)
+        drafts = await self._drafts() if everything or kinds & DRAFT_KINDS else []
         with db.session_scope() as session:  # opens a connection only if something reads
             if plan.mark_id:
                 if marked:

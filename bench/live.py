@@ -14,15 +14,25 @@ the Demo Bakery number, its timestamp = now so it becomes the list preview), and
 page, perf_counter() when its wait returns. Per message: the time until the LAST page shows
 it ("all pages") and each page's own time. Also the processor's part:
 webhookevent.processed_at - received_at. Prints p50/p95/max; asserts nothing.
+
+Breakdown per stage (the app runs with CTREFLEX_LIVE_TRACE, ctreflex/livetrace.py: the
+processor and the web worker append each stage's epoch time to a file; all clocks are this
+machine's): POST -> 200 (bench), POST -> journal (webhookevent.received_at), journal ->
+processed commit (the processor's "commit" line), commit -> publish (the web worker hands the
+event to its tabs), publish -> the tab's handler starts, handler -> its delta emitted, and
+delta -> text visible (the page's own clock when its wait first sees the text; each page is
+matched to its tab's line by the tab token in its sessionStorage). Per-tab stages are pooled
+over tabs and messages; "last tab" is the tab the message reached last. Also counted, load
+free: websocket frames and bytes each page received per message.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import re
 import contextlib
 import json
+import re
 import sqlite3
 import statistics
 import tempfile
@@ -34,7 +44,7 @@ import httpx
 
 from bench import assign_events
 from bench.ingest import APP_SECRET, PHONE_NUMBER_ID, free_port, machine, stop_group
-from bench.procinfo import load
+from bench.procinfo import group_cpu_seconds, load
 from ctreflex.whatsapp import sign
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.e2e.conftest import app_env, prepare_database, start_app, wait_ready
@@ -80,24 +90,113 @@ async def login(page, base_url: str, email: str, password: str) -> None:
     )
 
 
-async def one_message(pages, client: httpx.AsyncClient, marker: str, timeout_ms: int):
-    js = "m => document.body && document.body.textContent.includes(m)"
+# the page's clock when the text is first seen (truthy), false until then
+VISIBLE_JS = ("m => document.body && document.body.textContent.includes(m)"
+              " && performance.timeOrigin + performance.now()")
+
+
+async def one_message(pages, client: httpx.AsyncClient, marker: str, timeout_ms: int,
+                      shown: list[float] | None = None, posted: list[float] | None = None):
     seen: list[float] = [0.0] * len(pages)
+    handles: list = [None] * len(pages)
 
     async def wait(i, page):
-        await page.wait_for_function(js, arg=marker, polling="raf", timeout=timeout_ms)
+        handles[i] = await page.wait_for_function(VISIBLE_JS, arg=marker, polling="raf",
+                                                  timeout=timeout_ms)
         seen[i] = time.perf_counter()
 
     tasks = [asyncio.ensure_future(wait(i, p)) for i, p in enumerate(pages)]
     await asyncio.sleep(0.02)  # the waits are armed (each checks on every animation frame)
     raw = webhook_body(marker)
+    if posted is not None:
+        posted.append(time.time())
     t0 = time.perf_counter()
     r = await client.post("/webhooks/whatsapp", content=raw, headers={
         "X-Hub-Signature-256": sign(APP_SECRET, raw), "Content-Type": "application/json"})
     t_200 = time.perf_counter() - t0
     r.raise_for_status()
     await asyncio.gather(*tasks)
+    if shown is not None:  # each page's own clock (ms) when it first saw the text
+        shown.extend([await h.json_value() / 1000 for h in handles])
     return t_200, [s - t0 for s in seen], r.json()["event_id"]
+
+
+class Frames:
+    """Websocket frames (and their bytes) a page receives: what each message cost it."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.bytes = 0
+
+    def attach(self, page) -> None:
+        def on_ws(ws) -> None:
+            ws.on("framereceived", self._frame)
+
+        page.on("websocket", on_ws)
+
+    def _frame(self, payload) -> None:
+        self.count += 1
+        self.bytes += len(payload)
+
+
+def stage_times(trace_path: Path, db_path: Path, markers: list[str], event_ids: list[int],
+                posted: list[float], shown: list[list[float]], tokens: list[str]) -> dict:
+    """Per stage, the times in ms (per message, or per tab and message)."""
+    from ctreflex import livetrace
+
+    lines = livetrace.read(str(trace_path)) if trace_path.exists() else []
+    with contextlib.closing(sqlite3.connect(db_path)) as c:
+        qs = ",".join("?" * len(event_ids))
+        received = dict(c.execute(
+            "SELECT id, (julianday(received_at) - 2440587.5) * 86400.0 FROM webhookevent "
+            f"WHERE id IN ({qs})", event_ids).fetchall())
+        bodies = dict(c.execute("SELECT body, id FROM message WHERE body LIKE 'Live %'")
+                      .fetchall())
+    firsts: dict[tuple, float] = {}  # (stage, message id, tab) -> first time
+    for line in lines:
+        for mid in line.get("m", []):
+            key = (line["s"], mid, line.get("tab", ""))
+            firsts.setdefault(key, line["t"])
+    out: dict[str, list[float]] = {k: [] for k in (
+        "POST -> journal", "journal -> processed commit", "commit -> publish",
+        "publish -> tab handler", "tab handler -> delta emitted",
+        "  handler -> planned (1st lock)", "  planned -> list computed (shared)",
+        "  computed -> delta emitted (2nd lock)", "delta emitted -> visible",
+        "publish -> last tab's delta emitted", "last delta emitted -> visible in all")}
+    ms = 1000
+    for n, marker in enumerate(markers):
+        mid = bodies.get(marker)
+        commit = firsts.get(("commit", mid, ""))
+        publish = firsts.get(("publish", mid, ""))
+        rec = received.get(event_ids[n])
+        if rec is not None:
+            out["POST -> journal"].append((rec - posted[n]) * ms)
+            if commit is not None:
+                out["journal -> processed commit"].append((commit - rec) * ms)
+        if commit is not None and publish is not None:
+            out["commit -> publish"].append((publish - commit) * ms)
+        emitted_all = []
+        for i, tok in enumerate(tokens):
+            handler = firsts.get(("handler", mid, tok[:8]))
+            emitted = firsts.get(("emitted", mid, tok[:8]))
+            if publish is not None and handler is not None:
+                out["publish -> tab handler"].append((handler - publish) * ms)
+            if handler is not None and emitted is not None:
+                out["tab handler -> delta emitted"].append((emitted - handler) * ms)
+            planned = firsts.get(("planned", mid, tok[:8]))
+            computed = firsts.get(("computed", mid, tok[:8]))
+            if None not in (handler, planned, computed, emitted):
+                out["  handler -> planned (1st lock)"].append((planned - handler) * ms)
+                out["  planned -> list computed (shared)"].append((computed - planned) * ms)
+                out["  computed -> delta emitted (2nd lock)"].append((emitted - computed) * ms)
+            if emitted is not None:
+                emitted_all.append(emitted)
+                out["delta emitted -> visible"].append((shown[n][i] - emitted) * ms)
+        if publish is not None and len(emitted_all) == len(tokens):
+            out["publish -> last tab's delta emitted"].append((max(emitted_all) - publish) * ms)
+            out["last delta emitted -> visible in all"].append(
+                (max(shown[n]) - max(emitted_all)) * ms)
+    return out
 
 
 async def run(args) -> dict:
@@ -105,7 +204,8 @@ async def run(args) -> dict:
 
     data = Path(tempfile.mkdtemp(prefix="ctreflex-live-"))
     port = free_port()
-    env = app_env(data, port, **assign_events.RATE_ENV)
+    trace = data / "live-trace.jsonl"
+    env = app_env(data, port, CTREFLEX_LIVE_TRACE=str(trace), **assign_events.RATE_ENV)
     prepare_database(env)
     assign_key, assign_convs, assign_users = assign_events.prepare(env)
     log = data / "app.log"
@@ -116,13 +216,17 @@ async def run(args) -> dict:
         await asyncio.to_thread(wait_ready, proc, url, log)
         async with async_playwright() as pw:
             browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            pages = []
+            pages, frames, tokens = [], [], []
             for i in range(args.pages):
                 ctx = await browser.new_context(viewport={"width": 1280, "height": 800})
                 page = await ctx.new_page()
+                f = Frames()
+                f.attach(page)
                 email, password = USERS[i % len(USERS)]
                 await login(page, url, email, password)
                 pages.append(page)
+                frames.append(f)
+                tokens.append(await page.evaluate("sessionStorage.getItem('token') || ''"))
             emitter = assign_events.Emitter(url, assign_key, assign_convs, assign_users,
                                             args.assign_rate)
             async with httpx.AsyncClient(base_url=url, timeout=30) as client:
@@ -131,16 +235,26 @@ async def run(args) -> dict:
                                       60_000)
                 emitter.start()  # assignment events flow while the messages are timed
                 load0 = load()
+                cpu0 = group_cpu_seconds(proc.pid)  # the app: web worker + processor child
                 all_pages, per_page, to_200, event_ids = [], [], [], []
+                markers, posted, shown, per_msg_frames, per_msg_bytes = [], [], [], [], []
                 for n in range(args.messages):
                     marker = f"Live {n:03d} {uuid.uuid4().hex[:10]}"
-                    t200, seen, event_id = await one_message(pages, client, marker, 30_000)
+                    f0 = [(f.count, f.bytes) for f in frames]
+                    seen_at: list[float] = []
+                    t200, seen, event_id = await one_message(pages, client, marker, 30_000,
+                                                             seen_at, posted)
+                    await asyncio.sleep(args.gap)  # what the message still sends lands here
+                    per_msg_frames.extend(f.count - c for f, (c, _) in zip(frames, f0, strict=True))
+                    per_msg_bytes.extend(f.bytes - b for f, (_, b) in zip(frames, f0, strict=True))
+                    markers.append(marker)
+                    shown.append(seen_at)
                     to_200.append(t200)
                     all_pages.append(max(seen))
                     per_page.extend(seen)
                     event_ids.append(event_id)
-                    await asyncio.sleep(args.gap)
                 load1 = load()
+                app_cpu = group_cpu_seconds(proc.pid) - cpu0
                 await emitter.stop()
                 out["assignments"] = {"sent": emitter.sent, "errors": emitter.errors,
                                       "rate": args.assign_rate}
@@ -151,6 +265,7 @@ async def run(args) -> dict:
                 "SELECT (julianday(processed_at) - julianday(received_at)) * 86400000 "
                 f"FROM webhookevent WHERE id IN ({qs})", event_ids).fetchall()
         processing = [r[0] for r in rows if r[0] is not None]
+        stages = stage_times(trace, data / "e2e.db", markers, event_ids, posted, shown, tokens)
     finally:
         stop_group(proc)
     ms = 1000
@@ -161,6 +276,11 @@ async def run(args) -> dict:
         "per_page_ms": {"p50": pct(per_page, 50) * ms, "p95": pct(per_page, 95) * ms},
         "to_200_ms": {"p50": pct(to_200, 50) * ms, "p95": pct(to_200, 95) * ms},
         "processing_ms": {"p50": pct(processing, 50), "p95": pct(processing, 95)},
+        "stages_ms": {name: {"p50": pct(v, 50), "p95": pct(v, 95), "n": len(v)}
+                      for name, v in stages.items()},
+        "app_cpu_ms_per_message": app_cpu / args.messages * ms,
+        "frames_per_page_per_message": statistics.mean(per_msg_frames),
+        "bytes_per_page_per_message": statistics.mean(per_msg_bytes),
         "data": str(data),
     })
     return out
@@ -187,6 +307,13 @@ def main() -> None:
     print(f"POST -> visible, per page:    p50 {p['p50']:.1f} ms, p95 {p['p95']:.1f} ms")
     print(f"POST -> 200:                  p50 {t['p50']:.1f} ms, p95 {t['p95']:.1f} ms")
     print(f"journal -> processed (DB):    p50 {q['p50']:.1f} ms, p95 {q['p95']:.1f} ms")
+    print("stages (server clocks; per tab pooled over tabs x messages):")
+    for name, v in r["stages_ms"].items():
+        print(f"  {name:<38} p50 {v['p50']:7.1f} ms, p95 {v['p95']:7.1f} ms  (n={v['n']})")
+    print(f"app CPU (web worker + processor) per message: "
+          f"{r['app_cpu_ms_per_message']:.1f} ms (load free: what a message costs the server)")
+    print(f"websocket per page per message: {r['frames_per_page_per_message']:.2f} frames, "
+          f"{r['bytes_per_page_per_message']:.0f} bytes")
     if "assignments" in r:
         g = r["assignments"]
         print(f"assignment events meanwhile (/api/v1 assign, {g['rate']}/s): {g['sent']} sent, "

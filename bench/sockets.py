@@ -122,10 +122,16 @@ class Tab:
         self.rtts: list[float] = []
         self.updates = 0
         self.foreign = 0  # updates received with no event of ours in flight
+        # of those: carrying the private var another tab's event changes (a leak between tabs,
+        # or a late answer to our own toggle), and the tab's own listener's updates (a live
+        # event of its account, or a wake-up that re-sent values: 0 when nothing changed)
+        self.leaks = 0
+        self.own_listener = 0
         self.extra = 0  # further updates while ours was in flight (after the first)
         self.errors = 0
         self.signed_in_as = ""
         self.foreign_before_check = 0
+        self.own_before_check = 0
         self.sio.on("event", self._on_update, namespace="/_event")
 
     async def _on_update(self, data) -> None:
@@ -136,6 +142,11 @@ class Tab:
         fut = self.in_flight
         if fut is None:
             self.foreign += 1
+            inbox = ((data or {}).get("delta") or {}).get(INBOX) or {}
+            if "details_toggled_rx_state_" in inbox:
+                self.leaks += 1
+            else:
+                self.own_listener += 1
         elif fut.done():
             self.extra += 1
         else:
@@ -210,7 +221,7 @@ async def main_async(args) -> None:
         await asyncio.sleep(2)
         signed_in = sum(1 for t in tabs if t.signed_in_as)
         for t in tabs:  # what came in while connecting is not counted
-            t.updates = t.foreign = t.extra = 0
+            t.updates = t.foreign = t.extra = t.leaks = t.own_listener = 0
         rss1 = rss_mb(pid)
         load0 = load()
         # --assign-rate: the Demo Bakery's conversations are assigned meanwhile (its tabs
@@ -232,6 +243,7 @@ async def main_async(args) -> None:
         bakery = agents[0][0]
         for t in tabs:
             t.foreign_before_check = t.foreign
+            t.own_before_check = t.own_listener
         raw = body(0, uuid.uuid4().hex[:8])
         httpx.post(url + "/webhooks/whatsapp", content=raw, timeout=10, headers={
             "X-Hub-Signature-256": sign(APP_SECRET, raw), "Content-Type": "application/json"
@@ -243,6 +255,7 @@ async def main_async(args) -> None:
                             and t.foreign > t.foreign_before_check)
         for t in tabs:
             t.foreign = t.foreign_before_check
+            t.own_listener = t.own_before_check
             await t.sio.disconnect()
     finally:
         stop_group(proc)
@@ -278,12 +291,16 @@ async def main_async(args) -> None:
               f"{sum(1 for t in tabs if t.account_id == bakery)} tabs: {heard}")
         for t in tabs:
             if t.account_id == bakery:
-                t.foreign = 0
+                t.foreign = t.own_listener = 0
     foreign = sum(t.foreign for t in tabs)
+    leaks = sum(t.leaks for t in tabs)
+    own = sum(t.own_listener for t in tabs)
     extra = sum(t.extra for t in tabs)
     print(f"updates received not caused by the tab: {foreign} "
           f"({foreign / max(events, 1):.3f} per event); extra updates per own event: "
           f"{extra / max(events, 1):.2f}")
+    print(f"  of which carrying another tab's private var (details_toggled; a leak): {leaks}; "
+          f"the tab's own listener re-sending values with nothing new: {own}")
     p95_ok = pct(rtts, 95) < 0.1
     print(f"targets: p95 < 100 ms: {'met' if p95_ok else 'MISSED'}; 0 foreign updates: "
           f"{'met' if foreign == 0 else 'MISSED'}")

@@ -31,11 +31,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from ctreflex import livetrace
 from ctreflex.settings import get_settings
 
 log = logging.getLogger("ctreflex.realtime")
 
 _MAX_QUEUE = 1000
+COALESCE_S = 0.005  # a burst's events are taken together while they keep coming, this long
 
 
 class LiveKind(StrEnum):
@@ -134,6 +136,15 @@ class Subscription:
             first = await asyncio.wait_for(self._queue.get(), timeout)
         except TimeoutError:
             return []
+        # a burst published over a few ticks (a processing batch relayed line by line, Redis
+        # messages read one by one) is taken whole, one update for the tab instead of one per
+        # event: wait while the queue still grows from one tick to the next, COALESCE_S at most
+        loop = asyncio.get_running_loop()
+        settle_by = loop.time() + COALESCE_S
+        size = -1
+        while self._queue.qsize() != size and loop.time() < settle_by:
+            size = self._queue.qsize()
+            await asyncio.sleep(0)
         batch = [first]
         while not self._queue.empty():
             batch.append(self._queue.get_nowait())
@@ -204,6 +215,8 @@ class Broker:
         if self._relay is not None:
             self._relay(account_id, event)
             return
+        if livetrace.enabled() and event.get("message_id"):
+            livetrace.mark("publish", m=[event["message_id"]])
         for listener in self._listeners:
             try:
                 listener(account_id, event)

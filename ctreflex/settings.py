@@ -141,6 +141,11 @@ class Settings(BaseSettings):
         description="Multiplies every scheduled job's period (tests: 0.1 runs the one-minute "
         "jobs every 6 seconds).",
     )
+    live_trace: str = Field(
+        default="",
+        description="A file to append each live update's stage times to (commit, publish, each "
+        "tab's handler and delta; ctreflex/livetrace.py), for bench/live.py. Empty: off, no cost.",
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -7,6 +7,7 @@ import datetime as dt
 import ipaddress
 import math
 import secrets
+from collections.abc import Collection
 
 from pwdlib import PasswordHash
 from sqlalchemy import bindparam, case, delete, func, insert, or_, tuple_, update
@@ -347,6 +348,48 @@ def resolve(
         whatsapp_enabled=plan.whatsapp_included and account.early_access,
         timezone=account.timezone,
     )
+
+
+def session_alive(
+    *, session: Session, token: str | None, user_id: int, now: dt.datetime | None = None
+) -> bool:
+    """Whether the token is still a live sign-in of this user: what `resolve` checks of the
+    session and the user, as one row of three columns (the live listener asks it for each
+    update it pushes to a tab)."""
+    if not token or len(token) > 200 or not user_id:
+        return False
+    row = session.exec(
+        select(AuthSession.revoked_at, AuthSession.expires_at, User.active)
+        .join(User, User.id == AuthSession.user_id)
+        .join(Account, Account.id == User.account_id)
+        .where(AuthSession.token_hash == token_digest(token), AuthSession.user_id == user_id)
+    ).first()
+    if row is None:
+        return False
+    revoked_at, expires_at, active = row
+    return revoked_at is None and expires_at > (now or utc_now()) and bool(active)
+
+
+def live_sessions(
+    *, session: Session, digests: Collection[str], now: dt.datetime | None = None
+) -> set[tuple[str, int]]:
+    """(token digest, user id) of those sessions that are still live sign-ins (what
+    `session_alive` checks), one query for many: the live listener checks every open tab of an
+    account this way once per update instead of once per tab."""
+    if not digests:
+        return set()
+    rows = session.exec(
+        select(AuthSession.token_hash, AuthSession.user_id)
+        .join(User, User.id == AuthSession.user_id)
+        .join(Account, Account.id == User.account_id)
+        .where(
+            col(AuthSession.token_hash).in_(sorted(digests)),
+            col(AuthSession.revoked_at).is_(None),
+            AuthSession.expires_at > (now or utc_now()),
+            col(User.active).is_(True),
+        )
+    ).all()
+    return {(digest, user_id) for digest, user_id in rows}
 
 
 def require_admin(user: CurrentUser | None) -> CurrentUser:

@@ -84,6 +84,12 @@ class AuthState(rx.State):
         """Resolve the cookie's token now (sessions end at once when revoked)."""
         return resolve_token(self.session_token)
 
+    def _signed_in_as(self, user_id: int) -> bool:
+        """Whether the cookie's session is still a live sign-in of `user_id`: one small query,
+        what the live listener checks before it applies each update to the tab."""
+        with db.session_scope() as session:
+            return auth.session_alive(session=session, token=self.session_token, user_id=user_id)
+
     def _admin(self) -> CurrentUser | None:
         """The signed-in user if their role (read from the database now) is admin of the account
         or the platform operator; None for an agent, a signed-out tab or anyone else. Every admin

@@ -42,7 +42,8 @@ class LabelsState(InboxState):
         self._load_labels(session)
 
     def _on_live(self, session, kinds: set, everything: bool) -> None:
-        self._load_labels(session)
+        if everything or "conversation" in kinds:  # labels change with conversation events only
+            self._load_labels(session)
 
     def _load_labels(self, session) -> None:
         if not self._account_id:

@@ -13,7 +13,7 @@ import reflex as rx
 from ctreflex import db
 from ctreflex.models import utc_now
 from ctreflex.services import conversations as convs
-from ctreflex.services import inbox_views, notes
+from ctreflex.services import inbox_views, list_order, notes
 from ctreflex.services import status as team_status
 from ctreflex.services.auth import CurrentUser
 from ctreflex.services.conversations import ConversationRow
@@ -25,11 +25,17 @@ LIST_PAGE = 50  # rows a tab loads at first and per "Show more conversations"
 
 @dataclasses.dataclass(frozen=True)
 class ListResult:
+    """A tab's list, or (`ids` set) a patch of it: the fresh rows of those conversations that
+    are in the view now, in order; the others of `ids` have left it."""
+
     rows: list[ConversationRow]
     counts: dict[str, int]
     edge: float  # epoch s when a listed window next changes state, 0 if none
-    read_now: bool  # mark_id was unread and is now read
+    read_now: bool = False  # mark_id was unread and is now read
     more: str = ""  # the next page's cursor (paging.ListCursor.encode), "" when none
+    keys: dict[int, list_order.SortKey] = dataclasses.field(default_factory=dict)
+    ids: frozenset[int] | None = None  # None: the whole list
+    limit: int = LIST_PAGE  # the rows the tab shows at most (its pages)
 
 
 def list_page(
@@ -44,8 +50,13 @@ def list_page(
     limit: int,
     now,
     after: ListCursor | None = None,
+    ids: frozenset[int] | None = None,
 ) -> tuple[list[ConversationRow], str]:
-    """A page of rows (with assignee and status) after `after`, and the next page's cursor."""
+    """A page of rows (with assignee and status) after `after` (only those of `ids` if
+    given), and the next page's cursor."""
+    where = [*inbox_views.clauses(scope, now), *notes.narrow_clauses(*narrow)]  # + labels
+    if ids is not None:
+        where.append(list_order.ids_clause(ids))
     rows, cursor = convs.list_page(
         session=session,
         account_id=account_id,
@@ -54,7 +65,7 @@ def list_page(
         filter=list_filter,
         sort=inbox_views.sort_for(scope, sort),
         now=now,
-        where=[*inbox_views.clauses(scope, now), *notes.narrow_clauses(*narrow)],  # + labels
+        where=where,
         limit=limit,
         after=after,
     )
@@ -72,23 +83,41 @@ def list_for(
     scope: inbox_views.ListScope,
     narrow: tuple[int, int] = (0, 0),
     limit: int = LIST_PAGE,
+    ids: frozenset[int] | None = None,
 ) -> ListResult:
-    """The first `limit` rows (with assignee and status), the filter counts in the same view,
-    the epoch s when the list next changes by itself (a window's state, a snooze's end; 0:
-    never) and the cursor of the rows after them."""
+    """The first `limit` rows (with assignee and status), their sort keys, the filter counts
+    in the same view, the epoch s when the list next changes by itself (a window's state, a
+    snooze's end; 0: never) and the cursor of the rows after them. `ids`: only those
+    conversations' rows (a patch; see merge_rows)."""
     now = utc_now()
+    order = inbox_views.sort_for(scope, sort)
     rows, more = list_page(
-        session, account_id, tz, query, list_filter, sort, scope, narrow, limit, now
+        session,
+        account_id,
+        tz,
+        query,
+        list_filter,
+        sort,
+        scope,
+        narrow,
+        limit if ids is None else max(len(ids), 1),
+        now,
+        ids=ids,
     )
     where = [*inbox_views.clauses(scope, now), *notes.narrow_clauses(*narrow)]
     counts = convs.filter_counts(session=session, account_id=account_id, now=now, where=where)
+    keys = list_order.sort_keys(
+        session=session, account_id=account_id, ids=[r.id for r in rows], sort=order, now=now
+    )
     edges = [
         convs.next_list_change(rows, now),
         team_status.next_wake(session=session, account_id=account_id, now=now),
     ]
     soonest = min((e for e in edges if e is not None), default=None)
     edge = time.time() + soonest if soonest is not None else 0.0
-    return ListResult(rows, counts, edge, False, more)
+    return ListResult(
+        rows, counts, edge, more="" if ids is not None else more, keys=keys, ids=ids, limit=limit
+    )
 
 
 def compute_list(
@@ -101,8 +130,10 @@ def compute_list(
     narrow: tuple[int, int],
     limit: int,
     mark_id: int,
+    ids: frozenset[int] | None = None,
 ) -> ListResult:
-    """Runs in a worker thread: mark the open conversation read (if asked), then the list."""
+    """Runs in a worker thread: mark the open conversation read (if asked), then the list (or
+    only the rows of `ids`)."""
     with db.session_scope() as session:
         read_now = False
         if mark_id:
@@ -110,9 +141,30 @@ def compute_list(
                 session=session, account_id=account_id, conversation_id=mark_id
             )
         result = list_for(
-            session, account_id, tz, query, list_filter, sort, scope, narrow, limit
+            session, account_id, tz, query, list_filter, sort, scope, narrow, limit, ids
         )
     return dataclasses.replace(result, read_now=read_now)
+
+
+def merge_rows(
+    rows: list[ConversationRow], keys: dict[int, list_order.SortKey], patch: ListResult
+) -> tuple[list[ConversationRow], dict[int, list_order.SortKey]] | None:
+    """The list with the patch's rows put in: a changed row in its place, a new one where the
+    sort puts it, a row of `patch.ids` the patch no longer has taken out; the rest untouched.
+    None when that would not equal a fresh load of the tab's pages (`patch.limit` rows): a
+    row's key unknown, a row left a list that may have been cut (the one that would move up is
+    not known here), or a row came in that would push the last one to the next page."""
+    ids = patch.ids or frozenset()
+    kept = [r for r in rows if r.id not in ids]
+    if len(rows) >= patch.limit and len(kept) + len(patch.rows) < len(rows):
+        return None
+    merged_keys = {i: k for i, k in keys.items() if i not in ids}
+    merged_keys.update(patch.keys)
+    merged = kept + list(patch.rows)
+    if any(r.id not in merged_keys for r in merged) or len(merged) > patch.limit:
+        return None
+    merged.sort(key=lambda r: merged_keys[r.id])
+    return merged, {r.id: merged_keys[r.id] for r in merged}
 
 
 class InboxListState(AuthState):
@@ -140,6 +192,7 @@ class InboxListState(AuthState):
     _list_edge: float = 0.0  # epoch s when a listed window next changes state
     _list_limit: int = LIST_PAGE  # rows shown: a reload keeps the pages the agent loaded
     _more: str = ""  # the next page's cursor (paging.ListCursor)
+    _row_keys: dict[int, tuple] = {}  # each row's place in the sort (a live patch's merge)
 
     @rx.var
     def unread_prefix(self) -> str:
@@ -155,9 +208,7 @@ class InboxListState(AuthState):
         self._account_id, self._user_id, self._tz = user.account_id, user.user_id, user.timezone
 
     def _scope(self) -> inbox_views.ListScope:
-        return inbox_views.scope_for(
-            self.view, self.status_filter, self.queue_hours, self._user_id
-        )
+        return inbox_views.scope_for(self.view, self.status_filter, self.queue_hours, self._user_id)
 
     def _view(self) -> tuple:
         """What the list depends on, besides the data (the arguments of compute_list)."""
@@ -176,10 +227,32 @@ class InboxListState(AuthState):
         """(label id, user id whose mentions) the list is narrowed to; 0 for none."""
         return (self.label_filter, self._user_id if self.mentions_view else 0)
 
-    def _apply_list(self, result: ListResult) -> None:
-        self.rows, self.counts = list(result.rows), dict(result.counts)  # a copy per tab
-        self._list_edge = result.edge
-        self._more, self.has_more = result.more, bool(result.more)
+    def _apply_list(self, result: ListResult) -> bool:
+        """Show a list, or put a patch's rows in (only those rows change: the list's unchanged
+        rows keep their values, so the browser redraws the changed row alone). False when the
+        patch does not fit (merge_rows): the caller loads the whole list."""
+        shown = self.get_value("rows")
+        if result.ids is None:
+            rows, keys = list(result.rows), dict(result.keys)  # a copy per tab
+            self._list_edge = result.edge
+            self._more = result.more
+            if bool(result.more) != self.get_value("has_more"):
+                self.has_more = bool(result.more)
+        else:
+            merged = merge_rows(shown, self.get_value("_row_keys"), result)
+            if merged is None:
+                return False
+            rows, keys = merged
+            now = time.time()
+            edges = [e for e in (self._list_edge, result.edge) if e > now]
+            self._list_edge = min(edges, default=0.0)
+        self._row_keys = keys
+        # assigned only when changed: Reflex sends every var assigned, equal or not
+        if rows != shown:
+            self.rows = rows
+        if result.counts != self.get_value("counts"):
+            self.counts = dict(result.counts)
+        return True
 
     def _load_list(self, session) -> None:
         self._apply_list(list_for(session, *self._view()))
@@ -196,11 +269,18 @@ class InboxListState(AuthState):
         cursor = ListCursor.decode(self._more)
         if cursor is None or self._current_user() is None:
             return
+        now = utc_now()
         with db.session_scope() as session:
-            rows, self._more = list_page(
-                session, *self._view()[:-1], LIST_PAGE, utc_now(), after=cursor
+            rows, self._more = list_page(session, *self._view()[:-1], LIST_PAGE, now, after=cursor)
+            keys = list_order.sort_keys(  # the new rows' places, for the live patches
+                session=session,
+                account_id=self._account_id,
+                ids=[r.id for r in rows],
+                sort=inbox_views.sort_for(self._scope(), self.sort),
+                now=now,
             )
         shown = {r.id for r in self.rows}
+        self._row_keys = {**self._row_keys, **keys}
         self.rows = [*self.rows, *(r for r in rows if r.id not in shown)]
         self.has_more = bool(self._more)
         self._list_limit = max(LIST_PAGE, len(self.rows))

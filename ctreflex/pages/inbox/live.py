@@ -18,15 +18,17 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import reflex as rx
 from reflex_base.registry import RegistrationContext
 
-from ctreflex import db, routes
+from ctreflex import db, livetrace, routes
 from ctreflex.pages.inbox.listing import ListResult, compute_list
+from ctreflex.pages.inbox.opened import OpenView, compute_open
 from ctreflex.realtime import broker
-from ctreflex.services import outbound
+from ctreflex.services import auth, outbound
+from ctreflex.services.crypto import token_digest
 
 if TYPE_CHECKING:
     from ctreflex.pages.inbox.thread import InboxState
@@ -49,6 +51,23 @@ class _Listener:
 _LISTENERS: dict[str, _Listener] = {}
 
 
+class Plan(NamedTuple):
+    view: tuple | None  # the list's view to reload or patch; None: the list stays
+    mark_id: int  # the open conversation to mark read first; 0: none
+    ids: frozenset[int] | None  # the conversations whose rows to patch; None: the whole list
+
+
+# account id -> {client token: digest of the tab's sign-in session}: the listening tabs of this
+# process, so that one query per update checks every tab's sign-in (live_signins)
+_SIGNINS: dict[int, dict[str, str]] = {}
+
+
+def compute_signins(digests: frozenset[str]) -> tuple[frozenset[str], set[tuple[str, int]]]:
+    """Runs in a worker thread: which of these sessions are still live, and whose."""
+    with db.session_scope() as session:
+        return digests, auth.live_sessions(session=session, digests=digests)
+
+
 def listener_count() -> int:
     return len(_LISTENERS)
 
@@ -64,31 +83,85 @@ def wake(token: str) -> None:
         entry.wake.set()
 
 
-# The account's list, reloaded once per batch of events and shared by the tabs that show the
-# same view: the broker hands the same event dicts to every subscriber of this process, so
-# (view, open conversation to mark read, ids of the batch's events) names one reload. Entries
-# keep their batch alive (so the ids can't be reused) and are dropped after LIST_SHARE_TTL s.
-LIST_SHARE_TTL = 2.0
-_SHARED_LISTS: dict[tuple, tuple[float, asyncio.Future, list[dict]]] = {}
+# What a batch of events changed, computed once per batch and shared by the tabs that need the
+# same thing: the broker hands the same event dicts to every subscriber of this process, so
+# (what, its arguments, ids of the batch's events) names one computation: the list patch of a
+# view (with the open conversation to mark read first), or an open conversation's thread.
+# Entries keep their batch alive (so the ids can't be reused) and go after SHARE_TTL s.
+SHARE_TTL = 2.0
+_SHARED: dict[tuple, tuple[float, asyncio.Future, list[dict]]] = {}
 
 
-async def _shared_list(view: tuple, mark_id: int, batch: list[dict]) -> tuple[ListResult, bool]:
-    """The list for `view` after `batch`, computed off the event loop, once for all the tabs
-    asking for the same thing. Also whether this caller computed it (it alone reports
-    read_now, so one read receipt is sent)."""
+async def _shared(key: tuple, batch: list[dict], fn, *args) -> tuple[Any, bool]:
+    """fn(*args) computed off the event loop, once for all the tabs asking for `key` after the
+    same `batch`; also whether this caller computed it."""
     if not batch:  # a timeout or a poke: nothing to share
-        return await asyncio.to_thread(compute_list, *view, mark_id), True
+        return await asyncio.to_thread(fn, *args), True
     now = time.monotonic()
-    for key, (born, _, _) in list(_SHARED_LISTS.items()):
-        if now - born > LIST_SHARE_TTL:
-            del _SHARED_LISTS[key]
-    key = (view, mark_id, tuple(id(e) for e in batch))
-    hit = _SHARED_LISTS.get(key)
+    for old, (born, _, _) in list(_SHARED.items()):
+        if now - born > SHARE_TTL:
+            del _SHARED[old]
+    key = (*key, tuple(id(e) for e in batch))
+    hit = _SHARED.get(key)
     if hit is not None:
         return await asyncio.shield(hit[1]), False
-    task = asyncio.ensure_future(asyncio.to_thread(compute_list, *view, mark_id))
-    _SHARED_LISTS[key] = (now, task, batch)
+    task = asyncio.ensure_future(asyncio.to_thread(fn, *args))
+    _SHARED[key] = (now, task, batch)
     return await asyncio.shield(task), True
+
+
+async def _shared_list(
+    view: tuple, mark_id: int, ids: frozenset[int] | None, batch: list[dict]
+) -> tuple[ListResult, bool]:
+    """The list for `view` after `batch` (or its patch: the rows of `ids`), with the open
+    conversation marked read first (only the caller that computed it reports read_now, so one
+    read receipt is sent)."""
+    result, computed = await _shared(
+        ("list", view, mark_id, ids), batch, compute_list, *view, mark_id, ids
+    )
+    return (result if computed else dataclasses.replace(result, read_now=False)), computed
+
+
+async def _shared_open(key: tuple, batch: list[dict]) -> OpenView | None:
+    """The open conversation (account id, conversation id, time zone) after `batch`."""
+    view, _ = await _shared(("open", key), batch, compute_open, *key)
+    return view
+
+
+class Shared(NamedTuple):
+    """What a tab needs after a batch, each part computed once for the tabs needing the same."""
+
+    pre: ListResult | None  # the list or its patch (None: the list stays)
+    pre_open: OpenView | None  # the open conversation read again (None: not asked)
+    signins: tuple[frozenset[str], set[tuple[str, int]]] | None  # checked, live (None: ask)
+
+
+async def _shared_for(
+    account_id: int, planned: Plan, open_key: tuple | None, batch: list[dict]
+) -> Shared:
+    """The list (or its patch), the open conversation and the sign-ins of the account's tabs
+    after `batch`, all at once, each computed once for the tabs of this process."""
+    jobs = []
+    if planned.view is not None:
+        jobs.append(_shared_list(planned.view, planned.mark_id, planned.ids, batch))
+    if open_key is not None:
+        jobs.append(_shared_open(open_key, batch))
+    digests = frozenset(_SIGNINS.get(account_id, {}).values())
+    if batch and digests:
+        jobs.append(_shared(("signins", account_id), batch, compute_signins, digests))
+    done = list(await asyncio.gather(*jobs)) if jobs else []
+    pre = done.pop(0)[0] if planned.view is not None else None
+    pre_open = done.pop(0) if open_key is not None else None
+    signins = done.pop(0)[0] if batch and digests else None
+    return Shared(pre, pre_open, signins)
+
+
+def signed_in(state: InboxState, digest: str, signins) -> bool:
+    """Whether the tab's sign-in is still live: from the shared check when it covered this
+    tab's session, else asked now."""
+    if signins is not None and digest in signins[0]:
+        return (digest, state._user_id) in signins[1]
+    return state._signed_in_as(state._user_id)
 
 
 async def _socket_connected(token: str) -> bool:
@@ -141,22 +214,30 @@ def _on_inbox(state: InboxState) -> bool:
     return path == routes.INBOX or path.startswith(routes.INBOX + "/")
 
 
-def plan(state: InboxState, batch: list[dict], everything: bool) -> tuple[tuple | None, int]:
+#: the kinds of event that change list rows (a message's preview and unread count; a
+#: conversation's assignee, status, labels, window)
+LIST_KINDS = frozenset({"message", "conversation"})
+
+
+def plan(state: InboxState, batch: list[dict], everything: bool) -> Plan:
     """What InboxState._refresh will need for the list: the view to reload (None: the list
-    stays) and the open conversation to mark read first (0: none)."""
-    ids = {e.get("conversation_id") for e in batch}
+    stays), the open conversation to mark read first (0: none), and the conversations whose
+    rows to patch (None: the whole list)."""
     kinds = {e.get("type") for e in batch}
+    ids = {e.get("conversation_id") for e in batch}
     open_hit = everything or state.open_id in ids
     mark_id = 0
     if state.open_id and open_hit and ("message" in kinds or everything) and not state._tab_hidden:
         mark_id = state.open_id  # the agent is looking at it: a message arriving is read
-    if (
-        everything
-        or kinds & {"message", "conversation"}
-        or (state._list_edge and time.time() >= state._list_edge)
-    ):
-        return state._view(), mark_id
-    return None, mark_id
+    edge_passed = bool(state._list_edge) and time.time() >= state._list_edge
+    if everything or edge_passed:
+        return Plan(state._view(), mark_id, None)
+    if kinds & LIST_KINDS:
+        changed = {e.get("conversation_id") for e in batch if e.get("type") in LIST_KINDS}
+        # an event about no one conversation (a label renamed: id 0) reloads the list
+        patch = frozenset(changed) if all(isinstance(i, int) and i > 0 for i in changed) else None
+        return Plan(state._view(), mark_id, patch)
+    return Plan(None, mark_id, None)
 
 
 def new_message_alerts(before: dict[int, int], rows) -> list[dict]:
@@ -183,11 +264,14 @@ async def listen(state: InboxState) -> AsyncIterator[rx.event.EventSpec]:
     entry = _Listener()
     _LISTENERS[token] = entry
     reason = "no account"
+    account_id = 0
     try:
         async with state:
             account_id = state._account_id
+            digest = token_digest(state.session_token) if state.session_token else ""
         if not account_id:
             return
+        _SIGNINS.setdefault(account_id, {})[token] = digest
         log.info("inbox listener started (tab %s…, account %s)", token[:8], account_id)
         async with broker.subscribe(account_id) as sub:
             async with state:
@@ -209,6 +293,8 @@ async def listen(state: InboxState) -> AsyncIterator[rx.event.EventSpec]:
             missed = False
             while True:
                 batch = await _next_batch(sub, entry, timeout)
+                if batch and livetrace.enabled():
+                    livetrace.mark("handler", tab=token[:8], m=livetrace.message_ids(batch))
                 if not await _socket_connected(token):
                     gone_since = gone_since or time.monotonic()
                     if time.monotonic() - gone_since > DISCONNECT_GRACE:
@@ -217,35 +303,46 @@ async def listen(state: InboxState) -> AsyncIterator[rx.event.EventSpec]:
                     missed = missed or bool(batch)
                     continue
                 gone_since = None
-                async with state:
+                async with state:  # no database here: the sign-in is checked before applying
                     if not _on_inbox(state) or state._account_id != account_id:
                         reason = "left the inbox"
                         break
                     if time.time() - state._beat > HEARTBEAT_TIMEOUT:
                         reason = "no heartbeat"
                         break
-                    if state._current_user() is None:
-                        reason = "signed out"
-                        break
                     everything = missed or sub.overflowed
                     sub.overflowed, missed = False, False
                     planned = plan(state, batch, everything)
-                # the list (and marking the open conversation read) off the event loop,
-                # once for all this account's tabs showing the same view
-                pre = None
-                if planned[0] is not None:
-                    pre, computed = await _shared_list(planned[0], planned[1], batch)
-                    if not computed:
-                        pre = dataclasses.replace(pre, read_now=False)
+                    ids = {e.get("conversation_id") for e in batch}
+                    open_key = None
+                    if state.open_id and (everything or state.open_id in ids):
+                        open_key = (account_id, state.open_id, state._tz, state._since)
+                traced = livetrace.message_ids(batch) if livetrace.enabled() else []
+                if traced:
+                    livetrace.mark("planned", tab=token[:8], m=traced)
+                # the list's patch (or the list) and the open thread, off the event loop,
+                # once for all this worker's tabs that need the same
+                shared = await _shared_for(account_id, planned, open_key, batch)
+                if traced:
+                    livetrace.mark("computed", tab=token[:8], m=traced)
                 async with state:
-                    if state._account_id != account_id or state._current_user() is None:
-                        reason = "signed out"  # while the list was computed unlocked
+                    if state._account_id != account_id or not signed_in(
+                        state, digest, shared.signins
+                    ):
+                        reason = "signed out"  # checked before anything is applied
                         break
-                    before = {r.id: r.unread for r in state.rows}
-                    read_now = await state._refresh(batch, everything, pre, planned)
+                    # the rows as they are (get_value): iterating the state's list would
+                    # wrap each row in a change-tracking proxy, for nothing
+                    before = {r.id: r.unread for r in state.get_value("rows")}
+                    read_now = await state._refresh(
+                        batch, everything, shared.pre, planned, shared.pre_open
+                    )
                     receipt_for = state.open_id if read_now else 0
                     timeout = listen_timeout(state)  # for the next wait
-                    alerts = new_message_alerts(before, state.rows) if batch else []
+                    after = state.get_value("rows")
+                    alerts = new_message_alerts(before, after) if batch else []
+                if traced:  # the delta went to the socket on the exit
+                    livetrace.mark("emitted", tab=token[:8], m=traced)
                 if receipt_for:
                     await read_receipt(account_id, receipt_for)
                 if alerts:
@@ -256,4 +353,8 @@ async def listen(state: InboxState) -> AsyncIterator[rx.event.EventSpec]:
     finally:
         if _LISTENERS.get(token) is entry:
             del _LISTENERS[token]
+            tabs = _SIGNINS.get(account_id, {}) if account_id else {}
+            tabs.pop(token, None)
+            if account_id and not tabs:
+                _SIGNINS.pop(account_id, None)
         log.info("inbox listener stopped (tab %s…): %s", token[:8], reason)

@@ -55,6 +55,8 @@ class NotesState(InboxState):
         self._count(session)
 
     def _on_live(self, session, kinds: set, everything: bool) -> None:
+        if not (everything or "conversation" in kinds):
+            return  # a note is a conversation event: a message or a status changes no mention
         if self.open_id and self._user_id:  # a mention arriving where I am looking is read
             notes.mark_mentions_read(
                 session=session,

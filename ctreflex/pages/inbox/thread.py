@@ -12,16 +12,11 @@ import time
 import reflex as rx
 
 from ctreflex import db, routes
-from ctreflex.models import utc_now
-from ctreflex.pages.inbox import live
+from ctreflex.pages.inbox import live, opened
 from ctreflex.pages.inbox.listing import InboxListState, ListResult
 from ctreflex.services import conversations as convs
-from ctreflex.services import inbox_views, notes, sms, templates, thread_view
-from ctreflex.services.conversations import (
-    ConversationDetail,
-    ConversationRow,
-    LedgerEntry,
-)
+from ctreflex.services import notes, thread_view
+from ctreflex.services.conversations import ConversationDetail, LedgerEntry
 from ctreflex.services.sms import ChannelOption
 from ctreflex.services.thread_view import MessageRow
 
@@ -48,33 +43,17 @@ EMPTY_DETAIL = ConversationDetail(
 )
 
 
+#: the kinds of live event the substates' `_on_live` hooks react to: labels and mentions
+#: (conversation), the window reminder (reminder), the picker's templates (template)
+DRAFT_KINDS = frozenset({"conversation", "reminder", "template"})
+
+
 def _conversation_id_from(path: str) -> int:
     """/inbox/42 -> 42; /inbox -> 0."""
     parts = [p for p in (path or "").split("/") if p]
     if len(parts) == 2 and parts[0] == routes.INBOX.strip("/") and parts[1].isdigit():
         return int(parts[1])
     return 0
-
-
-def _as_row(detail: ConversationDetail) -> ConversationRow:
-    """Enough of a list row to ask `next_list_change` about one conversation."""
-    return ConversationRow(
-        id=detail.id,
-        name="",
-        initials="",
-        number="",
-        country="",
-        region="",
-        preview="",
-        preview_prefix="",
-        unread=0,
-        channel=detail.channel,
-        last_at="",
-        window_state=detail.window_state,
-        window_text="",
-        window_short="",
-        window_expires_ms=detail.window_expires_ms,
-    )
 
 
 class InboxState(InboxListState):
@@ -120,7 +99,8 @@ class InboxState(InboxListState):
         """A substate forgets its draft (another conversation was opened)."""
 
     def _on_live(self, session, kinds: set, everything: bool) -> None:
-        """A substate catches up with a batch of live events (after the thread's reload)."""
+        """A substate catches up with a batch of live events (after the thread's reload).
+        Called when the batch has one of DRAFT_KINDS (or everything is reloaded)."""
 
     def _on_open(self, session) -> None:
         """A substate loads what it shows of the conversation just opened (on_load)."""
@@ -137,54 +117,30 @@ class InboxState(InboxListState):
         if not self.open_id:
             self._clear_open(missing=False)
             return
-        now = utc_now()
-        detail = convs.get_detail(
-            session=session,
-            account_id=self._account_id,
-            conversation_id=self.open_id,
-            tz=self._tz,
-            now=now,
+        self._show_open(
+            opened.open_view(session, self._account_id, self.open_id, self._tz, self._since)
         )
-        if detail is None:
+
+    def _show_open(self, view: opened.OpenView | None) -> None:
+        if view is None:
             self._clear_open(missing=True)
             return
-        [detail] = inbox_views.decorate(  # the team inbox: assignee and status
-            session=session, account_id=self._account_id, items=[detail], tz=self._tz, now=now
-        )
-        self.detail, self.missing = detail, False
-        page = notes.thread_page(  # the messages with the team's notes among them
-            session=session,
-            account_id=self._account_id,
-            conversation_id=self.open_id,
-            tz=self._tz,
-            now=now,
-            since=thread_view.decode_key(self._since),
-        )
-        self.messages, self.has_older = page.rows, page.has_older
-        self._older = thread_view.encode_key(page.oldest)
-        self.ledger = convs.ledger_rows(
-            session=session,
-            account_id=self._account_id,
-            conversation_id=self.open_id,
-            tz=self._tz,
-        )
-        self._load_channel(session)
-        edge = convs.next_list_change([_as_row(detail)], now)
-        edge = inbox_views.next_edge(detail, edge, now)  # the team inbox: a snooze's end
-        self._detail_edge = time.time() + edge if edge is not None else 0.0
-
-    def _load_channel(self, session) -> None:
-        """What each channel allows now, and the price of a free-form message on the
-        conversation's channel."""
-        self.channel_options = sms.channel_options(
-            session=session, account_id=self._account_id, conversation_id=self.open_id
-        )
-        self.cost_line = templates.cost(
-            session=session,
-            account_id=self._account_id,
-            conversation_id=self.open_id,
-            template_id=None,
-        ).summary
+        # assigned only when changed (Reflex sends every var assigned, equal or not); a copy
+        # per tab: the live listener hands the same view to every tab that has it open
+        fresh = {
+            "detail": view.detail,
+            "missing": False,
+            "messages": view.messages,
+            "ledger": view.ledger,
+            "channel_options": view.channel_options,
+            "cost_line": view.cost_line,
+            "has_older": view.has_older,
+        }
+        for name, value in fresh.items():
+            if value != self.get_value(name):
+                setattr(self, name, list(value) if isinstance(value, list) else value)
+        self._older = view.oldest
+        self._detail_edge = view.edge
 
     def _reload(self, *, thread: bool = True) -> None:
         """The open conversation (unless `thread` is False) and the list, from the database."""
@@ -288,35 +244,42 @@ class InboxState(InboxListState):
         batch: list[dict],
         everything: bool,
         pre: ListResult | None = None,
-        planned: tuple[tuple | None, int] = (None, 0),
+        planned: live.Plan = live.Plan(None, 0, None),
+        pre_open: opened.OpenView | None = None,
     ) -> bool:
-        """Reload what the batch touched; True when the open conversation was just read.
-        `pre`: the list (and mark_read) already computed for `planned` (see live.plan), used
-        when the view and the open conversation have not changed since."""
+        """Bring what the batch touched up to date; True when the open conversation was just
+        read. `pre`: the list or its patch (and mark_read) already computed for `planned`
+        (live.plan), used when the view and the open conversation have not changed since;
+        `pre_open`: the open conversation read after the batch (live._shared_open)."""
         read_now = False
         ids = {e.get("conversation_id") for e in batch}
         kinds = {e.get("type") for e in batch}
         open_hit = everything or self.open_id in ids
         now = time.time()
-        view, mark_id = live.plan(self, batch, everything)
-        marked = pre is not None and planned[1] == mark_id  # mark_read done along with pre
-        usable = marked and planned[0] == view
-        drafts = await self._drafts()
-        with db.session_scope() as session:
-            if mark_id:
+        plan = live.plan(self, batch, everything)
+        marked = pre is not None and planned.mark_id == plan.mark_id  # mark_read done with pre
+        usable = marked and planned.view == plan.view and planned.ids == plan.ids
+        # the drafts' hooks react to these kinds only (a message or status batch skips them)
+        drafts = await self._drafts() if everything or kinds & DRAFT_KINDS else []
+        with db.session_scope() as session:  # opens a connection only if something reads
+            if plan.mark_id:
                 if marked:
                     read_now = pre.read_now
                 else:
                     read_now = convs.mark_read(
-                        session=session, account_id=self._account_id, conversation_id=mark_id
+                        session=session, account_id=self._account_id, conversation_id=plan.mark_id
                     )
             if open_hit or (self._detail_edge and now >= self._detail_edge):
-                self._load_open(session)
-            if view is not None:
-                if usable:
-                    self._apply_list(pre)
+                if (
+                    pre_open is not None
+                    and pre_open.conversation_id == self.open_id
+                    and pre_open.since == self._since
+                ):
+                    self._show_open(pre_open)
                 else:
-                    self._load_list(session)
+                    self._load_open(session)
+            if plan.view is not None and not (usable and self._apply_list(pre)):
+                self._load_list(session)
             for draft in drafts:
                 draft._on_live(session, kinds, everything)
         return read_now

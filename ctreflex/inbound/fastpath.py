@@ -53,8 +53,8 @@ from ctreflex.services import optouts
 from ctreflex.whatsapp import MessagesValue, parse_webhook
 from ctreflex.whatsapp.plain import PlainValue, decode_plain
 
-# Events looked at per run; bounds how long the journal may wait for the gate (a run's writes:
-# ~5 ms at 256 on a quiet machine since issue 17, about what 64 cost before)
+# Events looked at per run: bounds how long the journal may wait for the gate (a run's writes)
+# and spreads the run's statements over its messages (issue 17: 64 -> 256, docs/PERFORMANCE.md)
 CHUNK = 256
 enabled = True  # tests and benches may switch it off to compare
 

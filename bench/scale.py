@@ -55,6 +55,7 @@ import datetime as dt
 import os
 import pickle
 import random
+import shutil
 import statistics
 import subprocess
 import tempfile
@@ -756,6 +757,11 @@ def main() -> None:
             drop_database(url)
     elif args.keep or args.url:
         print(f"kept: {url}")
+    if not (args.keep and kind == "sqlite"):
+        from ctreflex import db
+
+        db.reset_engine()
+        shutil.rmtree(data, ignore_errors=True)  # the temp dir (the SQLite file unless kept)
 
 
 if __name__ == "__main__":

@@ -262,8 +262,21 @@ def conversation_list(views: rx.Component | None = None) -> rx.Component:
             rx.hstack(
                 rx.text(
                     rows.length().to_string(),
-                    rx.cond(InboxListState.has_more, "+", ""),
-                    rx.cond(rows.length() == 1, " conversation", " conversations"),
+                    rx.cond(
+                        InboxListState.has_more,
+                        # the filter's count is known unless a search narrows the list
+                        rx.cond(
+                            InboxListState.query == "",
+                            " of " + counts[current_filter].to_string(),
+                            "+",
+                        ),
+                        "",
+                    ),
+                    rx.cond(
+                        (rows.length() == 1) & ~InboxListState.has_more,
+                        " conversation",
+                        " conversations",
+                    ),
                     size="1",
                     color="var(--gray-11)",
                     aria_live="polite",

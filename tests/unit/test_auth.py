@@ -83,3 +83,29 @@ def test_require_admin_refuses_agents(seeded):
     token = auth.login(session=seeded, email="agent@demo.test", password="demo-agent-1")
     with pytest.raises(auth.Forbidden):
         auth.require_admin(auth.resolve(session=seeded, token=token))
+
+
+def test_the_live_listeners_sign_in_checks_agree_with_resolve(seeded):
+    """What the live listener checks before each update (one query for all of an account's
+    tabs): a session logged out, expired or of a deactivated user is no longer live."""
+    from ctreflex.services.crypto import token_digest
+
+    admin = auth.login(session=seeded, email="admin@demo.test", password="demo-admin-1")
+    agent = auth.login(session=seeded, email="agent@demo.test", password="demo-agent-1")
+    gone = auth.login(session=seeded, email="agent@demo.test", password="demo-agent-1")
+    auth.logout(session=seeded, token=gone)
+    ids = {t: auth.resolve(session=seeded, token=t) for t in (admin, agent)}
+    digests = {token_digest(t) for t in (admin, agent, gone)}
+    live = auth.live_sessions(session=seeded, digests=digests)
+    assert live == {(token_digest(t), u.user_id) for t, u in ids.items()}
+    assert auth.session_alive(session=seeded, token=agent, user_id=ids[agent].user_id)
+    assert not auth.session_alive(session=seeded, token=agent, user_id=ids[admin].user_id)
+    assert not auth.session_alive(session=seeded, token=gone, user_id=ids[agent].user_id)
+    far = dt.datetime.now(dt.UTC) + dt.timedelta(days=30)
+    assert auth.live_sessions(session=seeded, digests=digests, now=far) == set()
+    user = seeded.exec(select(User).where(User.email == "agent@demo.test")).one()
+    user.active = False
+    seeded.add(user)
+    seeded.commit()
+    live = auth.live_sessions(session=seeded, digests=digests)
+    assert live == {(token_digest(admin), ids[admin].user_id)}

@@ -28,6 +28,9 @@ def main() -> None:
     ap.add_argument("--count", type=int, default=20000)
     ap.add_argument("--slow", action="store_true", help="switch the fast path off")
     ap.add_argument("--profile", metavar="PATH", help="write a cProfile of the processing")
+    ap.add_argument("--without-search-index", action="store_true",
+                    help="drop the trigger that indexes message text (FTS5) first: what keeping "
+                         "the search index costs per message (never in the app)")
     args = ap.parse_args()
 
     data = Path(tempfile.mkdtemp(prefix="ctreflex-proc-"))
@@ -36,6 +39,12 @@ def main() -> None:
                 [str(BIN / "python"), "-m", "ctreflex.cli", "seed"]):
         subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True, timeout=120)
     os.environ.update(env)
+    if args.without_search_index:
+        import sqlite3
+
+        url = env["CTREFLEX_DATABASE_URL"]
+        with sqlite3.connect(url.split("///", 1)[1]) as conn:
+            conn.execute("DROP TRIGGER message_fts_ai")
 
     from sqlmodel import func, select
 
@@ -72,7 +81,8 @@ def main() -> None:
     m = machine()
     print(f"machine: {m['nproc']} CPU ({m['cpu']}), {m['ram']} RAM; load "
           f"{' '.join(load())}")
-    print(f"path: {'per-event' if args.slow else 'fast'}; events {taken}, states {states}")
+    print(f"path: {'per-event' if args.slow else 'fast'}; events {taken}, states {states}"
+          + ("; message search index NOT kept" if args.without_search_index else ""))
     print(f"messages stored: {stored} in {wall:.2f} s wall ({stored / wall:.0f}/s), "
           f"{cpu:.2f} s CPU ({cpu / max(stored, 1) * 1e3:.3f} ms CPU per message)")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from sqlalchemy import event
@@ -28,6 +28,38 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.close()
 
 
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, Mapping):
+        return any(_has_nul(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def _nul_free(value):
+    """`value` (a statement's parameters, as the driver takes them) with U+FFFD for each NUL
+    in a text value; the same shape (mapping, list or tuple), other values as they are."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, Mapping):
+        return {k: _nul_free(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_nul_free(v) for v in value)
+    return value
+
+
+def _no_nul(_conn, _cursor, statement, parameters, _context, _executemany):
+    """Text with a NUL character (U+0000) is stored with U+FFFD in its place, on every path
+    and both databases: PostgreSQL refuses NUL in text (a send through the API, a note or a
+    search with one would fail), and SQLite's tools cut text at it. The parameters are handed
+    on untouched unless a text value holds a NUL (a C-level `in` per string)."""
+    if parameters and _has_nul(parameters):
+        return statement, _nul_free(parameters)
+    return statement, parameters
+
+
 def build_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -35,8 +67,10 @@ def build_engine(url: str) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    else:
+        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    event.listen(engine, "before_cursor_execute", _no_nul, retval=True)
+    return engine
 
 
 @functools.cache

@@ -5,6 +5,8 @@ PostgreSQL a GIN trigram index on lower(body). Both find the messages that conta
 
 from __future__ import annotations
 
+import unicodedata
+
 from sqlalchemy import column, func, or_, table, union
 from sqlmodel import Session, select
 
@@ -56,7 +58,10 @@ def search_clause(session: Session, account_id: int, query: str):
     numbers, "612 34" finds +34 612 345 678) or message text (MIN_TEXT characters or more,
     `text_matches`). Each side is a set of ids the database finds through its indexes; the
     list then orders the conversations they name."""
-    q = " ".join(query.split()).lower()
+    # control characters and lone surrogates are not text anyone searches for, and NUL is
+    # refused by PostgreSQL: each becomes a space
+    q = "".join(" " if unicodedata.category(c) in ("Cc", "Cs") else c for c in query)
+    q = " ".join(q.split()).lower()
     if not q:
         return None
     # search_key holds name and profile name folded (the ORM keeps it on every insert and

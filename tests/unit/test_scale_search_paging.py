@@ -277,3 +277,51 @@ def test_a_common_word_finds_the_same_conversations_by_the_walk(session, monkeyp
     assert _found(session, shop.account.id, "thanks") == expected
     monkeypatch.setattr(search, "COMMON", 0)
     assert _found(session, shop.account.id, "thanks") == expected
+
+
+def test_search_text_is_only_ever_text(session):
+    """What an agent types is matched as text: FTS5 syntax, quotes, LIKE wildcards and
+    emoji neither fail nor widen the search."""
+    shop = make_account(session)
+    conv = make_conversation(session, shop.account, inbound=("plain hello",))
+    make_message(session, conv, body='He said "NEAR(a b)" and 100% OR * ok 🎂 cake')
+    hostile = [
+        '"',
+        '""',
+        "NEAR(a b)",
+        "' OR 1=1 --",
+        "100%",
+        "*",
+        "a*b",
+        "OR",
+        "^cake",
+        "col:val",
+        "(",
+        ")",
+        "🎂",
+        "_%_",
+        "\\",
+        "\x00x",
+        "- -",
+        "AND NOT",
+    ]
+    for query in hostile:
+        found = _found(session, shop.account.id, query)  # never raises
+        assert found <= {conv.id}, query
+    assert _found(session, shop.account.id, '"NEAR(a b)"') == {conv.id}
+    assert _found(session, shop.account.id, "100% OR") == {conv.id}
+    assert _found(session, shop.account.id, "🎂 cake") == {conv.id}
+    assert _found(session, shop.account.id, "%%%") == set()  # a wildcard is a character
+    assert _found(session, shop.account.id, "___") == set()
+
+
+def test_a_nul_character_is_stored_as_a_replacement_character(session):
+    """PostgreSQL refuses U+0000 in text: a note, a message or a name holding one is stored with
+    U+FFFD instead (on both databases), and a search for it is an empty search, not a failure."""
+    shop = make_account(session)
+    conv = make_conversation(session, shop.account, inbound=("hi",), name="Nul\x00Name")
+    message = make_message(session, conv, body="before\x00after")
+    session.expire_all()
+    assert session.get(Message, message.id).body == "before\ufffdafter"
+    assert _found(session, shop.account.id, "\x00") == {conv.id}  # as an empty search
+    assert _found(session, shop.account.id, "before\ufffdaft") == {conv.id}

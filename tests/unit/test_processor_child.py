@@ -75,6 +75,11 @@ def pid_alive(pid: int) -> bool:
         return False
 
 
+# The child runs at nice 19: on a loaded CI machine (two test passes at once on 2 cores) it may
+# wait seconds for the CPU. These bounds say "it happens", not how fast (bench/ measures that).
+LIVE_WAIT = 30
+
+
 def wait_until(predicate, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -124,7 +129,7 @@ def test_child_processes_relays_survives_a_kill_and_stops(child_env):
                 wamid1 = f"wamid.CHILD{run}1"
                 await asyncio.to_thread(journal, inbound_text(wamid1, "Do you bake on Sunday?"))
                 child.notify()
-                event = await _next_message_event(sub, conv_id, timeout=10)
+                event = await _next_message_event(sub, conv_id, timeout=LIVE_WAIT)
                 stored = await asyncio.to_thread(message_by_wamid, wamid1)
                 assert stored is not None, "the live event came before the row was committed"
                 assert event["message_id"] == stored.id
@@ -134,9 +139,9 @@ def test_child_processes_relays_survives_a_kill_and_stops(child_env):
 
                 # 2. the child dies (-9): a new one is started
                 os.kill(first_pid, signal.SIGKILL)
-                deadline = time.monotonic() + 5
+                deadline = time.monotonic() + 15
                 while not (child.running and child._proc.pid != first_pid):
-                    assert time.monotonic() < deadline, "no new child within 5 s of the kill"
+                    assert time.monotonic() < deadline, "no new child within 15 s of the kill"
                     await asyncio.sleep(0.05)
                 second_pid = child._proc.pid
                 assert not pid_alive(first_pid)
@@ -145,7 +150,7 @@ def test_child_processes_relays_survives_a_kill_and_stops(child_env):
                 wamid2 = f"wamid.CHILD{run}2"
                 await asyncio.to_thread(journal, inbound_text(wamid2, "And on Monday?"))
                 child.notify()
-                event = await _next_message_event(sub, conv_id, timeout=10)
+                event = await _next_message_event(sub, conv_id, timeout=LIVE_WAIT)
                 stored = await asyncio.to_thread(message_by_wamid, wamid2)
                 assert stored is not None and event["message_id"] == stored.id
                 assert stored.body == "And on Monday?"
@@ -156,8 +161,8 @@ def test_child_processes_relays_survives_a_kill_and_stops(child_env):
         assert not child.running
         return second_pid, stop_seconds
 
-    second_pid, stop_seconds = asyncio.run(asyncio.wait_for(scenario(), 60))
-    assert stop_seconds < 5, f"stop() took {stop_seconds:.1f} s"
+    second_pid, stop_seconds = asyncio.run(asyncio.wait_for(scenario(), 120))
+    assert stop_seconds < 15, f"stop() took {stop_seconds:.1f} s"
     assert not pid_alive(second_pid)
 
 
@@ -178,7 +183,7 @@ def test_a_message_journaled_while_no_child_runs_is_processed_by_the_next(child_
                     lambda: not pid_alive(first_pid), 5, "the killed child exits"))
                 await asyncio.to_thread(journal, inbound_text(wamid, "Are you there?"))
                 # no notify(): the next child finds it on its own
-                event = await _next_message_event(sub, conv_id, timeout=10)
+                event = await _next_message_event(sub, conv_id, timeout=LIVE_WAIT)
                 stored = await asyncio.to_thread(message_by_wamid, wamid)
                 assert stored is not None and event["message_id"] == stored.id
                 assert child._proc.pid != first_pid

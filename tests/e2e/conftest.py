@@ -122,3 +122,23 @@ def conversation_name(name: str) -> re.Pattern:
     """The accessible name of a conversation row in the inbox list: the row's own text, the
     customer's name first (WCAG 2.5.3: the name contains what is visible)."""
     return re.compile("^" + re.escape(name) + r"(?!\w)")
+
+
+OPERATOR = ("ops@ctt-platform.test", "tall-ferns-at-dusk")
+
+
+def add_operator(served_app) -> tuple[str, str]:
+    """Creates (or resets) the platform operator of the served app with the CLI an operator
+    uses (`python -m ctreflex.cli operator-add`); returns its e-mail and password."""
+    email, password = OPERATOR
+    done = subprocess.run(
+        [sys.executable, "-m", "ctreflex.cli", "operator-add", email],
+        input=password + "\n",
+        cwd=ROOT,
+        env=served_app.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return email, password

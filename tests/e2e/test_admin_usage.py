@@ -9,7 +9,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import login
+from tests.e2e.conftest import add_operator, login
 
 pytestmark = pytest.mark.browser
 
@@ -92,22 +92,7 @@ def test_jobs_page_runs_a_job_now(page: Page, base_url):
 
 
 def test_the_operator_runs_platform_jobs(page: Page, served_app):
-    import subprocess
-    import sys
-
-    from tests.conftest import ROOT
-
-    done = subprocess.run(
-        [sys.executable, "-m", "ctreflex.cli", "operator-add", "ops@ctt-platform.test"],
-        input="tall-ferns-at-dusk\n",
-        cwd=ROOT,
-        env=served_app.env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    login(page, served_app.url, "ops@ctt-platform.test", "tall-ferns-at-dusk")
+    login(page, served_app.url, *add_operator(served_app))
     page.goto(served_app.url + "/admin/jobs")
     table = page.get_by_role("table", name="Scheduled jobs")
     expect(table).to_contain_text("Window expiry sweep")

@@ -20,7 +20,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import create_engine, text
 
-from tests.e2e.conftest import conversation_name, login
+from tests.e2e.conftest import add_operator, conversation_name, login
 
 pytestmark = pytest.mark.browser
 
@@ -175,20 +175,7 @@ def test_window_queue_lists_an_unanswered_conversation_and_drops_it_once_answere
     _write(base_url, wa_id, name, "Is my cake ready?")
     engine = create_engine(served_app.env["CTREFLEX_DATABASE_URL"])
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    conv_id = None
-    for _ in range(60):  # the webhook is processed in the background
-        with engine.begin() as conn:
-            conv_id = conn.execute(
-                text(
-                    "SELECT conversation.id FROM conversation JOIN contact "
-                    "ON contact.id = conversation.contact_id WHERE contact.wa_id = :w"
-                ),
-                {"w": wa_id},
-            ).scalar()
-        if conv_id:
-            break
-        time.sleep(0.25)
-    assert conv_id
+    conv_id = _conversation_of(engine, wa_id)
     with engine.begin() as conn:  # the customer wrote 23 h ago: the window closes in 1 h
         conn.execute(
             text("UPDATE message SET created_at = :at WHERE conversation_id = :id; ").bindparams(
@@ -243,25 +230,10 @@ def _conversation_of(engine, wa_id: str) -> int:
 def _run_team_sweep(browser: Browser, served_app) -> None:
     """The operator's "Run now" of the snoozes-and-reminders job (the scheduler runs it every
     minute; a run of the scheduler in the last 30 s makes the manual one wait its turn)."""
-    import subprocess
-    import sys
-
-    from tests.conftest import ROOT
-
-    done = subprocess.run(
-        [sys.executable, "-m", "ctreflex.cli", "operator-add", "ops@ctt-platform.test"],
-        input="tall-ferns-at-dusk\n",
-        cwd=ROOT,
-        env=served_app.env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
     context = browser.new_context()
     try:
         ops = context.new_page()
-        login(ops, served_app.url, "ops@ctt-platform.test", "tall-ferns-at-dusk")
+        login(ops, served_app.url, *add_operator(served_app))
         deadline = time.monotonic() + 75
         while True:
             r = ops.request.post(served_app.url + "/api/admin/jobs/team_sweep/run")

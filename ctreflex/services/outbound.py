@@ -149,7 +149,12 @@ def _pending(
     media_id: int | None = None,
     reply: Message | None = None,
     payload: dict | None = None,
+    switch_channel: bool = True,
 ) -> Message:
+    """The outbound message, stored "pending" before the call to Meta. `switch_channel`: the
+    conversation's next sends go on WhatsApp too (an API send, a template); False from the
+    inbox composer, whose sends go on the channel the agent picked, and the agent may pick
+    another one while this send is still on its way."""
     now = utc_now()
     message = Message(
         account_id=t.account.id,
@@ -175,7 +180,8 @@ def _pending(
     conv = t.conversation
     conv.last_message_at = now
     conv.last_preview = (body or kind.title())[:200]
-    conv.channel = "whatsapp"
+    if switch_channel:
+        conv.channel = "whatsapp"
     conv.business_number_id = t.number.id
     session.add(conv)
     assignment.claim_on_reply(session, conv, user_id, kind)  # team inbox: auto-assign on reply
@@ -306,6 +312,7 @@ async def send_text(
     conversation_id: int,
     body: str,
     reply_to_id: int | None = None,
+    switch_channel: bool = True,
 ) -> int:
     text = (body or "").strip("\n")
     if not text.strip():
@@ -319,7 +326,10 @@ async def send_text(
         _require_window(t)
         reply = _reply_target(session, t, reply_to_id)
         client = _client(t.number)
-        message = _pending(session, t, user_id=user_id, kind="text", body=text, reply=reply)
+        message = _pending(
+            session, t, user_id=user_id, kind="text", body=text, reply=reply,
+            switch_channel=switch_channel,
+        )
         ids = (message.id, t.number.phone_number_id, t.contact.wa_id or t.contact.e164)
         quoted = reply.provider_message_id if reply else None
         callback = message.callback_id
@@ -378,6 +388,7 @@ async def send_media(
     media_file_id: int,
     caption: str = "",
     reply_to_id: int | None = None,
+    switch_channel: bool = True,
 ) -> int:
     caption = (caption or "").strip()
     if len(caption) > 1024:
@@ -391,7 +402,8 @@ async def send_media(
         reply = _reply_target(session, t, reply_to_id)
         client = _client(t.number)
         message = _pending(
-            session, t, user_id=user_id, kind=mf.kind, body=caption, media_id=mf.id, reply=reply
+            session, t, user_id=user_id, kind=mf.kind, body=caption, media_id=mf.id, reply=reply,
+            switch_channel=switch_channel,
         )
         message_id = message.id
         number, contact_to = t.number, t.contact.wa_id or t.contact.e164

@@ -62,6 +62,7 @@ async def react(
             body=emoji,
             reply=target,
             payload={"previous": previous},
+            switch_channel=False,  # a reaction leaves the composer on the channel it is on
         )
         target.business_reaction = emoji
         session.add(target)

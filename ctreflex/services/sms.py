@@ -435,6 +435,7 @@ async def send_sms(
     media_file_id: int | None = None,
     marketing: bool = False,
     payload: dict | None = None,
+    switch_channel: bool = True,
 ) -> int:
     """Send an SMS (an MMS with a photo) in the conversation. Stored "pending" first, then
     "accepted" with the provider's id or "failed" with its code. Returns the message id.
@@ -469,7 +470,8 @@ async def send_sms(
         conv = t.conversation
         conv.last_message_at = now
         conv.last_preview = (text or "Photo")[:200]
-        conv.channel = "sms"
+        if switch_channel:  # False from the composer: the agent's pick stays as it is now
+            conv.channel = "sms"
         conv.business_number_id = t.number.id
         session.add(conv)
         assignment.claim_on_reply(session, conv, user_id)  # team inbox: auto-assign on reply

@@ -241,3 +241,48 @@ def test_unsigned_or_forged_sms_webhooks_get_401_and_store_nothing(live_api):
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/xml")
     with Session(db.get_engine()) as s:
         assert len(s.exec(select(WebhookEvent)).all()) == before + 1
+
+
+def _channel(conv_id: int) -> str:
+    with Session(db.get_engine()) as s:
+        return s.get(Conversation, conv_id).channel
+
+
+def test_a_send_still_on_its_way_keeps_the_channel_the_agent_picked_since(live_api):
+    """The inbox queues a send and the agent may switch channel before it goes out (a photo
+    sent on WhatsApp, then SMS picked for the next message): the send goes on the channel it
+    was written for and the pick stays. A send through the API still moves the conversation."""
+    from ctreflex.pages.inbox.composer import _deliver
+
+    account_id, conv_id, agent_id = _ids(MARIA)
+    with db.session_scope() as s:
+        sms.set_channel(
+            session=s, account_id=account_id, conversation_id=conv_id, channel="whatsapp"
+        )
+    job = {
+        "account_id": account_id, "user_id": agent_id, "conversation_id": conv_id,
+        "channel": "whatsapp", "body": "Here is the Sunday cake", "reply_to_id": None,
+        "media_file_id": None,
+    }  # pressed Send on WhatsApp ...
+    with db.session_scope() as s:  # ... then picked SMS before the send went out
+        sms.set_channel(session=s, account_id=account_id, conversation_id=conv_id, channel="sms")
+    assert live_api.run(_deliver(job)) == ""
+    with Session(db.get_engine()) as s:
+        last = s.exec(
+            select(Message).where(Message.conversation_id == conv_id).order_by(Message.id.desc())
+        ).first()
+    assert (last.channel, last.body) == ("whatsapp", "Here is the Sunday cake")
+    assert _channel(conv_id) == "sms"  # the next send goes by SMS, as the agent picked
+
+    with db.session_scope() as s:  # pressed Send on SMS, then picked WhatsApp
+        sms.set_channel(
+            session=s, account_id=account_id, conversation_id=conv_id, channel="whatsapp"
+        )
+    assert live_api.run(_deliver({**job, "channel": "sms", "body": "Reply here any time."})) == ""
+    assert _outbox(live_api, MARIA)[-1]["body"] == "Reply here any time."
+    assert _channel(conv_id) == "whatsapp"
+
+    live_api.run(  # the API (no channel pick of its own) moves the conversation to its send
+        sms.send_sms(account_id=account_id, user_id=agent_id, conversation_id=conv_id, body="API")
+    )
+    assert _channel(conv_id) == "sms"

@@ -101,6 +101,7 @@ async def _deliver(job: dict[str, Any]) -> str:
                 conversation_id=job["conversation_id"],
                 body=job["body"],
                 media_file_id=job["media_file_id"],
+                switch_channel=False,
             )
         elif job["media_file_id"]:
             await outbound.send_media(
@@ -110,6 +111,7 @@ async def _deliver(job: dict[str, Any]) -> str:
                 media_file_id=job["media_file_id"],
                 caption=job["body"],
                 reply_to_id=job["reply_to_id"],
+                switch_channel=False,
             )
         else:
             await outbound.send_text(
@@ -118,6 +120,7 @@ async def _deliver(job: dict[str, Any]) -> str:
                 conversation_id=job["conversation_id"],
                 body=job["body"],
                 reply_to_id=job["reply_to_id"],
+                switch_channel=False,
             )
     except UserFacingError as exc:
         return exc.message

@@ -220,3 +220,46 @@ def test_a_burst_of_events_reaches_a_listener_as_one_batch(monkeypatch):
     first, rest = asyncio.run(scenario())
     assert [e["message_id"] for e in first] == list(range(1, 21))
     assert rest == []
+
+
+def _inbox_tab(account: Account, user: User, conv: Conversation):
+    """A real inbox state tree (no socket) signed in as `user`, with `conv` open."""
+    import reflex as rx
+
+    from ctreflex.pages.inbox.composer import ComposerState
+    from ctreflex.pages.inbox.thread import InboxState
+
+    root = rx.State(_reflex_internal_init=True)
+    inbox = root.get_substate(InboxState.get_full_name().split(".")[1:])
+    composer = root.get_substate(ComposerState.get_full_name().split(".")[1:])
+    inbox._account_id, inbox._user_id, inbox._tz = account.id, user.id, TZ
+    inbox.open_id = conv.id
+    return inbox, composer
+
+
+def test_a_live_read_started_before_the_agents_own_action_does_not_undo_it(seeded, bakery):
+    """The listener reads the open conversation and the list unlocked, then puts them in the
+    tab. If the agent acted in between (picked SMS for the next send), the tab's own read is
+    newer: the listener's must not put the old channel back (CI saw the next message go out
+    on WhatsApp)."""
+    from ctreflex.pages.inbox import live, opened
+
+    agent = seeded.exec(select(User).where(User.email == "agent@demo.test")).one()
+    maria = _conv(seeded, "Maria Lopez")
+    inbox, composer = _inbox_tab(bakery, agent, maria)
+    inbox._load_open(seeded)
+    assert inbox.detail.channel == "whatsapp"
+    gens = (inbox._list_gen, inbox._open_gen)  # the listener plans ...
+    stale = opened.open_view(seeded, bakery.id, maria.id, TZ)  # ... and reads, unlocked
+    composer.choose_channel("sms")  # meanwhile the agent picks SMS
+    assert inbox.detail.channel == "sms"
+    batch = [{"type": "message", "conversation_id": maria.id}]
+    asyncio.run(inbox._refresh(batch, False, None, live.Plan(None, 0, None), stale, gens))
+    assert inbox.detail.channel == "sms"  # read again, not the listener's older read
+    assert [o.channel for o in inbox.channel_options if o.selected] == ["sms"]
+
+    gens = (inbox._list_gen, inbox._open_gen)  # nothing happened in between: the read is used
+    fresh = opened.open_view(seeded, bakery.id, maria.id, TZ)
+    inbox.detail = dataclasses.replace(inbox.detail, name="(stale)")
+    asyncio.run(inbox._refresh(batch, False, None, live.Plan(None, 0, None), fresh, gens))
+    assert inbox.detail == fresh.detail

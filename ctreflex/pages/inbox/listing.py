@@ -193,6 +193,9 @@ class InboxListState(AuthState):
     _list_limit: int = LIST_PAGE  # rows shown: a reload keeps the pages the agent loaded
     _more: str = ""  # the next page's cursor (paging.ListCursor)
     _row_keys: dict[int, tuple] = {}  # each row's place in the sort (a live patch's merge)
+    # +1 at each list shown: the live listener reads the list unlocked and puts it in only
+    # when the tab has not shown a newer one meanwhile (an agent's own action)
+    _list_gen: int = 0
 
     @rx.var
     def unread_prefix(self) -> str:
@@ -232,6 +235,7 @@ class InboxListState(AuthState):
         rows keep their values, so the browser redraws the changed row alone). False when the
         patch does not fit (merge_rows): the caller loads the whole list."""
         shown = self.get_value("rows")
+        self._list_gen += 1
         if result.ids is None:
             rows, keys = list(result.rows), dict(result.keys)  # a copy per tab
             self._list_edge = result.edge

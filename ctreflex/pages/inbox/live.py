@@ -314,6 +314,7 @@ async def listen(state: InboxState) -> AsyncIterator[rx.event.EventSpec]:
                     sub.overflowed, missed = False, False
                     planned = plan(state, batch, everything)
                     ids = {e.get("conversation_id") for e in batch}
+                    gens = (state._list_gen, state._open_gen)  # what the tab shows now
                     open_key = None
                     if state.open_id and (everything or state.open_id in ids):
                         open_key = (account_id, state.open_id, state._tz, state._since)
@@ -335,7 +336,7 @@ async def listen(state: InboxState) -> AsyncIterator[rx.event.EventSpec]:
                     # wrap each row in a change-tracking proxy, for nothing
                     before = {r.id: r.unread for r in state.get_value("rows")}
                     read_now = await state._refresh(
-                        batch, everything, shared.pre, planned, shared.pre_open
+                        batch, everything, shared.pre, planned, shared.pre_open, gens
                     )
                     receipt_for = state.open_id if read_now else 0
                     timeout = listen_timeout(state)  # for the next wait

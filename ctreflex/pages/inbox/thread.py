@@ -70,6 +70,9 @@ class InboxState(InboxListState):
     ledger: list[LedgerEntry] = []
 
     _detail_edge: float = 0.0  # epoch s when the open conversation's window next changes
+    # +1 at each open conversation shown: the live listener reads it unlocked and shows it only
+    # when the tab has not shown a newer one meanwhile (the agent switched channel, sent, ...)
+    _open_gen: int = 0
     _older: str = ""  # the oldest message shown (thread_view.encode_key): older pages end there
     _since: str = ""  # set once older pages are loaded: reloads keep every message from it
     _beat: float = 0.0  # last heartbeat from the page (epoch s)
@@ -108,6 +111,7 @@ class InboxState(InboxListState):
     # ------------------------------------------------------------------ loading
 
     def _clear_open(self, missing: bool) -> None:
+        self._open_gen += 1
         self.detail, self.messages, self.missing = EMPTY_DETAIL, [], missing
         self.has_older, self._older, self._since = False, "", ""
         self.channel_options, self.ledger, self.cost_line = [], [], ""
@@ -139,6 +143,7 @@ class InboxState(InboxListState):
         for name, value in fresh.items():
             if value != self.get_value(name):
                 setattr(self, name, list(value) if isinstance(value, list) else value)
+        self._open_gen += 1
         self._older = view.oldest
         self._detail_edge = view.edge
 
@@ -246,11 +251,14 @@ class InboxState(InboxListState):
         pre: ListResult | None = None,
         planned: live.Plan = live.Plan(None, 0, None),
         pre_open: opened.OpenView | None = None,
+        gens: tuple[int, int] | None = None,
     ) -> bool:
         """Bring what the batch touched up to date; True when the open conversation was just
         read. `pre`: the list or its patch (and mark_read) already computed for `planned`
         (live.plan), used when the view and the open conversation have not changed since;
-        `pre_open`: the open conversation read after the batch (live._shared_open)."""
+        `pre_open`: the open conversation read after the batch (live._shared_open); `gens`:
+        (_list_gen, _open_gen) when they were read: a list or conversation the tab showed since
+        (its own action, read later) is newer than them, so the tab reads again instead."""
         read_now = False
         ids = {e.get("conversation_id") for e in batch}
         kinds = {e.get("type") for e in batch}
@@ -259,6 +267,9 @@ class InboxState(InboxListState):
         plan = live.plan(self, batch, everything)
         marked = pre is not None and planned.mark_id == plan.mark_id  # mark_read done with pre
         usable = marked and planned.view == plan.view and planned.ids == plan.ids
+        if gens is not None and gens != (self._list_gen, self._open_gen):
+            usable = usable and gens[0] == self._list_gen
+            pre_open = pre_open if gens[1] == self._open_gen else None
         # the drafts' hooks react to these kinds only (a message or status batch skips them)
         drafts = await self._drafts() if everything or kinds & DRAFT_KINDS else []
         with db.session_scope() as session:  # opens a connection only if something reads

@@ -322,7 +322,7 @@ def _write_run(session: Session, run: list[_FastEvent], now: dt.datetime,
     done = {f"_{k}": v for k, v in lifecycle.finish_values(EventState.DONE, "", now).items()}
     conn = session.connection()  # Core and the driver, not the ORM: these rows stay out of
     if messages:  # the identity map, like any row written by another transaction
-        ids = bulk.insert_rows(conn, Message.__table__, messages, returning_ids=True)
+        ids = bulk.insert_messages(conn, Message.__table__, messages)
         usage = []
         for row, message_id, (account_id, conv_id, plan) in zip(messages, ids, meta,
                                                                 strict=True):

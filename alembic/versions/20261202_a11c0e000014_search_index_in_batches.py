@@ -12,7 +12,8 @@ through the trigger, so the index stays complete whoever writes. PostgreSQL: not
 index is kept by PostgreSQL itself).
 
 A later migration that copies `message` (a batch ALTER on SQLite) drops the triggers with the
-old table: it must create them again with `fts_triggers` below (not a11c0e000012's).
+old table: it must create them again, a11c0e000012's delete and update triggers and
+`INSERT_TRIGGER` below in place of its insert trigger.
 
 Revision ID: a11c0e000014
 Revises: a11c0e000012
@@ -34,21 +35,6 @@ INSERT_TRIGGER = """CREATE TRIGGER message_fts_ai AFTER INSERT ON message
 OLD_INSERT_TRIGGER = """CREATE TRIGGER message_fts_ai AFTER INSERT ON message BEGIN
      INSERT INTO message_fts(rowid, body) VALUES (new.id, new.body);
    END"""
-FTS_TRIGGERS = (
-    INSERT_TRIGGER,
-    """CREATE TRIGGER message_fts_ad AFTER DELETE ON message BEGIN
-         INSERT INTO message_fts(message_fts, rowid, body) VALUES ('delete', old.id, old.body);
-       END""",
-    """CREATE TRIGGER message_fts_au AFTER UPDATE OF body ON message BEGIN
-         INSERT INTO message_fts(message_fts, rowid, body) VALUES ('delete', old.id, old.body);
-         INSERT INTO message_fts(rowid, body) VALUES (new.id, new.body);
-       END""",
-)
-
-
-def fts_triggers() -> None:
-    for sql in FTS_TRIGGERS:
-        op.execute(sql)
 
 
 def upgrade() -> None:

@@ -44,11 +44,14 @@ def text_matches(session: Session, account_id: int, text: str):
 
 def _common(session: Session, text: str) -> bool:
     """Whether more than COMMON messages (of any account) contain `text`: then mapping every
-    match to its conversation costs more than walking the list until a page is full (SQLite;
-    PostgreSQL plans the walk itself)."""
-    if session.get_bind().dialect.name != "sqlite":
-        return False
-    hits = select(_FTS.c.rowid).where(_FTS.c.message_fts.op("MATCH")(fts_phrase(text)))
+    match to its conversation costs more than walking the list until a page is full. SQLite
+    counts the FTS hits; PostgreSQL the matching messages (it reads the trigram index for a
+    rare text and, for a common one, the first messages of the table until COMMON + 1 match:
+    'thanks', in 115k of 1M messages, 7 ms, against 230 ms to map every hit)."""
+    if session.get_bind().dialect.name == "sqlite":
+        hits = select(_FTS.c.rowid).where(_FTS.c.message_fts.op("MATCH")(fts_phrase(text)))
+    else:
+        hits = select(Message.id).where(_message_match(session, text))
     found = session.exec(select(func.count()).select_from(hits.limit(COMMON + 1).subquery()))
     return found.one() > COMMON
 
@@ -85,5 +88,9 @@ def search_clause(session: Session, account_id: int, query: str):
         own = select(Message.id).where(
             Message.conversation_id == Conversation.id, _message_match(session, q)
         )
-        return or_(Conversation.id.in_(found), own.exists())
+        if session.get_bind().dialect.name == "sqlite":
+            return or_(Conversation.id.in_(found), own.exists())
+        # PostgreSQL would turn an EXISTS into one hash of every match (what the walk
+        # avoids); a scalar subquery stays a probe of this conversation's messages
+        return or_(Conversation.id.in_(found), own.limit(1).scalar_subquery().is_not(None))
     return Conversation.id.in_(union(found, text_matches(session, account_id, q)))

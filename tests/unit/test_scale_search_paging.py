@@ -274,18 +274,28 @@ def test_the_scale_migration_moves_a_filled_database_down_and_up(session, db_url
 
 
 def test_a_common_word_finds_the_same_conversations_by_the_walk(session, monkeypatch):
-    """Past search.COMMON matches SQLite walks the list instead of mapping every match: the
-    same conversations, none of another account."""
+    """Past search.COMMON matches the list walks its order checking each conversation's own
+    messages (SQLite and PostgreSQL) instead of mapping every match: the same conversations
+    in the same order, none of another account, and a hostile text is still only text."""
     from ctreflex.services import search
 
     shop, other = make_account(session), make_account(session)
     hits = [make_conversation(session, shop.account, inbound=("Thanks a lot!",)) for _ in "ab"]
     make_conversation(session, shop.account, inbound=("See you",))
     make_conversation(session, other.account, inbound=("thanks",))
+    odd = make_conversation(session, shop.account, inbound=("plain hello",))
+    make_message(session, odd, body="100% OR * ok")
+
+    def ordered(query):
+        rows = convs.list_rows(session=session, account_id=shop.account.id, tz="UTC", query=query)
+        return [r.id for r in rows]
+
     expected = {c.id for c in hits}
-    assert _found(session, shop.account.id, "thanks") == expected
+    by_set = {q: ordered(q) for q in ("thanks", "100% or", "%%%", "thanks a")}
+    assert set(by_set["thanks"]) == expected
     monkeypatch.setattr(search, "COMMON", 0)
-    assert _found(session, shop.account.id, "thanks") == expected
+    assert {q: ordered(q) for q in by_set} == by_set
+    assert by_set["100% or"] == [odd.id] and by_set["%%%"] == []
 
 
 def test_search_text_is_only_ever_text(session):

@@ -298,6 +298,25 @@ def test_a_common_word_finds_the_same_conversations_by_the_walk(session, monkeyp
     assert by_set["100% or"] == [odd.id] and by_set["%%%"] == []
 
 
+def test_a_word_repeated_in_one_thread_maps_its_matches_instead_of_walking(session, monkeypatch):
+    """The walk pays off only when the matches are spread over many conversations: a text in
+    more than COMMON messages of one thread (an order number) would make it read every
+    conversation of the list; it is looked up by its matches, with the same result."""
+    from ctreflex.services import search
+
+    monkeypatch.setattr(search, "COMMON", 4)
+    shop = make_account(session)
+    chatty = make_conversation(session, shop.account, inbound=("hello",))
+    for _ in range(5):
+        make_message(session, chatty, body="order ZQ-77 again")
+    spread = [make_conversation(session, shop.account, inbound=("Gracias!",)) for _ in range(5)]
+    make_conversation(session, shop.account, inbound=("See you",))
+    assert not search._common(session, "zq-77")
+    assert search._common(session, "gracias")
+    assert _found(session, shop.account.id, "zq-77") == {chatty.id}
+    assert _found(session, shop.account.id, "gracias") == {c.id for c in spread}
+
+
 def test_search_text_is_only_ever_text(session):
     """What an agent types is matched as text: FTS5 syntax, quotes, LIKE wildcards and
     emoji neither fail nor widen the search."""

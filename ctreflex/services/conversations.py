@@ -13,6 +13,7 @@ import functools
 from typing import Any
 
 from sqlalchemy import and_, func, or_
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from ctreflex.models import Contact, Conversation, MediaFile, Message, utc_now
@@ -236,8 +237,12 @@ def list_page(
         .join(Contact, Contact.id == Conversation.contact_id)
         .where(Conversation.account_id == account_id)
     )
+    walk = None
     if (clause := search.search_clause(session, account_id, query)) is not None:
-        stmt = stmt.where(clause)
+        if isinstance(clause, search.Walk):
+            walk = clause
+        else:
+            stmt = stmt.where(clause)
     if (clause := _filter_clause(filter, now)) is not None:
         stmt = stmt.where(clause)
     for clause in where:
@@ -251,14 +256,14 @@ def list_page(
                 or_(expires > after.expires_at, and_(expires == after.expires_at,
                                                      _after_recent(after)))
             )
-        pairs += session.exec(first.order_by(expires, *_RECENT).limit(limit + 1)).all()
+        pairs += _fetch(session, first.order_by(expires, *_RECENT), limit + 1, walk)
     if len(pairs) <= limit:
         rest = stmt
         if sort == "closing":
             rest = rest.where(or_(expires.is_(None), expires <= now))
         if after is not None and (sort != "closing" or after.expires_at is None):
             rest = rest.where(_after_recent(after))
-        pairs += session.exec(rest.order_by(*_RECENT).limit(limit + 1 - len(pairs))).all()
+        pairs += _fetch(session, rest.order_by(*_RECENT), limit + 1 - len(pairs), walk)
     cursor = None
     if len(pairs) > limit:
         pairs = pairs[:limit]
@@ -270,6 +275,20 @@ def list_page(
     last_dirs = _last_directions(session, [conv.id for conv, _ in pairs])
     rows = [_row(conv, contact, tz, now, last_dirs.get(conv.id, "")) for conv, contact in pairs]
     return labels.with_labels(session, account_id, rows), cursor
+
+
+def _fetch(session: Session, ordered, n: int, walk: search.Walk | None) -> list:
+    """The first `n` (Conversation, Contact) of the ordered SELECT; with a `walk`, the first
+    `n` of them it keeps, checked one by one in order: the SELECT is a subquery (OFFSET 0
+    keeps PostgreSQL from folding it into the outer query, so the check runs after its
+    filters and joins), read in its order until `n` are kept."""
+    if walk is None:
+        return list(session.exec(ordered.limit(n)).all())
+    inner = ordered.offset(0).subquery()
+    conv, contact = aliased(Conversation, inner), aliased(Contact, inner)
+    # no ORDER BY outside: PostgreSQL reads the subquery in its order and plans it for the
+    # first rows (an outer sort would make it plan for all of them)
+    return list(session.exec(select(conv, contact).where(walk.clause(conv)).limit(n)).all())
 
 
 def _last_directions(session: Session, conversation_ids: list[int]) -> dict[int, str]:

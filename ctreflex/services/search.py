@@ -5,9 +5,10 @@ PostgreSQL a GIN trigram index on lower(body). Both find the messages that conta
 
 from __future__ import annotations
 
+import dataclasses
 import unicodedata
 
-from sqlalchemy import column, func, or_, table, union
+from sqlalchemy import Select, column, func, or_, table, union
 from sqlmodel import Session, select
 
 from ctreflex.models import Contact, Conversation, Message
@@ -74,7 +75,8 @@ def search_clause(session: Session, account_id: int, query: str):
     """Name (accents and case ignored: "sofia" finds "Sofía"), number ("+34" finds Spanish
     numbers, "612 34" finds +34 612 345 678) or message text (MIN_TEXT characters or more,
     `text_matches`). Each side is a set of ids the database finds through its indexes; the
-    list then orders the conversations they name."""
+    list then orders the conversations they name. A common text on PostgreSQL: a `Walk`,
+    which the list applies itself."""
     # control characters and lone surrogates are not text anyone searches for, and NUL is
     # refused by PostgreSQL: each becomes a space
     q = "".join(" " if unicodedata.category(c) in ("Cc", "Cs") else c for c in query)
@@ -90,21 +92,41 @@ def search_clause(session: Session, account_id: int, query: str):
         contact.append(Contact.e164.startswith("+" + digits, autoescape=True))
     elif looks_like_number and len(digits) >= 3:
         contact.append(Contact.e164.contains(digits, autoescape=True))
+    contact_ids = select(Contact.id).where(Contact.account_id == account_id, or_(*contact))
     found = select(Conversation.id).where(
-        Conversation.account_id == account_id,
-        Conversation.contact_id.in_(
-            select(Contact.id).where(Contact.account_id == account_id, or_(*contact))
-        ),
+        Conversation.account_id == account_id, Conversation.contact_id.in_(contact_ids)
     )
     if len(q) < MIN_TEXT:
         return Conversation.id.in_(found)
     if _common(session, q):  # a word in every other message: each conversation checks its own
+        if session.get_bind().dialect.name != "sqlite":
+            return Walk(contact_ids, q)
         own = select(Message.id).where(
             Message.conversation_id == Conversation.id, _message_match(session, q)
         )
-        if session.get_bind().dialect.name == "sqlite":
-            return or_(Conversation.id.in_(found), own.exists())
-        # PostgreSQL would turn an EXISTS into one hash of every match (what the walk
-        # avoids); a scalar subquery stays a probe of this conversation's messages
-        return or_(Conversation.id.in_(found), own.limit(1).scalar_subquery().is_not(None))
+        return or_(Conversation.id.in_(found), own.exists())
     return Conversation.id.in_(union(found, text_matches(session, account_id, q)))
+
+
+@dataclasses.dataclass(frozen=True)
+class Walk:
+    """A common text on PostgreSQL (`_common`): the list checks each conversation it reads in
+    its order, after every other filter, until a page is full (conversations.list_page runs
+    the filtered, ordered list as a subquery and applies `clause` outside it). Put in the
+    list's own WHERE, PostgreSQL would turn the check into one hash of every match, or check
+    it before a label's join: 'croissant' (17k messages) with a label 213 ms, against 17 ms."""
+
+    contact_ids: Select  # the account's contacts whose name or number matches
+    text: str  # lower case, MIN_TEXT characters or more
+
+    def clause(self, conv):
+        """A WHERE clause on `conv` (Conversation or an alias of it): a matching contact, or a
+        message of its own containing the text (a scalar subquery: a probe of this
+        conversation's messages, which PostgreSQL does not hash as it does an EXISTS)."""
+        own = select(Message.id).where(
+            Message.conversation_id == conv.id,
+            func.lower(Message.body).contains(self.text, autoescape=True),
+        )
+        return or_(
+            conv.contact_id.in_(self.contact_ids), own.limit(1).scalar_subquery().is_not(None)
+        )

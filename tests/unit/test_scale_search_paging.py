@@ -317,6 +317,66 @@ def test_a_word_repeated_in_one_thread_maps_its_matches_instead_of_walking(sessi
     assert _found(session, shop.account.id, "gracias") == {c.id for c in spread}
 
 
+def test_a_common_word_pages_like_the_sets_in_both_orders_and_after_filters(session, monkeypatch):
+    """The walk (PostgreSQL: the filtered list as a subquery, checked outside it) gives the
+    pages the id sets give: keyset pages in both orders with ties, a filter, a label."""
+    from ctreflex.services import labels as label_svc
+    from ctreflex.services import notes as notes_svc
+    from ctreflex.services import search
+
+    shop = make_account(session)
+    base = now() - dt.timedelta(hours=30)
+    label = label_svc.create_label(
+        session=session, account_id=shop.account.id, name="VIP", color="amber"
+    )
+    for n in range(23):
+        conv = make_conversation(session, shop.account, inbound=(), window_hours_left=None)
+        if n % 3:
+            make_message(session, conv, body=f"Thanks {n}")
+        if n % 5 != 4:
+            conv.last_message_at = base + dt.timedelta(hours=n // 4)  # ties in fours
+            if n % 2:
+                conv.window_expires_at = now() + dt.timedelta(hours=1 + n // 6)
+        conv.unread_count = n % 4
+        session.add(conv)
+        if n % 4 == 1:
+            label_svc.add_to_conversation(
+                session=session, account_id=shop.account.id, conversation_id=conv.id,
+                label_id=label.id,
+            )
+    make_conversation(session, shop.account, inbound=("hello",), name="Thanksgiving Baker")
+    session.commit()
+
+    def pages(sort, filter="all", where=()):
+        shown, cursor = [], None
+        for _ in range(30):
+            rows, cursor = convs.list_page(
+                session=session, account_id=shop.account.id, tz="UTC", query="thanks",
+                sort=sort, filter=filter, where=where, limit=3,
+                after=ListCursor.decode(cursor.encode()) if cursor else None,
+            )
+            shown += [r.id for r in rows]
+            if cursor is None:
+                return shown
+        raise AssertionError("no end")
+
+    cases = [
+        (sort, flt, where)
+        for sort in ("recent", "closing")
+        for flt, where in (
+            ("all", ()),
+            ("unread", ()),
+            ("open", ()),
+            ("all", notes_svc.narrow_clauses(label.id, 0)),
+        )
+    ]
+    monkeypatch.setattr(search, "COMMON", 10**9)
+    by_sets = [pages(*case) for case in cases]
+    assert len(by_sets[0]) == 16 and len(set(by_sets[0])) == 16  # 15 messages + the name
+    monkeypatch.setattr(search, "COMMON", 0)
+    assert [pages(*case) for case in cases] == by_sets
+
+
 def test_search_text_is_only_ever_text(session):
     """What an agent types is matched as text: FTS5 syntax, quotes, LIKE wildcards and
     emoji neither fail nor widen the search."""

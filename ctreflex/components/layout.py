@@ -209,4 +209,7 @@ def app_page(title: str, body: Callable[[], rx.Component], *, admin: bool = Fals
         class_name="ct-shell",
         width="100%",
         align="start",
+        # "true" once the page's on_load handlers ran (until then the tab shows the state it
+        # had before a reload): browser tests wait for it before acting on what is shown
+        custom_attrs={"data-hydrated": rx.State.is_hydrated.to_string()},
     )

@@ -118,6 +118,13 @@ def login(page: Page, base_url: str, email: str, password: str) -> None:
     page.wait_for_url("**/inbox**", timeout=30_000)
 
 
+def wait_hydrated(page: Page) -> None:
+    """Until the page's on_load handlers ran. After a reload the tab first shows the state it
+    had (the server's snapshot); a click before its on_load ran is handled first and the load
+    then clears the notice it set (components/layout.py `data-hydrated`)."""
+    page.locator(".ct-shell[data-hydrated=true]").wait_for(timeout=15_000)
+
+
 def conversation_name(name: str) -> re.Pattern:
     """The accessible name of a conversation row in the inbox list: the row's own text, the
     customer's name first (WCAG 2.5.3: the name contains what is visible)."""

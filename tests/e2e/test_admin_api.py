@@ -10,7 +10,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import login
+from tests.e2e.conftest import login, wait_hydrated
 
 pytestmark = pytest.mark.browser
 
@@ -37,6 +37,7 @@ def test_api_key_created_shown_once_and_revoked(page: Page, base_url):
     page.get_by_role("button", name="I have copied it").click()
     expect(page.get_by_label("New API key: Booking system")).to_have_count(0)
     page.reload()
+    wait_hydrated(page)
     expect(page.get_by_role("table", name="API keys")).to_contain_text("Booking system")
     assert key not in page.content()  # never shown again
     page.get_by_role("button", name="Revoke key Booking system").click()

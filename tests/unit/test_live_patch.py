@@ -20,6 +20,7 @@ from ctreflex.pages.inbox.listing import list_for, merge_rows
 from ctreflex.realtime import Broker
 from ctreflex.services import conversations as convs
 from ctreflex.services import inbox_views
+from tests.factories import make_message
 
 TZ = "Europe/Madrid"
 
@@ -60,28 +61,9 @@ def _patched_equals_fresh(s, view, before, ids):
     return rows
 
 
-def _inbound(s, conv: Conversation, body: str, at: dt.datetime | None = None) -> Message:
+def _inbound(s, conv: Conversation, body: str) -> Message:
     """What the inbound pipeline writes for a customer's text (row, preview, unread, window)."""
-    at = at or utc_now()
-    msg = Message(
-        account_id=conv.account_id,
-        conversation_id=conv.id,
-        direction="inbound",
-        channel="whatsapp",
-        kind="text",
-        status="received",
-        body=body,
-        created_at=at,
-    )
-    s.add(msg)
-    conv.last_message_at = at
-    conv.last_inbound_at = at
-    conv.last_preview = body
-    conv.unread_count += 1
-    conv.window_expires_at = at + dt.timedelta(hours=24)
-    s.add(conv)
-    s.commit()
-    return msg
+    return make_message(s, conv, body=body)
 
 
 def test_a_message_moves_its_conversation_to_the_top(seeded, bakery):

@@ -372,15 +372,18 @@ def filter_counts(
 
 def next_list_change(rows: list[ConversationRow], now: dt.datetime) -> float | None:
     """Seconds until a listed window changes state (opens→closing soon→closed), if any."""
+    return next_window_change([row.window_expires_ms for row in rows], now)
+
+
+def next_window_change(expiries_ms: list[int], now: dt.datetime) -> float | None:
+    """Seconds until one of these windows (epoch ms when each closes, 0: none) changes state
+    (open→closing soon→closed), if any."""
     now_ms = _epoch_ms(now)
     soonest = None
-    for row in rows:
-        if not row.window_expires_ms:
+    for expires_ms in expiries_ms:
+        if not expires_ms:
             continue
-        for edge in (
-            row.window_expires_ms - int(CLOSING_SOON.total_seconds() * 1000),
-            row.window_expires_ms,
-        ):
+        for edge in (expires_ms - int(CLOSING_SOON.total_seconds() * 1000), expires_ms):
             if edge > now_ms and (soonest is None or edge < soonest):
                 soonest = edge
     return None if soonest is None else (soonest - now_ms) / 1000

@@ -12,7 +12,7 @@ from ctreflex import db
 from ctreflex.models import utc_now
 from ctreflex.services import conversations as convs
 from ctreflex.services import inbox_views, notes, sms, templates, thread_view
-from ctreflex.services.conversations import ConversationDetail, ConversationRow, LedgerEntry
+from ctreflex.services.conversations import ConversationDetail, LedgerEntry
 from ctreflex.services.sms import ChannelOption
 from ctreflex.services.thread_view import MessageRow
 
@@ -29,27 +29,6 @@ class OpenView:
     since: str = ""  # the oldest message asked for (older pages loaded), "" the newest page
     has_older: bool = False  # older messages than those in `messages`
     oldest: str = ""  # the oldest message in `messages` (thread_view.encode_key)
-
-
-def _as_row(detail: ConversationDetail) -> ConversationRow:
-    """Enough of a list row to ask `next_list_change` about one conversation."""
-    return ConversationRow(
-        id=detail.id,
-        name="",
-        initials="",
-        number="",
-        country="",
-        region="",
-        preview="",
-        preview_prefix="",
-        unread=0,
-        channel=detail.channel,
-        last_at="",
-        window_state=detail.window_state,
-        window_text="",
-        window_short="",
-        window_expires_ms=detail.window_expires_ms,
-    )
 
 
 def channel_facts(session, account_id: int, conversation_id: int) -> tuple[list, str]:
@@ -91,7 +70,7 @@ def open_view(
         session=session, account_id=account_id, conversation_id=conversation_id, tz=tz
     )
     options, cost = channel_facts(session, account_id, conversation_id)
-    edge = convs.next_list_change([_as_row(detail)], now)
+    edge = convs.next_window_change([detail.window_expires_ms], now)
     edge = inbox_views.next_edge(detail, edge, now)  # the team inbox: a snooze's end
     return OpenView(
         conversation_id=conversation_id,

@@ -76,17 +76,27 @@
     }
   }
 
-  function reportVisibility() {
+  // "hidden" (tab in the background), "away" (shown but the window is not focused) or
+  // "visible". The server sends new-message alerts only to a tab that is not "visible" (an agent
+  // looking at the inbox sees the list change; sending each tab a script per message cost the
+  // browsers and the server ~2.7 ms of CPU per tab and message: docs/PERFORMANCE.md).
+  function report(value) {
     var el = document.getElementById("ct-tab-visibility");
-    if (!el) return;
-    var value = document.hidden ? "hidden" : "visible";
-    if (el.value === value) return;
+    if (!el || el.value === value) return;
     var old = el.value;
     el.value = value; // React's tracker sees this set: tell it the old value, or no onChange
     if (el._valueTracker) el._valueTracker.setValue(old);
     el.dispatchEvent(new Event("input", { bubbles: true }));
   }
+  function reportVisibility() {
+    report(document.hidden ? "hidden" : document.hasFocus() ? "visible" : "away");
+  }
   document.addEventListener("visibilitychange", reportVisibility);
+  window.addEventListener("focus", function () { report(document.hidden ? "hidden" : "visible"); });
+  window.addEventListener("blur", function () { report(document.hidden ? "hidden" : "away"); });
+  // a page opened in the background gets no blur: look again now and then (a no-op unchanged)
+  setInterval(reportVisibility, 5000);
+  setTimeout(reportVisibility, 1000);
 
   window.ctAlerts = { announced: 0, sync: sync, toggle: toggle, newMessages: newMessages,
                       reportVisibility: reportVisibility };

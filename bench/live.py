@@ -7,12 +7,16 @@ pages of the account (Chromium, served app in production mode, one worker).
 What it does: a fresh seeded SQLite database in a temp dir (as tests/e2e/conftest.py does),
 `reflex run --env prod --single-port` (built frontend, websocket and routes on one port), N
 Chromium pages in separate browser contexts signed in as Demo Bakery users (alternately
-admin@demo.test and agent@demo.test) on /inbox. Then, one message at a time: arm
-`page.wait_for_function(document text contains the marker)` on every page, take
-time.perf_counter(), POST the signed webhook (a text from the seeded customer Maria Lopez to
-the Demo Bakery number, its timestamp = now so it becomes the list preview), and record, per
-page, perf_counter() when its wait returns. Per message: the time until the LAST page shows
-it ("all pages") and each page's own time. Also the processor's part:
+admin@demo.test and agent@demo.test) on /inbox. Then, one message at a time: arm a wait for
+the marker text on every page, take the time, POST the signed webhook (a text from the seeded
+customer Maria Lopez to the Demo Bakery number, its timestamp = now so it becomes the list
+preview), and record, per
+page, the page's own clock at the first animation frame that has the text (the frame that
+paints it). Per message: the time until the LAST page shows it ("all pages") and each page's
+own time. The default probe (`--probe observe`) arms a MutationObserver on each page and reads
+the page's text once per DOM change; `--probe raf` (the earlier probe) has Playwright read the
+whole page's text on every frame of every page while waiting, which costs the 2 cores the app
+and the browsers share. Also the processor's part:
 webhookevent.processed_at - received_at. Prints p50/p95/max; asserts nothing.
 
 Breakdown per stage (the app runs with CTREFLEX_LIVE_TRACE, ctreflex/livetrace.py: the
@@ -44,7 +48,7 @@ import httpx
 
 from bench import assign_events
 from bench.ingest import APP_SECRET, PHONE_NUMBER_ID, free_port, machine, stop_group
-from bench.procinfo import group_cpu_seconds, load
+from bench.procinfo import browser_cpu_seconds, group_cpu_seconds, load
 from ctreflex.whatsapp import sign
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.e2e.conftest import app_env, prepare_database, start_app, wait_ready
@@ -94,31 +98,51 @@ async def login(page, base_url: str, email: str, password: str) -> None:
 VISIBLE_JS = ("m => document.body && document.body.textContent.includes(m)"
               " && performance.timeOrigin + performance.now()")
 
+# The same moment without polling: the first animation frame after a DOM change that put the
+# text in the page (the frame that paints it), on the page's clock. The "raf" probe reads the
+# whole page's text on every frame of every page while it waits (10 pages x 60 frames/s on the
+# 2 cores the app and the browsers share); this one reads it once per DOM change.
+OBSERVE_JS = """m => new Promise(resolve => {
+  const has = () => document.body && document.body.textContent.includes(m);
+  const now = () => performance.timeOrigin + performance.now();
+  const done = () => requestAnimationFrame(() => resolve(now()));
+  if (has()) { done(); return; }
+  const obs = new MutationObserver(() => { if (has()) { obs.disconnect(); done(); } });
+  obs.observe(document.body, {childList: true, subtree: true, characterData: true});
+})"""
+
 
 async def one_message(pages, client: httpx.AsyncClient, marker: str, timeout_ms: int,
-                      shown: list[float] | None = None, posted: list[float] | None = None):
-    seen: list[float] = [0.0] * len(pages)
-    handles: list = [None] * len(pages)
+                      shown: list[float] | None = None, posted: list[float] | None = None,
+                      probe: str = "observe"):
+    page_clock: list[float] = [0.0] * len(pages)
 
     async def wait(i, page):
-        handles[i] = await page.wait_for_function(VISIBLE_JS, arg=marker, polling="raf",
+        if probe == "raf":
+            handle = await page.wait_for_function(VISIBLE_JS, arg=marker, polling="raf",
                                                   timeout=timeout_ms)
-        seen[i] = time.perf_counter()
+            page_clock[i] = await handle.json_value()
+        else:
+            page_clock[i] = await asyncio.wait_for(page.evaluate(OBSERVE_JS, marker),
+                                                   timeout_ms / 1000)
 
     tasks = [asyncio.ensure_future(wait(i, p)) for i, p in enumerate(pages)]
-    await asyncio.sleep(0.02)  # the waits are armed (each checks on every animation frame)
+    await asyncio.sleep(0.02)  # the waits are armed
     raw = webhook_body(marker)
+    posted_at = time.time()
     if posted is not None:
-        posted.append(time.time())
+        posted.append(posted_at)
     t0 = time.perf_counter()
     r = await client.post("/webhooks/whatsapp", content=raw, headers={
         "X-Hub-Signature-256": sign(APP_SECRET, raw), "Content-Type": "application/json"})
     t_200 = time.perf_counter() - t0
     r.raise_for_status()
     await asyncio.gather(*tasks)
-    if shown is not None:  # each page's own clock (ms) when it first saw the text
-        shown.extend([await h.json_value() / 1000 for h in handles])
-    return t_200, [s - t0 for s in seen], r.json()["event_id"]
+    if shown is not None:  # each page's own clock (s) when it first saw the text
+        shown.extend([c / 1000 for c in page_clock])
+    # "all pages" on the pages' own clocks (this machine's): the bench's side of the
+    # protocol (the answer's trip back through Playwright) is not counted
+    return t_200, [c / 1000 - posted_at for c in page_clock], r.json()["event_id"]
 
 
 class Frames:
@@ -232,10 +256,11 @@ async def run(args) -> dict:
             async with httpx.AsyncClient(base_url=url, timeout=30) as client:
                 for n in range(args.warmup):  # listeners started (heartbeat), caches warm
                     await one_message(pages, client, f"Warm-up {n} {uuid.uuid4().hex[:8]}",
-                                      60_000)
+                                      60_000, probe=args.probe)
                 emitter.start()  # assignment events flow while the messages are timed
                 load0 = load()
                 cpu0 = group_cpu_seconds(proc.pid)  # the app: web worker + processor child
+                browser0 = browser_cpu_seconds()
                 all_pages, per_page, to_200, event_ids = [], [], [], []
                 markers, posted, shown, per_msg_frames, per_msg_bytes = [], [], [], [], []
                 for n in range(args.messages):
@@ -243,7 +268,7 @@ async def run(args) -> dict:
                     f0 = [(f.count, f.bytes) for f in frames]
                     seen_at: list[float] = []
                     t200, seen, event_id = await one_message(pages, client, marker, 30_000,
-                                                             seen_at, posted)
+                                                             seen_at, posted, args.probe)
                     await asyncio.sleep(args.gap)  # what the message still sends lands here
                     per_msg_frames.extend(f.count - c for f, (c, _) in zip(frames, f0, strict=True))
                     per_msg_bytes.extend(f.bytes - b for f, (_, b) in zip(frames, f0, strict=True))
@@ -255,6 +280,7 @@ async def run(args) -> dict:
                     event_ids.append(event_id)
                 load1 = load()
                 app_cpu = group_cpu_seconds(proc.pid) - cpu0
+                browser_cpu = browser_cpu_seconds() - browser0
                 await emitter.stop()
                 out["assignments"] = {"sent": emitter.sent, "errors": emitter.errors,
                                       "rate": args.assign_rate}
@@ -279,6 +305,8 @@ async def run(args) -> dict:
         "stages_ms": {name: {"p50": pct(v, 50), "p95": pct(v, 95), "n": len(v)}
                       for name, v in stages.items()},
         "app_cpu_ms_per_message": app_cpu / args.messages * ms,
+        "browser_cpu_ms_per_message": browser_cpu / args.messages * ms,
+        "probe": args.probe,
         "frames_per_page_per_message": statistics.mean(per_msg_frames),
         "bytes_per_page_per_message": statistics.mean(per_msg_bytes),
         "data": str(data),
@@ -293,6 +321,9 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--gap", type=float, default=0.05, help="seconds between messages")
     ap.add_argument("--json", metavar="PATH")
+    ap.add_argument("--probe", choices=("observe", "raf"), default="observe",
+                    help="how a page notices the text: a MutationObserver and the next frame "
+                         "(default), or Playwright polling the page's text every frame")
     ap.add_argument("--assign-rate", type=float, default=0.0,
                     help="assignments per second via /api/v1 while messages are timed")
     args = ap.parse_args()
@@ -312,13 +343,15 @@ def main() -> None:
         print(f"  {name:<38} p50 {v['p50']:7.1f} ms, p95 {v['p95']:7.1f} ms  (n={v['n']})")
     print(f"app CPU (web worker + processor) per message: "
           f"{r['app_cpu_ms_per_message']:.1f} ms (load free: what a message costs the server)")
+    print(f"browsers' CPU (all {r['pages']} pages, probe {r['probe']}) per message: "
+          f"{r['browser_cpu_ms_per_message']:.1f} ms")
     print(f"websocket per page per message: {r['frames_per_page_per_message']:.2f} frames, "
           f"{r['bytes_per_page_per_message']:.0f} bytes")
     if "assignments" in r:
         g = r["assignments"]
         print(f"assignment events meanwhile (/api/v1 assign, {g['rate']}/s): {g['sent']} sent, "
               f"{g['errors']} errors")
-    print(f"target p95 < 100 ms to all pages: {'met' if a['p95'] < 100 else 'MISSED'}")
+    print(f"target p95 <= 60 ms to all pages (issue 17): {'met' if a['p95'] <= 60 else 'MISSED'}")
     if args.json:
         Path(args.json).write_text(json.dumps(r, indent=2))
 

@@ -32,6 +32,16 @@ def group_cpu_seconds(pgid: int) -> float:
     return sum(_cpu(p) for p in group_processes(pgid))
 
 
+def browser_cpu_seconds() -> float:
+    """User+system CPU of every Chromium process on the machine (the bench's own browser: the
+    benches run on a machine with no other Chromium)."""
+    total = 0.0
+    for proc in psutil.process_iter(["name"]):
+        if (proc.info.get("name") or "").startswith(("chrom", "headless_shell")):
+            total += _cpu(proc)
+    return total
+
+
 def worker_pid(pgid: int) -> int | None:
     """The granian worker holding the Python app: the busiest python process in the group."""
     best, best_cpu = None, -1.0

@@ -103,9 +103,14 @@ def test_reactions_both_ways(page: Page, base_url):
 
 def test_background_tab_title_count_and_opt_in_alerts(page: Page, base_url):
     page.context.grant_permissions(["notifications"], origin=base_url)
+    scripts: list[str] = []  # the alert scripts the server sends this tab
+    page.on("websocket", lambda ws: ws.on(
+        "framereceived",
+        lambda p: scripts.append(p) if isinstance(p, str) and "newMessages" in p else None,
+    ))
     login(page, base_url, "agent@demo.test", "demo-agent-1")
     expect(page).to_have_title(re.compile(r"Inbox · CT Text$"))
-    # record desktop notifications instead of showing them; the tab is in the background
+    # record desktop notifications instead of showing them
     page.evaluate(
         """() => {
           window.__shown = [];
@@ -114,7 +119,6 @@ def test_background_tab_title_count_and_opt_in_alerts(page: Page, base_url):
                                                          return {close() {}}; };
           window.Notification.permission = Real.permission;
           window.Notification.requestPermission = () => Promise.resolve('granted');
-          document.hasFocus = () => false;
         }"""
     )
     page.get_by_role("button", name="Alerts").click()
@@ -124,15 +128,26 @@ def test_background_tab_title_count_and_opt_in_alerts(page: Page, base_url):
         page.get_by_role("checkbox", name=re.compile("^Show desktop notifications"))
     ).to_be_checked()
     page.keyboard.press("Escape")
-    before = _unread_in_title(page)
 
+    # the agent is looking at the inbox: the list and the title change, no alert is sent
+    before = _unread_in_title(page)
+    first = _new_customer()
+    _customer(base_url, first, {"type": "text", "text": "Hello there"}, f"Front {first[-4:]}")
+    _wait(lambda: _unread_in_title(page) == before + 1)
+    page.wait_for_timeout(300)  # an alert would come with the list's update
+    assert scripts == []
+
+    # the window loses focus (another application in front): the next message is announced
+    page.evaluate("() => { document.hasFocus = () => false; dispatchEvent(new Event('blur')); }")
+    page.wait_for_timeout(500)  # the tab's report ("away") reaches the server
     wa_id = _new_customer()
     name = f"Background {wa_id[-4:]}"
     _customer(base_url, wa_id, {"type": "text", "text": "Are you open on Sunday?"}, name)
-    _wait(lambda: _unread_in_title(page) == before + 1)
+    _wait(lambda: _unread_in_title(page) == before + 2)
     _wait(lambda: page.evaluate("window.ctAlerts.announced") > 0)
     shown = page.evaluate("window.__shown")
     assert [name, "Are you open on Sunday?"] in shown
+    assert len(scripts) == 1
 
 
 def test_hidden_tab_keeps_the_open_conversation_unread(page: Page, base_url):

@@ -333,15 +333,16 @@ async def listen(state: InboxState) -> AsyncIterator[rx.event.EventSpec]:
                         reason = "signed out"  # checked before anything is applied
                         break
                     # the rows as they are (get_value): iterating the state's list would
-                    # wrap each row in a change-tracking proxy, for nothing
-                    before = {r.id: r.unread for r in state.get_value("rows")}
+                    # wrap each row in a change-tracking proxy, for nothing; only a tab the
+                    # agent is not looking at announces (assets/alerts.js)
+                    away = bool(batch) and state._tab_away
+                    before = {r.id: r.unread for r in state.get_value("rows")} if away else {}
                     read_now = await state._refresh(
                         batch, everything, shared.pre, planned, shared.pre_open, gens
                     )
                     receipt_for = state.open_id if read_now else 0
                     timeout = listen_timeout(state)  # for the next wait
-                    after = state.get_value("rows")
-                    alerts = new_message_alerts(before, after) if batch else []
+                    alerts = new_message_alerts(before, state.get_value("rows")) if away else []
                 if traced:  # the delta went to the socket on the exit
                     livetrace.mark("emitted", tab=token[:8], m=traced)
                 if receipt_for:

@@ -77,6 +77,7 @@ class InboxState(InboxListState):
     _since: str = ""  # set once older pages are loaded: reloads keep every message from it
     _beat: float = 0.0  # last heartbeat from the page (epoch s)
     _tab_hidden: bool = False  # the browser tab is in the background (set_tab_visibility)
+    _tab_away: bool = False  # hidden, or shown in a window without focus: alerts go to it
 
     @rx.var
     def has_conversation(self) -> bool:
@@ -231,9 +232,12 @@ class InboxState(InboxListState):
 
     @rx.event
     def set_tab_visibility(self, value: str):
-        """The page reports when its browser tab is hidden (assets/alerts.js): a message that
-        arrives in the open conversation meanwhile stays unread until the agent comes back."""
+        """The page reports when its browser tab is hidden, or shown without focus ("away"),
+        and when it is back (assets/alerts.js): a message that arrives in the open conversation
+        while hidden stays unread until the agent comes back; only a tab that is not in front
+        of the agent is sent new-message alerts (a sound, a desktop notification)."""
         self._tab_hidden = value == "hidden"
+        self._tab_away = value in ("hidden", "away")
         if self._tab_hidden or not self.open_id or self._current_user() is None:
             return
         with db.session_scope() as session:

@@ -228,7 +228,8 @@ HANDLERS: dict[str, Row] = {
     **handlers("AuthState", USER, "setvar", args={"var_name": "role", "value": "admin"}),
     **handlers("LoginState", PUBLIC, "on_load setvar"),
     # inbox (list, thread, composer, template picker: ctreflex/pages/inbox/)
-    **handlers("InboxListState", USER, "setvar", args={"var_name": "counts", "value": {}}),
+    **handlers("InboxRowsState", USER, "setvar", args={"var_name": "counts", "value": {}}),
+    **handlers("InboxListState", USER, "setvar", args={"var_name": "query", "value": "x"}),
     **handlers("InboxListState", USER, "set_query clear_query set_list_filter set_sort"),
     # the team inbox's views (issue 15, team-a); a client-set view/user is cleaned on the server
     **handlers("InboxListState", USER, "set_view set_status_filter set_queue_hours"),
@@ -365,6 +366,7 @@ DEFAULT_ARGS = {
 # Which page a state's events are sent from (router_data); ids as in PAGES' args.
 STATE_PAGES = {
     "InboxState": "/inbox/[conversation_id]",
+    "InboxRowsState": "/inbox/[conversation_id]",
     "InboxListState": "/inbox/[conversation_id]",
     "ComposerState": "/inbox/[conversation_id]",
     "TeamState": "/inbox/[conversation_id]",

@@ -167,13 +167,35 @@ def merge_rows(
     return merged, {r.id: merged_keys[r.id] for r in merged}
 
 
-class InboxListState(AuthState):
-    """The conversation list, in a state of its own: a live list update changes only this
-    state, so the browser re-renders the list, not the thread and composer (InboxState, a
-    substate, reads and writes these as its own)."""
+class InboxRowsState(AuthState):
+    """What a live update changes in the list: its rows, the filter counts and whether more
+    rows follow, in a state of their own. The browser keeps one context per state and redraws
+    every component reading a state that changed: with these beside the search, view, filter
+    and sort controls, each message redrew the controls too (three menus among them). Now a
+    message redraws the rows, the count badges and the title. InboxListState, a substate, reads
+    and writes these as its own."""
 
     rows: list[ConversationRow] = []
     counts: dict[str, int] = {name: 0 for name in convs.FILTERS}
+    has_more: bool = False  # more rows than shown: "Show more conversations"
+
+    @rx.var
+    def unread_prefix(self) -> str:
+        """ "(3) " in the tab title while 3 conversations have unread messages."""
+        n = self.counts.get("unread", 0)
+        return f"({n}) " if n else ""
+
+    @rx.var
+    def tab_title(self) -> str:
+        return f"{self.unread_prefix}Inbox · CT Text"
+
+
+class InboxListState(InboxRowsState):
+    """The conversation list: its search, filter, sort and view (the rows it shows are in
+    InboxRowsState, its parent). A live list update changes only these states, so the browser
+    re-renders the list, not the thread and composer (InboxState, a substate, reads and writes
+    these as its own)."""
+
     query: str = ""
     list_filter: str = "all"
     sort: str = "recent"
@@ -184,7 +206,6 @@ class InboxListState(AuthState):
     queue_hours: int = 2
     label_filter: int = 0  # only this label's conversations (pages/inbox/labels.py), 0: any
     mentions_view: bool = False  # only those whose notes mention me (pages/inbox/notes.py)
-    has_more: bool = False  # more rows than shown: "Show more conversations"
 
     _account_id: int = 0
     _user_id: int = 0
@@ -196,16 +217,6 @@ class InboxListState(AuthState):
     # +1 at each list shown: the live listener reads the list unlocked and puts it in only
     # when the tab has not shown a newer one meanwhile (an agent's own action)
     _list_gen: int = 0
-
-    @rx.var
-    def unread_prefix(self) -> str:
-        """ "(3) " in the tab title while 3 conversations have unread messages."""
-        n = self.counts.get("unread", 0)
-        return f"({n}) " if n else ""
-
-    @rx.var
-    def tab_title(self) -> str:
-        return f"{self.unread_prefix}Inbox · CT Text"
 
     def _remember(self, user: CurrentUser) -> None:
         self._account_id, self._user_id, self._tz = user.account_id, user.user_id, user.timezone

@@ -42,7 +42,9 @@ def channel_icon(channel: rx.Var[str], size: int = 14) -> rx.Component:
 
 def conversation_item(row: rx.Var[ConversationRow], selected_id: rx.Var[int]) -> rx.Component:
     """One row. Its content is a memoised component with plain props: when a live update
-    replaces the list, React re-renders only the rows whose values changed."""
+    replaces the list, React re-renders only the rows whose values changed. Keyed by the
+    conversation (rx.foreach keys by position otherwise): a conversation moving to the top
+    moves its row, instead of handing every row below it its neighbour's values."""
     return rx.el.li(
         row_tick(row),  # the team inbox: tick for the bulk bar (components/assign_menu.py)
         conversation_link(
@@ -65,6 +67,7 @@ def conversation_item(row: rx.Var[ConversationRow], selected_id: rx.Var[int]) ->
         ),
         row_team_line(row),
         class_name="ct-conv-item",
+        key=row.id,
     )
 
 

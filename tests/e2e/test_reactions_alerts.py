@@ -176,3 +176,28 @@ def test_hidden_tab_keeps_the_open_conversation_unread(page: Page, base_url):
     _wait(lambda: _unread_in_title(page) == before + 1)
     visibility(False)
     _wait(lambda: _unread_in_title(page) == before)
+
+
+def test_a_conversation_moving_to_the_top_keeps_the_agents_focus_on_its_row(page: Page, base_url):
+    """The list's rows are keyed by conversation: when a message moves a conversation to the
+    top, the row the agent has focused still is the conversation it was (keyed by position,
+    the focused row would show the neighbour that slid into its place, and Enter opens it)."""
+    names = {}
+    for tag in ("Oldest", "Middle", "Newest"):  # written in this order: Newest on top
+        wa_id = _new_customer()
+        names[tag] = (wa_id, f"{tag} {wa_id[-4:]}")
+        _customer(base_url, wa_id, {"type": "text", "text": f"{tag} question"}, names[tag][1])
+    login(page, base_url, "agent@demo.test", "demo-agent-1")
+    middle_name = names["Middle"][1]
+    middle = page.get_by_role("link", name=conversation_name(middle_name)).first
+    middle.focus()
+    expect(middle).to_be_focused()
+
+    oldest_id, oldest = names["Oldest"]
+    _customer(base_url, oldest_id, {"type": "text", "text": "One more thing"})
+    first_row = page.locator(".ct-conv-item").first
+    expect(first_row).to_contain_text(oldest)  # it moved to the top, live
+    expect(first_row).to_contain_text("One more thing")
+    expect(page.get_by_role("link", name=conversation_name(middle_name)).first).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page).to_have_title(re.compile(re.escape(middle_name) + " · CT Text$"))

@@ -236,9 +236,11 @@ class InboxState(InboxListState):
         and when it is back (assets/alerts.js): a message that arrives in the open conversation
         while hidden stays unread until the agent comes back; only a tab that is not in front
         of the agent is sent new-message alerts (a sound, a desktop notification)."""
-        self._tab_hidden = value == "hidden"
+        was_hidden, self._tab_hidden = self._tab_hidden, value == "hidden"
         self._tab_away = value in ("hidden", "away")
-        if self._tab_hidden or not self.open_id or self._current_user() is None:
+        if not was_hidden or self._tab_hidden or not self.open_id:
+            return  # the agent saw the conversation before: nothing new to mark read
+        if self._current_user() is None:
             return
         with db.session_scope() as session:
             read_now = convs.mark_read(

@@ -114,8 +114,9 @@ OBSERVE_JS = """m => new Promise(resolve => {
 
 async def one_message(pages, client: httpx.AsyncClient, marker: str, timeout_ms: int,
                       shown: list[float] | None = None, posted: list[float] | None = None,
-                      probe: str = "observe"):
+                      probe: str = "observe", trip: list[float] | None = None):
     page_clock: list[float] = [0.0] * len(pages)
+    returned: list[float] = [0.0] * len(pages)  # this process's clock when the answer came
 
     async def wait(i, page):
         if probe == "raf":
@@ -125,6 +126,7 @@ async def one_message(pages, client: httpx.AsyncClient, marker: str, timeout_ms:
         else:
             page_clock[i] = await asyncio.wait_for(page.evaluate(OBSERVE_JS, marker),
                                                    timeout_ms / 1000)
+        returned[i] = time.time()
 
     tasks = [asyncio.ensure_future(wait(i, p)) for i, p in enumerate(pages)]
     await asyncio.sleep(0.02)  # the waits are armed
@@ -140,6 +142,8 @@ async def one_message(pages, client: httpx.AsyncClient, marker: str, timeout_ms:
     await asyncio.gather(*tasks)
     if shown is not None:  # each page's own clock (s) when it first saw the text
         shown.extend([c / 1000 for c in page_clock])
+    if trip is not None:  # the answer's way back; never negative if the clocks agree
+        trip.extend(r - c / 1000 for r, c in zip(returned, page_clock, strict=True))
     # "all pages" on the pages' own clocks (this machine's): the bench's side of the
     # protocol (the answer's trip back through Playwright) is not counted
     return t_200, [c / 1000 - posted_at for c in page_clock], r.json()["event_id"]
@@ -263,12 +267,13 @@ async def run(args) -> dict:
                 browser0 = browser_cpu_seconds()
                 all_pages, per_page, to_200, event_ids = [], [], [], []
                 markers, posted, shown, per_msg_frames, per_msg_bytes = [], [], [], [], []
+                trips: list[float] = []
                 for n in range(args.messages):
                     marker = f"Live {n:03d} {uuid.uuid4().hex[:10]}"
                     f0 = [(f.count, f.bytes) for f in frames]
                     seen_at: list[float] = []
                     t200, seen, event_id = await one_message(pages, client, marker, 30_000,
-                                                             seen_at, posted, args.probe)
+                                                             seen_at, posted, args.probe, trips)
                     await asyncio.sleep(args.gap)  # what the message still sends lands here
                     per_msg_frames.extend(f.count - c for f, (c, _) in zip(frames, f0, strict=True))
                     per_msg_bytes.extend(f.bytes - b for f, (_, b) in zip(frames, f0, strict=True))
@@ -301,6 +306,8 @@ async def run(args) -> dict:
                          "max": max(all_pages) * ms, "mean": statistics.mean(all_pages) * ms},
         "per_page_ms": {"p50": pct(per_page, 50) * ms, "p95": pct(per_page, 95) * ms},
         "to_200_ms": {"p50": pct(to_200, 50) * ms, "p95": pct(to_200, 95) * ms},
+        "probe_return_ms": {"min": min(trips) * ms, "p50": pct(trips, 50) * ms,
+                            "p95": pct(trips, 95) * ms},
         "processing_ms": {"p50": pct(processing, 50), "p95": pct(processing, 95)},
         "stages_ms": {name: {"p50": pct(v, 50), "p95": pct(v, 95), "n": len(v)}
                       for name, v in stages.items()},
@@ -337,6 +344,9 @@ def main() -> None:
           f"max {a['max']:.1f} ms")
     print(f"POST -> visible, per page:    p50 {p['p50']:.1f} ms, p95 {p['p95']:.1f} ms")
     print(f"POST -> 200:                  p50 {t['p50']:.1f} ms, p95 {t['p95']:.1f} ms")
+    b = r["probe_return_ms"]  # a check of the clocks: a page's clock ahead would show < 0
+    print(f"text seen -> the bench has it: min {b['min']:.1f} ms, p50 {b['p50']:.1f} ms, "
+          f"p95 {b['p95']:.1f} ms (not counted above)")
     print(f"journal -> processed (DB):    p50 {q['p50']:.1f} ms, p95 {q['p95']:.1f} ms")
     print("stages (server clocks; per tab pooled over tabs x messages):")
     for name, v in r["stages_ms"].items():

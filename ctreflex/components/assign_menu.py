@@ -305,11 +305,22 @@ def bulk_bar() -> rx.Component:
 
 
 def row_tick(row: rx.Var[ConversationRow]) -> rx.Component:
+    """The row's tick, a memoised component with plain props: a live update re-renders (and
+    React re-sets the type and name of) only the ticks whose row or selection changed."""
+    return conversation_tick(
+        conv_id=row.id, name=row.name, checked=TeamState.selected.contains(row.id)
+    )
+
+
+@rx.memo
+def conversation_tick(
+    conv_id: rx.Var[int], name: rx.Var[str], checked: rx.Var[bool]
+) -> rx.Component:
     return rx.el.input(
         type="checkbox",
-        checked=TeamState.selected.contains(row.id),
-        on_change=lambda _v: TeamState.toggle_selected(row.id),
-        aria_label="Select conversation with " + row.name,
+        checked=checked,
+        on_change=lambda _v: TeamState.toggle_selected(conv_id),
+        aria_label="Select conversation with " + name,
         class_name="ct-conv-tick",
     )
 

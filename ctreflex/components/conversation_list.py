@@ -41,8 +41,9 @@ def channel_icon(channel: rx.Var[str], size: int = 14) -> rx.Component:
 
 
 def conversation_item(row: rx.Var[ConversationRow], selected_id: rx.Var[int]) -> rx.Component:
-    """One row. Its content is a memoised component with plain props: when a live update
-    replaces the list, React re-renders only the rows whose values changed. Keyed by the
+    """One row. Its content and its tick are memoised components with plain props (the
+    labels as JSON text): when a live update replaces the list, React re-renders only the
+    rows whose values changed. Keyed by the
     conversation (rx.foreach keys by position otherwise): a conversation moving to the top
     moves its row, instead of handing every row below it its neighbour's values."""
     return rx.el.li(
@@ -63,7 +64,9 @@ def conversation_item(row: rx.Var[ConversationRow], selected_id: rx.Var[int]) ->
             window_short=row.window_short,
             window_expires_ms=row.window_expires_ms,
             selected=row.id == selected_id,
-            labels=row.labels,
+            # a string, so an unchanged row's props compare equal (a list is a new object in
+            # every update, and the memo would re-render every row)
+            labels_json=row.labels.to_string(),
         ),
         row_team_line(row),
         class_name="ct-conv-item",
@@ -88,8 +91,9 @@ def conversation_link(
     window_short: rx.Var[str],
     window_expires_ms: rx.Var[int],
     selected: rx.Var[bool],
-    labels: rx.Var[list[LabelChip]],
+    labels_json: rx.Var[str],
 ) -> rx.Component:
+    labels = rx.Var(f"JSON.parse({labels_json})").to(list[LabelChip])
     return rx.link(
         rx.hstack(
             rx.box(

@@ -201,3 +201,43 @@ def test_a_conversation_moving_to_the_top_keeps_the_agents_focus_on_its_row(page
     expect(page.get_by_role("link", name=conversation_name(middle_name)).first).to_be_focused()
     page.keyboard.press("Enter")
     expect(page).to_have_title(re.compile(re.escape(middle_name) + " · CT Text$"))
+
+
+# what changed inside the list's rows, other than in the row of `name` (and other than the
+# window countdowns' own minute ticks, assets/inbox.js)
+_WATCH_OTHER_ROWS = """name => {
+  window.ctOtherRowChanges = [];
+  const ul = document.querySelector('ul[aria-label="Conversations"]');
+  new MutationObserver(changes => {
+    for (const m of changes) {
+      const el = m.target.nodeType === 1 ? m.target : m.target.parentElement;
+      const row = el && el.closest('.ct-conv-item');
+      if (!row || row.textContent.includes(name) || el.closest('[data-ct-expires]')) continue;
+      window.ctOtherRowChanges.push(
+        m.type + ' ' + (m.attributeName || '') + ' of ' + el.tagName + ' in ' +
+        row.textContent.slice(0, 30));
+    }
+  }).observe(ul, {subtree: true, childList: true, attributes: true, characterData: true});
+}"""
+
+
+def test_a_live_message_redraws_its_own_row_and_leaves_the_others_alone(page: Page, base_url):
+    """Every agent's tab gets every message of the account: the browser must redraw the row
+    the message is about, not the list. Each row's content and tick are memoised components
+    with plain props, so React leaves an unchanged row's DOM alone (before: React re-set the
+    type and name of every row's tick on every message, a style recalculation per row)."""
+    quiet, busy = _new_customer(), _new_customer()
+    quiet_name, busy_name = f"Quiet {quiet[-4:]}", f"Busy {busy[-4:]}"
+    _customer(base_url, busy, {"type": "text", "text": "A first question"}, busy_name)
+    _customer(base_url, quiet, {"type": "text", "text": "Another question"}, quiet_name)
+    login(page, base_url, "agent@demo.test", "demo-agent-1")
+    first_row = page.locator(".ct-conv-item").first
+    expect(first_row).to_contain_text(quiet_name)
+    page.evaluate(_WATCH_OTHER_ROWS, busy_name)
+
+    _customer(base_url, busy, {"type": "text", "text": "And a follow-up"})
+    expect(first_row).to_contain_text(busy_name)  # it moved to the top, live
+    expect(first_row).to_contain_text("And a follow-up")
+    page.wait_for_timeout(500)  # anything else the update does has landed
+    assert page.evaluate("window.ctOtherRowChanges") == []
+    expect(page.locator(".ct-conv-item").nth(1)).to_contain_text(quiet_name)

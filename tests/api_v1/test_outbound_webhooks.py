@@ -147,6 +147,27 @@ def test_a_500_is_retried_with_backoff_then_delivered(seeded, receiver, monkeypa
     assert [a.status for a in row.history] == ["500", "500", "200"]
 
 
+def test_the_minutely_run_with_nothing_due_opens_no_client(seeded, receiver, monkeypatch):
+    """The job runs every minute on every deployment, mostly with nothing to deliver: it then
+    builds no HTTP client (a TLS context costs tens of ms of CPU); with a delivery due it
+    does, and delivers."""
+    monkeypatch.setattr(hooks, "AUTO_DELIVER", False)
+    clients = []
+    real = httpx.AsyncClient
+
+    def counting(*args, **kwargs):
+        clients.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(webhook_delivery.httpx, "AsyncClient", counting)
+    endpoint()
+    assert deliver().delivered == 0
+    assert clients == []
+    inbound(conversation_of(MARIA), "first")
+    assert deliver().delivered == 1
+    assert len(clients) == 1 and len(receiver.got) == 1
+
+
 def test_gives_up_after_a_day(seeded, receiver, monkeypatch):
     monkeypatch.setattr(hooks, "AUTO_DELIVER", False)
     endpoint()

@@ -35,11 +35,26 @@ def group_cpu_seconds(pgid: int) -> float:
 def browser_cpu_seconds() -> float:
     """User+system CPU of every Chromium process on the machine (the bench's own browser: the
     benches run on a machine with no other Chromium)."""
-    total = 0.0
-    for proc in psutil.process_iter(["name"]):
-        if (proc.info.get("name") or "").startswith(("chrom", "headless_shell")):
-            total += _cpu(proc)
-    return total
+    return sum(browser_cpu_by_kind().values())
+
+
+def browser_cpu_by_kind() -> dict[str, float]:
+    """The same, per kind of Chromium process: "renderer" (the pages: script, style, layout,
+    paint), "gpu-process" (compositing; software with --disable-gpu), "browser", and the
+    utilities by sub-type ("utility:NetworkService")."""
+    kinds: dict[str, float] = {}
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        if not (proc.info.get("name") or "").startswith(("chrom", "headless_shell")):
+            continue
+        kind = "browser"
+        for arg in proc.info.get("cmdline") or []:
+            if arg.startswith("--type="):
+                kind = arg.removeprefix("--type=")
+            elif arg.startswith("--utility-sub-type="):
+                sub = arg.rsplit(".", 1)[-1]
+                kind = f"utility:{sub}"
+        kinds[kind] = kinds.get(kind, 0.0) + _cpu(proc)
+    return kinds
 
 
 def worker_pid(pgid: int) -> int | None:

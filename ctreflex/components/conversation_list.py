@@ -43,9 +43,9 @@ def channel_icon(channel: rx.Var[str], size: int = 14) -> rx.Component:
 def conversation_item(row: rx.Var[ConversationRow], selected_id: rx.Var[int]) -> rx.Component:
     """One row. Its content and its tick are memoised components with plain props (the
     labels as JSON text): when a live update replaces the list, React re-renders only the
-    rows whose values changed. Keyed by the
-    conversation (rx.foreach keys by position otherwise): a conversation moving to the top
-    moves its row, instead of handing every row below it its neighbour's values."""
+    rows whose values changed. Keyed by the conversation (rx.foreach keys by position
+    otherwise): a conversation moving to the top moves its row, instead of handing every row
+    below it its neighbour's values."""
     return rx.el.li(
         row_tick(row),  # the team inbox: tick for the bulk bar (components/assign_menu.py)
         conversation_link(
@@ -93,7 +93,7 @@ def conversation_link(
     selected: rx.Var[bool],
     labels_json: rx.Var[str],
 ) -> rx.Component:
-    labels = rx.Var(f"JSON.parse({labels_json})").to(list[LabelChip])
+    labels = rx.Var(f'JSON.parse({labels_json} || "[]")').to(list[LabelChip])
     return rx.link(
         rx.hstack(
             rx.box(

@@ -144,9 +144,11 @@ async def deliver_due(
     pending delivery of each conversation (per endpoint), then looks again."""
     run = DeliveryRun()  # no lock needed: each delivery is claimed, and a later one of the
     # same conversation waits while an earlier one is pending, whichever run holds it
-    with db.session_scope() as session:  # the job runs every minute, mostly with nothing
-        if not _due_ids(session, now or utc_now(), 1):  # due: no client (a TLS context
-            return run  # costs tens of ms of CPU to build)
+    # the job runs every minute, mostly with nothing due: then it builds no client (the
+    # client's TLS context costs tens of ms of CPU)
+    with db.session_scope() as session:
+        if not _due_ids(session, now or utc_now(), 1):
+            return run
     async with httpx.AsyncClient(
         timeout=TIMEOUT, transport=transport or hooks.TRANSPORT, follow_redirects=False
     ) as client:

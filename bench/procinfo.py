@@ -32,16 +32,11 @@ def group_cpu_seconds(pgid: int) -> float:
     return sum(_cpu(p) for p in group_processes(pgid))
 
 
-def browser_cpu_seconds() -> float:
-    """User+system CPU of every Chromium process on the machine (the bench's own browser: the
-    benches run on a machine with no other Chromium)."""
-    return sum(browser_cpu_by_kind().values())
-
-
 def browser_cpu_by_kind() -> dict[str, float]:
-    """The same, per kind of Chromium process: "renderer" (the pages: script, style, layout,
-    paint), "gpu-process" (compositing; software with --disable-gpu), "browser", and the
-    utilities by sub-type ("utility:NetworkService")."""
+    """User+system CPU of every Chromium process on the machine (the bench's own browser: the
+    benches run on a machine with no other Chromium), per kind of process: "renderer" (the
+    pages: script, style, layout, paint), "gpu-process" (compositing; software with
+    --disable-gpu), "browser", and the utilities by sub-type ("utility:NetworkService")."""
     kinds: dict[str, float] = {}
     for proc in psutil.process_iter(["name", "cmdline"]):
         if not (proc.info.get("name") or "").startswith(("chrom", "headless_shell")):

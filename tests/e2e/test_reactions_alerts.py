@@ -225,7 +225,7 @@ def test_a_live_message_redraws_its_own_row_and_leaves_the_others_alone(page: Pa
     """Every agent's tab gets every message of the account: the browser must redraw the row
     the message is about, not the list. Each row's content and tick are memoised components
     with plain props, so React leaves an unchanged row's DOM alone (before: React re-set the
-    type and name of every row's tick on every message, a style recalculation per row)."""
+    type and name of every row's tick on every message)."""
     quiet, busy = _new_customer(), _new_customer()
     quiet_name, busy_name = f"Quiet {quiet[-4:]}", f"Busy {busy[-4:]}"
     _customer(base_url, busy, {"type": "text", "text": "A first question"}, busy_name)

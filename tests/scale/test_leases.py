@@ -185,6 +185,12 @@ def test_two_processors_on_one_journal_take_every_event_once_in_order(seeded, mo
                               .where(WebhookEvent.state.in_(["pending", "retry"]))).one()
             if not left:
                 break
+        # the last batch's commit is seen above before its processor's coroutine resumes from
+        # the thread and counts it (a busy machine widens that gap): let it count
+        for _ in range(50):
+            if a.stats["events"] + b.stats["events"] >= total:
+                break
+            await asyncio.sleep(0.1)
         stats = (dict(a.stats), dict(b.stats))
         await a.stop()
         await b.stop()

@@ -74,7 +74,8 @@ def net(monkeypatch):
 @pytest.fixture
 def sim(live_api, net):  # noqa: F811 - the imported fixture
     yield live_api
-    live_api.control("PUT", "/faults", json={"force_error_code": None, "hang_after_accept_ms": 0})
+    live_api.control("PUT", "/faults", json={"force_error_code": None, "hang_after_accept_ms": 0,
+                                             "webhook_paused": False})
 
 
 def _conversation() -> tuple[int, int]:
@@ -118,8 +119,11 @@ def _outbox(sim, now: dt.datetime) -> outbox.OutboxRun:
 
 def test_timeout_after_accept_is_unconfirmed_then_reconciled_by_the_status_webhook(sim):
     body = "Your cake is ready (timeout case)"
+    # the statuses are held until the unconfirmed state is checked: on a busy machine the
+    # "delivered" webhook (1.3 s after the accept) could otherwise reconcile it mid-check
     r = sim.control("PUT", "/faults", json={"hang_after_accept_ms": 4000,
-                                            "hang_after_accept_count": 1})
+                                            "hang_after_accept_count": 1,
+                                            "webhook_paused": True})
     assert r.status_code == 200, r.text
     message_id = _send(sim, body)
 
@@ -139,6 +143,8 @@ def test_timeout_after_accept_is_unconfirmed_then_reconciled_by_the_status_webho
     copies = _copies(sim, body)
     assert len(copies) == 1
     assert copies[0]["request"]["biz_opaque_callback_data"] == msg.callback_id
+
+    sim.control("PUT", "/faults", json={"webhook_paused": False})
 
     def reconciled():
         m = _message(message_id)

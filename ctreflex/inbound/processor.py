@@ -265,6 +265,7 @@ class Processor:
         self._lease_checked = 0.0  # monotonic time of the last take/renew
         self._local_wake = False  # a webhook was journaled by this process's worker
         self._listener: _JournalListener | None = None
+        self._batch: asyncio.Future | None = None  # the batch running in its thread, if any
         self.stats = {"batches": 0, "events": 0, "notified_leader": 0, "leader_changes": 0}
 
     @property
@@ -374,6 +375,13 @@ class Processor:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
             self._task = None
+        batch, self._batch = self._batch, None
+        if batch is not None:
+            # a batch still writing in its thread: while it runs this processor still leads;
+            # freeing the lease now would let another worker's processor take the same rows
+            # (a kill -9 of the web worker showed it: a deadlock, the fast path giving way)
+            with contextlib.suppress(Exception):
+                await batch
         if self._listener is not None:
             self._listener.stop()
             self._listener = None
@@ -388,7 +396,12 @@ class Processor:
         while True:
             if leased and not await self.lead():
                 return published
-            taken, outcome = await asyncio.to_thread(process_due, 500, self._careful)
+            # shielded: a stop() cancels this coroutine, not the batch; the thread cannot be
+            # stopped anyway, and stop() waits for it before giving the lease away
+            self._batch = asyncio.ensure_future(
+                asyncio.to_thread(process_due, 500, self._careful)
+            )
+            taken, outcome = await asyncio.shield(self._batch)
             self._careful = False
             if not taken:
                 return published

@@ -10,13 +10,16 @@ import dataclasses
 import datetime as dt
 import logging
 import os
+import threading
 
 import pytest
 from sqlmodel import Session, func, select
 
 from ctreflex import db
+from ctreflex.inbound import processor as processor_module
 from ctreflex.inbound.gate import write_gate
 from ctreflex.inbound.journal import journal_bodies
+from ctreflex.inbound.lifecycle import Outcome
 from ctreflex.inbound.processor import Processor
 from ctreflex.jobs import scheduler
 from ctreflex.models import JobRun, Message, WebhookEvent
@@ -220,6 +223,43 @@ def test_two_processors_on_one_journal_take_every_event_once_in_order(seeded, mo
     assert sorted([a_stats["events"], b_stats["events"]])[0] == 0, stats  # one did them all
     assert a_stats["events"] + b_stats["events"] == total
     assert counter.records == []
+
+
+def test_a_processor_stopped_mid_batch_keeps_the_lease_until_the_batch_is_written(
+    session, monkeypatch
+):
+    """The web worker killed with -9: its processor child reads EOF and stops while a batch is
+    still writing in its thread. The lease stays the child's until that batch is written (freed
+    at once, another worker's processor took the same rows: a deadlock in CI), then is freed."""
+    started, finish = threading.Event(), threading.Event()
+    written: list[str] = []
+
+    def slow_batch(limit: int = 500, careful: bool = False):
+        started.set()
+        finish.wait(10)
+        written.append("batch")
+        return 0, Outcome()
+
+    monkeypatch.setattr(processor_module, "process_due", slow_batch)
+
+    def holder() -> str | None:
+        with Session(db.get_engine()) as s:
+            return jobs.holder_of(session=s, name=jobs.PROCESSOR_LEASE)
+
+    async def main():
+        leader = Processor(holder="host-a:1:aaaa")
+        leader.start()
+        assert await asyncio.to_thread(started.wait, 10)
+        stopping = asyncio.ensure_future(leader.stop())
+        await asyncio.sleep(0.3)
+        during = (await asyncio.to_thread(holder), stopping.done(), list(written))
+        finish.set()
+        await asyncio.wait_for(stopping, 10)
+        return during, await asyncio.to_thread(holder)
+
+    (holder_during, stopped_early, written_early), holder_after = asyncio.run(main())
+    assert holder_during == "host-a:1:aaaa" and not stopped_early and written_early == []
+    assert written == ["batch"] and holder_after is None
 
 
 @pytest.mark.postgres

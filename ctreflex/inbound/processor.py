@@ -402,6 +402,7 @@ class Processor:
                 asyncio.to_thread(process_due, 500, self._careful)
             )
             taken, outcome = await asyncio.shield(self._batch)
+            self._batch = None  # written and returned: nothing for stop() to wait for
             self._careful = False
             if not taken:
                 return published
